@@ -1,0 +1,32 @@
+/**
+ * Runs the whole test suite with `deno test` and ends with the plain line
+ * `N passed, N failed, N skipped` that CI reads (Deno's own summary has another shape).
+ *
+ * Usage: `deno task test [-- extra deno test args, e.g. tests/config/]`
+ *
+ * @module
+ */
+import { countJunitResults } from "../lib/testing/junit.ts";
+
+const junitPath = "results/test_junit.xml";
+const extraArgs = Deno.args.filter((arg) => arg !== "--");
+const targets = extraArgs.some((arg) => !arg.startsWith("-")) ? [] : ["tests/"];
+
+await Deno.mkdir("results", { recursive: true });
+const child = new Deno.Command(Deno.execPath(), {
+  args: ["test", "--allow-all", `--junit-path=${junitPath}`, ...extraArgs, ...targets],
+  stdout: "inherit",
+  stderr: "inherit",
+}).spawn();
+const { code } = await child.status;
+
+let summary = { passed: 0, failed: 0, skipped: 0 };
+try {
+  summary = countJunitResults(await Deno.readTextFile(junitPath));
+} catch (error) {
+  console.error(`could not read ${junitPath}: ${(error as Error).message}`);
+}
+// A run that failed before any test reported (type error, crash) still counts as a failure.
+if (code !== 0 && summary.failed === 0) summary.failed = 1;
+console.log(`${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
+Deno.exit(code);
