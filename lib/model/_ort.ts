@@ -1,0 +1,148 @@
+/**
+ * Private: loads an ONNX Runtime flavour lazily and creates sessions, one function per backend.
+ * Nothing here is imported at module load: `import()` happens inside the loaders, so the noop
+ * path of the service never pays for onnxruntime.
+ *
+ * - native: onnxruntime-node (CPU EP), `intraOpNumThreads = threads`.
+ * - wasm:   onnxruntime-web's default entry (the only one that runs multi-threaded in Deno,
+ *           research/spike.md §1); `env.wasm.numThreads` is global per module instance, so the
+ *           first session created in a realm (a Worker) fixes it.
+ * - webgpu: onnxruntime-web/webgpu, single-threaded (its bundle cannot spawn threads in Deno).
+ *
+ * @module
+ */
+
+import type * as OrtNode from "onnxruntime-node";
+import { ModelError } from "./errors.ts";
+
+/** A concrete backend. */
+export type ConcreteBackend = "native" | "wasm" | "webgpu";
+
+/** The session surface both ORT flavours share (onnxruntime-common). */
+export type OrtSession = OrtNode.InferenceSession;
+/** A tensor of either ORT flavour. */
+export type OrtTensor = OrtNode.Tensor;
+
+/** A loaded runtime: how to make tensors and sessions. */
+export interface OrtRuntime {
+  /** Which backend this is. */
+  backend: ConcreteBackend;
+  /** Makes a float32 tensor of this runtime. */
+  tensor(data: Float32Array, dims: number[]): OrtTensor;
+  /** Creates a session on this runtime; rejects with ORT's own error. */
+  createSession(bytes: Uint8Array): Promise<OrtSession>;
+  /** The thread count actually in effect. */
+  threads: number;
+}
+
+// deno-lint-ignore no-explicit-any
+type OrtModule = any;
+
+const modules = new Map<ConcreteBackend, Promise<OrtModule>>();
+
+function importBackend(backend: ConcreteBackend): Promise<OrtModule> {
+  let p = modules.get(backend);
+  if (!p) {
+    p = backend === "native"
+      ? import("onnxruntime-node")
+      : backend === "wasm"
+      ? import("onnxruntime-web")
+      : import("onnxruntime-web/webgpu");
+    modules.set(backend, p);
+    p.catch(() => modules.delete(backend));
+  }
+  return p;
+}
+
+/** ORT wants an ArrayBuffer-backed view; a SharedArrayBuffer-backed one (shared model bytes) is copied. */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+}
+
+/** Thread count from a replica's `num_cpus` (fractions round down, at least 1). */
+export function threadsFor(numCpus: number): number {
+  return Math.max(1, Math.floor(Number.isFinite(numCpus) ? numCpus : 1));
+}
+
+let wasmThreadsInRealm: number | null = null;
+
+/**
+ * Loads the runtime of one backend. Throws {@link ModelError} (`backend_unavailable`) when the
+ * package or its native/wasm part cannot be loaded.
+ */
+export async function loadRuntime(
+  backend: ConcreteBackend,
+  threads: number,
+): Promise<OrtRuntime> {
+  let ort: OrtModule;
+  try {
+    ort = await importBackend(backend);
+  } catch (e) {
+    throw new ModelError(
+      "backend_unavailable",
+      `backend "${backend}" cannot load: ${(e as Error).message}; ` +
+        (backend === "native"
+          ? `try --backend wasm (portable, ~7x slower)`
+          : `try --backend native`),
+      { cause: e },
+    );
+  }
+  ort = ort.default?.InferenceSession ? ort.default : ort;
+  const n = threadsFor(threads);
+  let effective = n;
+  let sessionOptions: Record<string, unknown>;
+  if (backend === "native") {
+    sessionOptions = {
+      executionProviders: ["cpu"],
+      intraOpNumThreads: n,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    };
+  } else if (backend === "wasm") {
+    if (wasmThreadsInRealm === null) {
+      ort.env.wasm.numThreads = n;
+      wasmThreadsInRealm = n;
+    }
+    effective = wasmThreadsInRealm;
+    sessionOptions = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+  } else {
+    ort.env.wasm.numThreads = 1;
+    effective = 1;
+    sessionOptions = { executionProviders: ["webgpu"], graphOptimizationLevel: "all" };
+  }
+  return {
+    backend,
+    threads: effective,
+    tensor: (data, dims) => new ort.Tensor("float32", data, dims),
+    createSession: (bytes) => ort.InferenceSession.create(plainBytes(bytes), sessionOptions),
+  };
+}
+
+/** What {@link probeWebGpu} found. */
+export interface WebGpuProbe {
+  /** An adapter exists. */
+  available: boolean;
+  /** It is a software (fallback) adapter, e.g. Mesa llvmpipe. */
+  fallback: boolean;
+  /** Adapter description, for logs. */
+  description: string;
+}
+
+/** Asks `navigator.gpu` for an adapter (no device is created). */
+export async function probeWebGpu(): Promise<WebGpuProbe> {
+  // deno-lint-ignore no-explicit-any
+  const gpu = (globalThis as any).navigator?.gpu;
+  if (!gpu) return { available: false, fallback: false, description: "navigator.gpu missing" };
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { available: false, fallback: false, description: "no adapter" };
+    const info = adapter.info ?? {};
+    const fallback = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter);
+    const description = [info.vendor, info.architecture, info.device, info.description]
+      .filter((s: unknown) => typeof s === "string" && s.length > 0).join(" ") || "unknown adapter";
+    return { available: true, fallback, description };
+  } catch (e) {
+    return { available: false, fallback: false, description: (e as Error).message };
+  }
+}

@@ -1,0 +1,404 @@
+/**
+ * The classifier: one ONNX Runtime session on a chosen backend, ImageNet preprocessing in front,
+ * softmax + top-k behind. Works the same on the main thread and inside a Web Worker (one per
+ * replica): no DOM, no `Deno.stdout`, onnxruntime and sharp imported lazily on first use.
+ *
+ * @module
+ */
+
+import type { BackendName } from "../config/types.ts";
+import { ModelError } from "./errors.ts";
+import { IMAGENET_CLASSES } from "./imagenet_labels.ts";
+import { type ImageLayout, preprocessImage } from "./preprocess.ts";
+import { type ConcreteBackend, loadRuntime, type OrtSession, probeWebGpu } from "./_ort.ts";
+import { whyNotOnnx } from "./_onnx_scan.ts";
+
+/** One predicted class. */
+export interface Prediction {
+  /** ImageNet class index (0..999). */
+  index: number;
+  /** Class name. */
+  label: string;
+  /** Softmax probability. */
+  probability: number;
+}
+
+/** The result of {@link Classifier.classify}. */
+export interface Classification {
+  /** Best classes first. */
+  top: Prediction[];
+  /** Decode + resize + crop + normalise, in ms. */
+  preprocessMs: number;
+  /** Session run (tensor in, logits out), in ms. */
+  inferenceMs: number;
+}
+
+/** Options of {@link Classifier.classify}. */
+export interface ClassifyOptions {
+  /** How many classes to return (default 5). */
+  top?: number;
+  /** Largest image in pixels (default 40 M); checked from the header before decoding. */
+  maxPixels?: number;
+  /** Largest body in bytes (default 20 MB). */
+  maxBytes?: number;
+  /** Where the image came from, for error messages. */
+  source?: string;
+}
+
+/** What the classifier learned from the model's own metadata. */
+export interface ModelIo {
+  /** Name of the image input. */
+  inputName: string;
+  /** Name of the logits output. */
+  outputName: string;
+  /** Input layout. */
+  layout: ImageLayout;
+  /** Square input side (224 unless the model says otherwise). */
+  size: number;
+  /** Number of output classes. */
+  classes: number;
+  /** 1 when the model has a background class at index 0 (1001 outputs), else 0. */
+  labelOffset: number;
+}
+
+/** A loaded model, ready to classify images. */
+export interface Classifier {
+  /** The backend actually running the session. */
+  readonly backend: ConcreteBackend;
+  /** Threads the session uses. */
+  readonly threads: number;
+  /** Input/output facts read from the model. */
+  readonly io: ModelIo;
+  /** Time to create the session, in ms (excluding warm-up). */
+  readonly sessionCreateMs: number;
+  /** Time of the warm-up run, in ms. */
+  readonly warmupMs: number;
+  /** Preprocesses and classifies one encoded image (JPEG, PNG, WebP, GIF). */
+  classify(image: Uint8Array, options?: ClassifyOptions): Promise<Classification>;
+  /** Classifies an already preprocessed input (`3*size*size` floats in the model's layout). */
+  classifyTensor(input: Float32Array, options?: { top?: number }): Promise<Classification>;
+  /** Raw logits for a preprocessed input (parity checks, benchmarks). */
+  logits(input: Float32Array): Promise<Float32Array>;
+  /** Releases the session. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createClassifier}. */
+export interface CreateClassifierOptions {
+  /** Backend choice; `auto` = real WebGPU adapter, else native, else wasm. */
+  backend: BackendName;
+  /** Threads per session (a replica's `num_cpus`; fractions round down, at least 1). */
+  threads: number;
+  /** Run one inference at load so the first request is not slow (default true). */
+  warmup?: boolean;
+  /** Called with one-line notes (backend choice, fallbacks). */
+  log?: (line: string) => void;
+}
+
+/** Numerically stable softmax + top-k selection over `logits[offset..]`. */
+export function topK(
+  logits: Float32Array,
+  k: number,
+  labelOffset = 0,
+  labels: readonly string[] = IMAGENET_CLASSES,
+): Prediction[] {
+  const n = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(logits[i] - max);
+  const kk = Math.max(0, Math.min(k, n - labelOffset));
+  const best: number[] = [];
+  for (let i = labelOffset; i < n; i++) {
+    const v = logits[i];
+    if (best.length < kk) {
+      best.push(i);
+      best.sort((a, b) => logits[b] - logits[a]);
+    } else if (kk > 0 && v > logits[best[kk - 1]]) {
+      best[kk - 1] = i;
+      best.sort((a, b) => logits[b] - logits[a]);
+    }
+  }
+  return best.map((i) => {
+    const index = i - labelOffset;
+    return {
+      index,
+      label: labels[index] ?? `class ${index}`,
+      probability: Math.exp(logits[i] - max) / sum,
+    };
+  });
+}
+
+function describeShape(shape: readonly (number | string)[] | undefined): string {
+  return shape ? `[${shape.join(",")}]` : "[unknown]";
+}
+
+/** Reads input name, layout and size from the session's metadata; rejects non-image models. */
+function readIo(session: OrtSession): Omit<ModelIo, "classes" | "labelOffset"> {
+  const inputs = session.inputNames;
+  const meta = (session.inputMetadata ?? [])[0] as
+    | { name: string; isTensor: boolean; type?: string; shape?: readonly (number | string)[] }
+    | undefined;
+  const outputName = session.outputNames[0];
+  if (inputs.length !== 1) {
+    throw new ModelError(
+      "not_image_classifier",
+      `model has ${inputs.length} inputs (${inputs.join(", ")}); an image classifier has one ` +
+        `float32 input shaped [N,3,H,W] or [N,H,W,3]`,
+    );
+  }
+  const name = inputs[0];
+  if (!meta || !meta.isTensor || !meta.shape) {
+    return { inputName: name, outputName, layout: "NCHW", size: 224 };
+  }
+  const shape = meta.shape;
+  const bad = (why: string) =>
+    new ModelError(
+      "not_image_classifier",
+      `model input "${name}" is ${meta.type} ${describeShape(shape)}: ${why}; an image ` +
+        `classifier takes float32 [N,3,H,W] (NCHW) or [N,H,W,3] (NHWC)`,
+    );
+  if (meta.type !== "float32") throw bad("not float32");
+  if (shape.length !== 4) throw bad(`rank ${shape.length}, not 4`);
+  let layout: ImageLayout;
+  let hw: (number | string)[];
+  if (shape[1] === 3) {
+    layout = "NCHW";
+    hw = [shape[2], shape[3]];
+  } else if (shape[3] === 3) {
+    layout = "NHWC";
+    hw = [shape[1], shape[2]];
+  } else {
+    throw bad("no dimension of 3 colour channels");
+  }
+  const fixed = hw.filter((d): d is number => typeof d === "number" && d > 0);
+  if (fixed.length === 2 && fixed[0] !== fixed[1]) throw bad("input is not square");
+  const size = fixed[0] ?? 224;
+  if (size < 8) throw bad(`side ${size} is too small for an image`);
+  if (typeof shape[0] === "number" && shape[0] > 1) throw bad(`fixed batch of ${shape[0]}`);
+  return { inputName: name, outputName, layout, size };
+}
+
+/** Runs session calls one at a time (ORT-web sessions cannot run concurrently). */
+class SerialQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(fn, fn);
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+}
+
+/** Picks the backend for `auto`: a real (non-fallback) WebGPU adapter, else native, else wasm. */
+async function autoBackends(log: (line: string) => void): Promise<ConcreteBackend[]> {
+  const gpu = await probeWebGpu();
+  if (gpu.available && !gpu.fallback) {
+    log(`auto: real WebGPU adapter (${gpu.description}) -> webgpu, then native, then wasm`);
+    return ["webgpu", "native", "wasm"];
+  }
+  log(
+    gpu.available
+      ? `auto: WebGPU adapter is a software fallback (${gpu.description}) -> native, else wasm`
+      : `auto: no WebGPU adapter (${gpu.description}) -> native, else wasm`,
+  );
+  return ["native", "wasm"];
+}
+
+function isNotOnnxMessage(message: string): boolean {
+  return /protobuf parsing failed|failed to load model|load model from buffer failed|invalid model|model_path must not be empty/i
+    .test(message);
+}
+
+async function openSession(
+  backend: ConcreteBackend,
+  bytes: Uint8Array,
+  threads: number,
+): Promise<{ session: OrtSession; runtime: Awaited<ReturnType<typeof loadRuntime>>; ms: number }> {
+  const runtime = await loadRuntime(backend, threads);
+  if (backend === "webgpu") {
+    const gpu = await probeWebGpu();
+    if (!gpu.available) {
+      throw new ModelError(
+        "backend_unavailable",
+        `backend "webgpu" cannot load: no WebGPU adapter (${gpu.description}); ` +
+          `try --backend native (or wasm)`,
+      );
+    }
+  }
+  const t0 = performance.now();
+  try {
+    const session = await runtime.createSession(bytes);
+    return { session, runtime, ms: performance.now() - t0 };
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    if (isNotOnnxMessage(message)) {
+      throw new ModelError("not_onnx", `model is not a loadable ONNX file: ${message}`, {
+        cause: e,
+      });
+    }
+    throw new ModelError(
+      "backend_unavailable",
+      `backend "${backend}" could not create a session: ${message}; ` +
+        (backend === "native" ? "try --backend wasm" : "try --backend native"),
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * Creates a classifier for ONNX `modelBytes` on the requested backend and runs one warm-up
+ * inference. Throws {@link ModelError} when the bytes are not ONNX, the model is not an image
+ * classifier, or the backend cannot load (the message says which backend to try instead).
+ */
+export async function createClassifier(
+  modelBytes: Uint8Array,
+  options: CreateClassifierOptions,
+): Promise<Classifier> {
+  const log = options.log ?? (() => {});
+  const why = whyNotOnnx(modelBytes);
+  if (why) {
+    throw new ModelError(
+      "not_onnx",
+      `model is not an ONNX file (${why}); give an .onnx model exported for inference`,
+    );
+  }
+  const candidates: ConcreteBackend[] = options.backend === "auto"
+    ? await autoBackends(log)
+    : [options.backend];
+
+  let opened: Awaited<ReturnType<typeof openSession>> | null = null;
+  let firstError: unknown = null;
+  for (const backend of candidates) {
+    try {
+      opened = await openSession(backend, modelBytes, options.threads);
+      break;
+    } catch (e) {
+      if (e instanceof ModelError && e.code !== "backend_unavailable") throw e;
+      firstError ??= e;
+      if (candidates.length > 1) log(`auto: ${(e as Error).message}`);
+    }
+  }
+  if (!opened) throw firstError;
+  const { session, runtime } = opened;
+
+  let io: ModelIo;
+  try {
+    const base = readIo(session);
+    const dims = base.layout === "NCHW"
+      ? [1, 3, base.size, base.size]
+      : [1, base.size, base.size, 3];
+    // Warm-up, and learn the output width from a real run.
+    const t0 = performance.now();
+    const out = await session.run({
+      [base.inputName]: runtime.tensor(new Float32Array(3 * base.size * base.size), dims),
+    });
+    const warmupMs = performance.now() - t0;
+    const logitsTensor = out[base.outputName];
+    if (logitsTensor.type !== "float32") {
+      throw new ModelError(
+        "not_image_classifier",
+        `model output "${base.outputName}" is ${logitsTensor.type}, expected float32 logits`,
+      );
+    }
+    const classes = logitsTensor.size;
+    if (classes < 2) {
+      throw new ModelError(
+        "not_image_classifier",
+        `model output "${base.outputName}" has ${classes} values, expected class scores`,
+      );
+    }
+    io = { ...base, classes, labelOffset: classes === 1001 ? 1 : 0 };
+    if (classes !== 1000 && classes !== 1001) {
+      log(`model has ${classes} classes, not ImageNet's 1000: labels are "class <i>"`);
+    }
+    return buildClassifier(
+      session,
+      runtime,
+      io,
+      opened.ms,
+      options.warmup === false ? 0 : warmupMs,
+    );
+  } catch (e) {
+    await session.release().catch(() => {});
+    if (e instanceof ModelError) throw e;
+    throw new ModelError(
+      "not_image_classifier",
+      `model could not run on a ${describeShape([1, 3, 224, 224])} image input: ${
+        (e as Error).message
+      }`,
+      { cause: e },
+    );
+  }
+}
+
+function buildClassifier(
+  session: OrtSession,
+  runtime: Awaited<ReturnType<typeof loadRuntime>>,
+  io: ModelIo,
+  sessionCreateMs: number,
+  warmupMs: number,
+): Classifier {
+  const queue = new SerialQueue();
+  const dims = io.layout === "NCHW" ? [1, 3, io.size, io.size] : [1, io.size, io.size, 3];
+  const labels = io.classes === 1000 || io.classes === 1001 ? IMAGENET_CLASSES : [];
+  const expected = 3 * io.size * io.size;
+  let closed = false;
+
+  const infer = (input: Float32Array): Promise<{ logits: Float32Array; ms: number }> => {
+    if (closed) {
+      return Promise.reject(new ModelError("backend_unavailable", "classifier is closed"));
+    }
+    if (input.length !== expected) {
+      return Promise.reject(
+        new RangeError(`input has ${input.length} floats, the model takes ${expected}`),
+      );
+    }
+    return queue.run(async () => {
+      const t0 = performance.now();
+      const out = await session.run({ [io.inputName]: runtime.tensor(input, dims) });
+      const ms = performance.now() - t0;
+      return { logits: out[io.outputName].data as Float32Array, ms };
+    });
+  };
+
+  return {
+    backend: runtime.backend,
+    threads: runtime.threads,
+    io,
+    sessionCreateMs,
+    warmupMs,
+    async classify(image, options = {}) {
+      const t0 = performance.now();
+      const pre = await preprocessImage(image, {
+        size: io.size,
+        layout: io.layout,
+        maxPixels: options.maxPixels,
+        maxBytes: options.maxBytes,
+        source: options.source,
+      });
+      const preprocessMs = performance.now() - t0;
+      const { logits, ms } = await infer(pre.data);
+      return {
+        top: topK(logits, options.top ?? 5, io.labelOffset, labels),
+        preprocessMs,
+        inferenceMs: ms,
+      };
+    },
+    async classifyTensor(input, options = {}) {
+      const { logits, ms } = await infer(input);
+      return {
+        top: topK(logits, options.top ?? 5, io.labelOffset, labels),
+        preprocessMs: 0,
+        inferenceMs: ms,
+      };
+    },
+    async logits(input) {
+      return (await infer(input)).logits;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await queue.run(() => session.release());
+    },
+  };
+}
