@@ -24,3 +24,9 @@ export {
   RAY_ACTOR_OPTIONS_DEFAULTS,
   USER_CONFIG_DEFAULTS,
 } from "./defaults.ts";
+export {
+  effectiveConfigObject,
+  formatEffectiveConfig,
+  type FormatOptions,
+  modelSpecToYaml,
+} from "./format.ts";
