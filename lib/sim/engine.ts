@@ -1,0 +1,1105 @@
+/**
+ * The discrete-event core of the simulator: users (closed loop) or arrivals (open loop), the router
+ * (power of two choices, `max_ongoing_requests`, FIFO queue, `max_queued_requests` rejections,
+ * request timeout) and the replica pool (PENDING_ALLOCATION -> STARTING -> RUNNING, CPU accounting,
+ * draining on downscale), all on a virtual clock.
+ *
+ * The engine does not decide how many replicas to run: it implements the autoscaler's
+ * `AutoscalingTarget` interface (ongoing requests per running replica, queued requests, running and
+ * target replicas, `setTargetReplicas`) so the real controller, given the engine's `VirtualClock`,
+ * drives it exactly as it drives the real deployment. Without an autoscaler the replica count stays
+ * at its initial value (`num_replicas`, or `initial_replicas`/`min_replicas`).
+ *
+ * @module
+ */
+import { EventQueue } from "./_event_queue.ts";
+import { createRng, type Rng } from "./_prng.ts";
+import { CLOCK_EVENT_KIND, VirtualClock } from "./clock.ts";
+import type { DurationModel } from "./duration_model.ts";
+
+// Event kinds (1 is the clock's).
+const EV_USER_WAKE = 2; // a = user, b = user generation
+const EV_SERVICE_DONE = 3; // a = request, b = request generation
+const EV_REPLICA_READY = 4; // a = replica index, b = replica generation
+const EV_ARRIVAL = 5; // open loop
+const EV_TIMEOUT = 6; // a = request, b = request generation
+const EV_SECOND = 7; // a = second number
+const EV_SPAWN = 8; // a = ramp id
+const EV_DRAIN_POLL = 9; // a = replica index, b = replica generation
+const EV_SHAPE_TICK = 10; // a = tick number
+const EV_STAGE = 11; // open loop rate change, a = stage index
+
+// Request states.
+const RQ_FREE = 0, RQ_QUEUED = 1, RQ_WAITING = 2, RQ_EXECUTING = 3;
+/** Timed out while queued: its stale ring entry frees it when dequeued (keeps FIFO order exact). */
+const RQ_DEAD = 4;
+
+/** Replica lifecycle states, as in Ray Serve (`PENDING_ALLOCATION` is a STARTING sub-phase). */
+export type SimReplicaState =
+  | "PENDING_ALLOCATION"
+  | "STARTING"
+  | "RUNNING"
+  | "STOPPING"
+  | "STOPPED";
+
+/** One replica in the simulated pool. */
+export interface SimReplica {
+  /** Stable id, e.g. `r0007`. */
+  id: string;
+  /** Position in the engine's replica list. */
+  index: number;
+  state: SimReplicaState;
+  /** Requests assigned to the replica (executing or waiting inside it). */
+  ongoing: number;
+  /** Requests executing right now (at most the replica concurrency). */
+  executing: number;
+  /** Virtual elapsed ms when the replica was requested / got its CPUs / became RUNNING / began stopping. */
+  requestedAtMs: number;
+  startedAtMs: number;
+  runningSinceMs: number;
+  stoppingSinceMs: number;
+  /** Incremented to invalidate the replica's pending events. */
+  gen: number;
+  /** Requests assigned but not yet executing (FIFO). */
+  localQueue: number[];
+  localHead: number;
+  /** Index in the routable list, or -1. */
+  routablePos: number;
+  /** Index in the has-free-slot list, or -1. */
+  freePos: number;
+}
+
+/** One Locust-style stage: until `endS` (cumulative seconds since start), aim for `users` at `spawnRate`/s. */
+export interface UserStage {
+  endS: number;
+  users: number;
+  spawnRate: number;
+}
+
+/** Closed-loop load: users who send a request, wait for the answer, then wait `waitTimeS`. */
+export interface ClosedLoopLoad {
+  kind: "closed";
+  /** Stages with cumulative end times, as Locust's `StagesShape`. */
+  stages: UserStage[];
+  /** Wait after each task, seconds; gets the task's duration (for `constant_pacing`). */
+  waitTimeS: (rng: Rng, taskTimeS: number) => number;
+}
+
+/** One open-loop stage: until `endS`, arrivals at `rate`/s (linearly from `startRate` if given). */
+export interface RateStage {
+  endS: number;
+  rate: number;
+  startRate?: number;
+}
+
+/** Open-loop load: arrivals that do not wait for responses. */
+export interface OpenLoopLoad {
+  kind: "open";
+  stages: RateStage[];
+  /** `poisson` (exponential gaps, default) or `uniform` (evenly spaced, like k6's arrival-rate executors). */
+  process?: "poisson" | "uniform";
+}
+
+/** What drives requests into the simulation. */
+export type LoadModel = ClosedLoopLoad | OpenLoopLoad;
+
+/** The deployment settings the engine uses (a subset of `DeploymentConfig`, already defaulted). */
+export interface SimDeploymentSettings {
+  /** Replicas at t = 0, all RUNNING (a load test starts after the deploy finished). */
+  initialReplicas: number;
+  maxOngoingRequests: number;
+  /** -1 = unbounded. */
+  maxQueuedRequests: number;
+  /** `ray_actor_options.num_cpus` per replica. */
+  numCpusPerReplica: number;
+  gracefulShutdownWaitLoopS: number;
+  gracefulShutdownTimeoutS: number;
+  /** End-to-end timeout (`http_options.request_timeout_s`), `null` = none. */
+  requestTimeoutS: number | null;
+}
+
+/** A whole-second snapshot of the deployment (one `_replicas.csv` row). */
+export interface SecondSnapshot {
+  /** Whole seconds since the start. */
+  second: number;
+  /** Epoch ms of the snapshot. */
+  epochMs: number;
+  targetReplicas: number;
+  runningReplicas: number;
+  startingReplicas: number;
+  pendingReplicas: number;
+  stoppingReplicas: number;
+  totalOngoingRequests: number;
+  queuedRequests: number;
+  users: number;
+}
+
+/** What the engine reports as it runs. */
+export interface SimObserver {
+  /** A request finished (`error` null on success); times in ms, `startEpochMs` when it was sent. */
+  request?(startEpochMs: number, responseTimeMs: number, error: SimErrorKind | null): void;
+  /** Every whole second, including 0 and the end. */
+  second?(snapshot: SecondSnapshot): void;
+  /** Every `progressEveryS` simulated seconds. */
+  progress?(elapsedS: number, totalS: number): void;
+}
+
+/** Why a simulated request failed. */
+export type SimErrorKind = "rejected" | "timeout" | "replica_stopped";
+
+/** A driver (the autoscaler) started against the engine's target interface and virtual clock. */
+export type SimController = (engine: SimEngine, clock: VirtualClock) => { stop(): void };
+
+/** Everything the engine needs. */
+export interface SimEngineOptions {
+  deployment: SimDeploymentSettings;
+  load: LoadModel;
+  serviceTime: DurationModel;
+  /** Time from CPUs allocated to RUNNING (default fixed 2 s). */
+  startupTime?: DurationModel;
+  seed?: number;
+  /** Cluster logical CPUs for allocation (default unbounded). */
+  clusterCpus?: number;
+  /**
+   * Processor sharing: physical cores shared by all replicas. A request starting while `k`
+   * replicas are executing takes `max(1, k * num_cpus / machineCores)` times its drawn service
+   * time. Default: off (every replica has its own cores).
+   */
+  machineCores?: number | null;
+  /** Requests one replica executes at once (others wait inside it, still "ongoing"); default 1. */
+  replicaConcurrency?: number;
+  /** Simulated duration; default the load's last stage end. */
+  durationS?: number;
+  /** Epoch ms of virtual time 0 (default 2026-01-01T00:00:00Z, for reproducible timestamps). */
+  startEpochMs?: number;
+  /** Queueing statistics ignore what happens before this (default 0). */
+  warmupS?: number;
+  /** Autoscaler (or any controller) to start at time 0. */
+  controller?: SimController;
+  observer?: SimObserver;
+  /** Simulated seconds between `progress` calls (default 10). */
+  progressEveryS?: number;
+}
+
+/** Queueing statistics collected by the engine itself (after the warm-up). */
+export interface SimQueueStats {
+  /** Requests that arrived after the warm-up. */
+  arrivals: number;
+  /** Requests that completed successfully (and arrived after the warm-up). */
+  completed: number;
+  failed: number;
+  rejected: number;
+  timedOut: number;
+  /** Mean time from arrival to start of service, completed requests, ms. */
+  meanWaitMs: number;
+  /** Mean response time of completed requests, ms. */
+  meanResponseMs: number;
+  /** Time-averaged number of requests in the system (queued + at replicas). */
+  meanInSystem: number;
+  /** Arrivals per second over the measured span. */
+  arrivalRatePerS: number;
+  /** Measured span, seconds. */
+  spanS: number;
+}
+
+/** One change of the target replica count. */
+export interface TargetChange {
+  elapsedS: number;
+  from: number;
+  to: number;
+}
+
+/** What a finished simulation returns. */
+export interface SimEngineResult {
+  durationS: number;
+  queue: SimQueueStats;
+  /** Sum over time of replicas holding resources (STARTING, RUNNING, STOPPING), seconds. */
+  replicaSeconds: number;
+  maxQueued: number;
+  maxRunning: number;
+  targetChanges: TargetChange[];
+  /** Events processed (for throughput figures). */
+  events: number;
+  /** Requests sent by users or arrivals. */
+  requestsSent: number;
+}
+
+const DEFAULT_START_EPOCH_MS = Date.UTC(2026, 0, 1);
+
+function lowerBoundStage<T extends { endS: number }>(stages: T[], tS: number): number {
+  for (let i = 0; i < stages.length; i++) if (tS < stages[i].endS) return i;
+  return -1;
+}
+
+/** The simulator core. Create, then `run()` once. */
+export class SimEngine {
+  readonly clock: VirtualClock;
+  readonly replicas: SimReplica[] = [];
+  #q: EventQueue;
+  #o:
+    & Required<
+      Pick<
+        SimEngineOptions,
+        | "seed"
+        | "clusterCpus"
+        | "replicaConcurrency"
+        | "startEpochMs"
+        | "warmupS"
+        | "progressEveryS"
+      >
+    >
+    & SimEngineOptions;
+  #dep: SimDeploymentSettings;
+  #endMs: number;
+  #warmupMs: number;
+  // Random streams.
+  #rngService: Rng;
+  #rngWait: Rng;
+  #rngRoute: Rng;
+  #rngArrival: Rng;
+  #rngStartup: Rng;
+  // Requests (structure of arrays).
+  #rqStart = new Float64Array(1024);
+  #rqUser = new Int32Array(1024);
+  #rqUserGen = new Int32Array(1024);
+  #rqReplica = new Int32Array(1024);
+  #rqState = new Uint8Array(1024);
+  #rqGen = new Int32Array(1024);
+  #rqAbandoned = new Uint8Array(1024);
+  #rqServiceStart = new Float64Array(1024);
+  #rqFree: number[] = [];
+  #rqNext = 0;
+  // Router queue: ring buffer of request ids (stale entries skipped).
+  #ring = new Int32Array(1024);
+  #ringHead = 0;
+  #ringLen = 0;
+  #queued = 0;
+  // Replicas.
+  #routable: SimReplica[] = [];
+  #withFreeSlot: SimReplica[] = [];
+  #pending: SimReplica[] = [];
+  #target: number;
+  #cpusUsed = 0;
+  #counts = { PENDING_ALLOCATION: 0, STARTING: 0, RUNNING: 0, STOPPING: 0, STOPPED: 0 };
+  #executingReplicas = 0;
+  #totalOngoing = 0;
+  // Users.
+  #userGen = new Int32Array(1024);
+  #userCount = 0;
+  #activeUsers: number[] = [];
+  #rampId = 0;
+  #rampTarget = 0;
+  #rampStep = 1;
+  #rampIntervalMs = 0;
+  #lastShapeKey = "";
+  // Open loop.
+  #stageIndex = -1;
+  // Stats.
+  #inSystem = 0;
+  #areaInSystem = 0;
+  #lastAreaMs = 0;
+  #replicaHolding = 0;
+  #replicaArea = 0;
+  #lastReplicaAreaMs = 0;
+  #arrivals = 0;
+  #completed = 0;
+  #failed = 0;
+  #rejected = 0;
+  #timedOut = 0;
+  #sumWaitMs = 0;
+  #sumResponseMs = 0;
+  #maxQueued = 0;
+  #maxRunning = 0;
+  #requestsSent = 0;
+  #events = 0;
+  #targetChanges: TargetChange[] = [];
+  #ran = false;
+
+  /** Builds an engine; nothing happens until `run()`. */
+  constructor(options: SimEngineOptions) {
+    const seed = options.seed ?? 1;
+    this.#o = {
+      clusterCpus: Infinity,
+      replicaConcurrency: 1,
+      startEpochMs: DEFAULT_START_EPOCH_MS,
+      warmupS: 0,
+      progressEveryS: 10,
+      ...options,
+      seed,
+    };
+    this.#dep = options.deployment;
+    validateOptions(options);
+    const lastEnd = options.load.stages[options.load.stages.length - 1]?.endS ?? 0;
+    this.#endMs = Math.round((options.durationS ?? lastEnd) * 1000);
+    this.#warmupMs = this.#o.warmupS * 1000;
+    this.#q = new EventQueue(4096);
+    this.clock = new VirtualClock(this.#q, this.#o.startEpochMs);
+    this.#rngService = createRng(seed, 1);
+    this.#rngWait = createRng(seed, 2);
+    this.#rngRoute = createRng(seed, 3);
+    this.#rngArrival = createRng(seed, 4);
+    this.#rngStartup = createRng(seed, 5);
+    this.#target = options.deployment.initialReplicas;
+  }
+
+  // ---------------------------------------------------------------- AutoscalingTarget interface
+
+  /** Requests ongoing on each RUNNING replica (executing or waiting inside it), by replica id. */
+  ongoingByReplica(): ReadonlyMap<string, number> {
+    const map = new Map<string, number>();
+    for (const r of this.replicas) if (r.state === "RUNNING") map.set(r.id, r.ongoing);
+    return map;
+  }
+
+  /** Requests waiting in the router queue. */
+  queuedRequests(): number {
+    return this.#queued;
+  }
+
+  /** Replicas in the RUNNING state. */
+  runningReplicas(): number {
+    return this.#counts.RUNNING;
+  }
+
+  /** The current target replica count. */
+  targetReplicas(): number {
+    return this.#target;
+  }
+
+  /** Sets a new target: starts replicas (or queues them for CPUs) or drains the surplus. */
+  setTargetReplicas(n: number): void {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(`setTargetReplicas: expected an integer >= 0, got ${n}`);
+    }
+    if (n !== this.#target) {
+      this.#targetChanges.push({
+        elapsedS: this.clock.elapsedMs / 1000,
+        from: this.#target,
+        to: n,
+      });
+      this.#target = n;
+    }
+    this.#reconcile();
+  }
+
+  /** Number of simulated users right now. */
+  get users(): number {
+    return this.#activeUsers.length;
+  }
+
+  /** Counts of replicas by state. */
+  replicaStates(): Readonly<Record<SimReplicaState, number>> {
+    return { ...this.#counts };
+  }
+
+  /** Requests on replicas (executing or waiting inside them). */
+  totalOngoingRequests(): number {
+    return this.#totalOngoing;
+  }
+
+  // ---------------------------------------------------------------- run
+
+  /** Runs the simulation to its end and returns its statistics. */
+  run(): SimEngineResult {
+    if (this.#ran) throw new Error("SimEngine.run() may be called only once per engine");
+    this.#ran = true;
+    const q = this.#q;
+    for (let i = 0; i < this.#dep.initialReplicas; i++) {
+      const r = this.#newReplica();
+      this.#allocate(r, true);
+    }
+    const controller = this.#o.controller?.(this, this.clock);
+    this.#startLoad();
+    q.push(0, EV_SECOND, 0, 0);
+    const endMs = this.#endMs;
+    let events = 0;
+    while (q.size > 0 && q.peekTime() <= endMs) {
+      q.pop();
+      events++;
+      this.clock.elapsedMs = q.time;
+      const a = q.a, b = q.b;
+      switch (q.kind) {
+        case EV_USER_WAKE:
+          if (this.#userGen[a] === b) this.#send(a);
+          break;
+        case EV_SERVICE_DONE:
+          if (this.#rqGen[a] === b) this.#serviceDone(a);
+          break;
+        case EV_ARRIVAL:
+          this.#openArrival(b);
+          break;
+        case CLOCK_EVENT_KIND:
+          this.clock.fire(a);
+          break;
+        case EV_SECOND:
+          this.#second(a);
+          break;
+        case EV_TIMEOUT:
+          if (this.#rqGen[a] === b && this.#rqState[a] !== RQ_FREE) this.#timeout(a);
+          break;
+        case EV_REPLICA_READY: {
+          const r = this.replicas[a];
+          if (r.gen === b && r.state === "STARTING") this.#becomeRunning(r);
+          break;
+        }
+        case EV_DRAIN_POLL: {
+          const r = this.replicas[a];
+          if (r.gen === b && r.state === "STOPPING") this.#drainPoll(r);
+          break;
+        }
+        case EV_SPAWN:
+          if (a === this.#rampId) this.#spawnStep();
+          break;
+        case EV_SHAPE_TICK:
+          this.#shapeTick(a);
+          break;
+        case EV_STAGE:
+          this.#enterStage(a);
+          break;
+      }
+    }
+    this.clock.elapsedMs = endMs;
+    this.#events = events;
+    controller?.stop();
+    this.#accumulateArea();
+    this.#accumulateReplicaArea();
+    const spanMs = Math.max(1, endMs - this.#warmupMs);
+    return {
+      durationS: endMs / 1000,
+      queue: {
+        arrivals: this.#arrivals,
+        completed: this.#completed,
+        failed: this.#failed,
+        rejected: this.#rejected,
+        timedOut: this.#timedOut,
+        meanWaitMs: this.#completed ? this.#sumWaitMs / this.#completed : 0,
+        meanResponseMs: this.#completed ? this.#sumResponseMs / this.#completed : 0,
+        meanInSystem: this.#areaInSystem / spanMs,
+        arrivalRatePerS: this.#arrivals / (spanMs / 1000),
+        spanS: spanMs / 1000,
+      },
+      replicaSeconds: this.#replicaArea / 1000,
+      maxQueued: this.#maxQueued,
+      maxRunning: this.#maxRunning,
+      targetChanges: this.#targetChanges,
+      events: this.#events,
+      requestsSent: this.#requestsSent,
+    };
+  }
+
+  // ---------------------------------------------------------------- load
+
+  #startLoad(): void {
+    const load = this.#o.load;
+    if (load.kind === "closed") {
+      this.#q.push(0, EV_SHAPE_TICK, 0, 0);
+    } else {
+      this.#q.push(0, EV_STAGE, 0, 0);
+    }
+  }
+
+  /** Locust's shape loop: once a second, pick the stage; a changed (users, rate) starts a new ramp. */
+  #shapeTick(tick: number): void {
+    const load = this.#o.load as ClosedLoopLoad;
+    const tS = tick;
+    const i = lowerBoundStage(load.stages, tS);
+    if (i < 0) {
+      // Past the last stage: Locust stops the test; we stop users and let the end come.
+      this.#setUsersTarget(0, Infinity);
+      return;
+    }
+    const stage = load.stages[i];
+    const key = `${stage.users}/${stage.spawnRate}`;
+    if (key !== this.#lastShapeKey) {
+      this.#lastShapeKey = key;
+      this.#setUsersTarget(stage.users, stage.spawnRate);
+    }
+    this.#q.push((tick + 1) * 1000, EV_SHAPE_TICK, tick + 1, 0);
+  }
+
+  #setUsersTarget(users: number, spawnRate: number): void {
+    this.#rampId++;
+    this.#rampTarget = users;
+    const rate = spawnRate > 0 ? spawnRate : Infinity;
+    this.#rampStep = Number.isFinite(rate) ? Math.max(1, Math.floor(rate)) : Infinity;
+    this.#rampIntervalMs = Number.isFinite(rate) ? (this.#rampStep / rate) * 1000 : 0;
+    this.#spawnStep();
+  }
+
+  #spawnStep(): void {
+    const current = this.#activeUsers.length;
+    const target = this.#rampTarget;
+    if (current === target) return;
+    const n = Math.min(this.#rampStep, Math.abs(target - current));
+    if (target > current) { for (let i = 0; i < n; i++) this.#startUser(); }
+    else for (let i = 0; i < n; i++) this.#stopUser();
+    if (this.#activeUsers.length !== target) {
+      this.#q.push(this.clock.elapsedMs + this.#rampIntervalMs, EV_SPAWN, this.#rampId, 0);
+    }
+  }
+
+  #startUser(): void {
+    const id = this.#userCount++;
+    if (id >= this.#userGen.length) {
+      const next = new Int32Array(this.#userGen.length * 2);
+      next.set(this.#userGen);
+      this.#userGen = next;
+    }
+    this.#activeUsers.push(id);
+    this.#send(id);
+  }
+
+  #stopUser(): void {
+    const id = this.#activeUsers.pop();
+    if (id !== undefined) this.#userGen[id]++;
+  }
+
+  #enterStage(index: number): void {
+    const load = this.#o.load as OpenLoopLoad;
+    this.#stageIndex = index;
+    if (index >= load.stages.length) return;
+    const stage = load.stages[index];
+    this.#q.push(stage.endS * 1000, EV_STAGE, index + 1, 0);
+    // A new stage invalidates pending arrivals of the old one through b = stage index.
+    this.#scheduleArrival(this.clock.elapsedMs, index);
+  }
+
+  #stageRateAt(stage: RateStage, startS: number, tMs: number): number {
+    if (stage.startRate === undefined) return stage.rate;
+    const span = stage.endS - startS;
+    if (span <= 0) return stage.rate;
+    const f = Math.min(1, Math.max(0, (tMs / 1000 - startS) / span));
+    return stage.startRate + f * (stage.rate - stage.startRate);
+  }
+
+  #scheduleArrival(fromMs: number, index: number): void {
+    const load = this.#o.load as OpenLoopLoad;
+    const stage = load.stages[index];
+    const startS = index === 0 ? 0 : load.stages[index - 1].endS;
+    const peak = Math.max(stage.rate, stage.startRate ?? 0);
+    if (!(peak > 0)) return;
+    const endMs = stage.endS * 1000;
+    let t = fromMs;
+    if (load.process === "uniform") {
+      const rate = Math.max(this.#stageRateAt(stage, startS, t), 1e-9);
+      t += 1000 / rate;
+      if (t < endMs) this.#q.push(t, EV_ARRIVAL, 0, index);
+      return;
+    }
+    // Poisson by thinning against the stage's peak rate.
+    for (;;) {
+      t += this.#rngArrival.exponential(1000 / peak);
+      if (t >= endMs) return;
+      if (stage.startRate === undefined) break;
+      if (this.#rngArrival.next() * peak <= this.#stageRateAt(stage, startS, t)) break;
+    }
+    this.#q.push(t, EV_ARRIVAL, 0, index);
+  }
+
+  #openArrival(stageIndex: number): void {
+    if (stageIndex !== this.#stageIndex) return;
+    this.#send(-1);
+    this.#scheduleArrival(this.clock.elapsedMs, stageIndex);
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  #allocRequest(): number {
+    const free = this.#rqFree.pop();
+    if (free !== undefined) return free;
+    const id = this.#rqNext++;
+    if (id >= this.#rqStart.length) this.#growRequests();
+    return id;
+  }
+
+  #growRequests(): void {
+    const n = this.#rqStart.length * 2;
+    const f64 = (old: Float64Array) => {
+      const x = new Float64Array(n);
+      x.set(old);
+      return x;
+    };
+    const i32 = (old: Int32Array) => {
+      const x = new Int32Array(n);
+      x.set(old);
+      return x;
+    };
+    const u8 = (old: Uint8Array) => {
+      const x = new Uint8Array(n);
+      x.set(old);
+      return x;
+    };
+    this.#rqStart = f64(this.#rqStart);
+    this.#rqServiceStart = f64(this.#rqServiceStart);
+    this.#rqUser = i32(this.#rqUser);
+    this.#rqUserGen = i32(this.#rqUserGen);
+    this.#rqReplica = i32(this.#rqReplica);
+    this.#rqState = u8(this.#rqState);
+    this.#rqGen = i32(this.#rqGen);
+    this.#rqAbandoned = u8(this.#rqAbandoned);
+  }
+
+  #freeRequest(id: number): void {
+    this.#rqState[id] = RQ_FREE;
+    this.#rqGen[id]++;
+    this.#rqFree.push(id);
+  }
+
+  #accumulateArea(): void {
+    const now = this.clock.elapsedMs;
+    if (now > this.#warmupMs) {
+      const from = Math.max(this.#lastAreaMs, this.#warmupMs);
+      this.#areaInSystem += this.#inSystem * (now - from);
+    }
+    this.#lastAreaMs = now;
+  }
+
+  #accumulateReplicaArea(): void {
+    const now = this.clock.elapsedMs;
+    this.#replicaArea += this.#replicaHolding * (now - this.#lastReplicaAreaMs);
+    this.#lastReplicaAreaMs = now;
+  }
+
+  /** A user (or an open-loop arrival when `user` is -1) sends a request. */
+  #send(user: number): void {
+    const now = this.clock.elapsedMs;
+    const id = this.#allocRequest();
+    this.#requestsSent++;
+    this.#rqStart[id] = now;
+    this.#rqUser[id] = user;
+    this.#rqUserGen[id] = user >= 0 ? this.#userGen[user] : 0;
+    this.#rqReplica[id] = -1;
+    this.#rqAbandoned[id] = 0;
+    const measured = now >= this.#warmupMs;
+    if (measured) this.#arrivals++;
+    // Route: FIFO fairness first (nobody overtakes the queue), then power of two choices.
+    const replica = this.#queued === 0 ? this.#pick() : null;
+    if (replica) {
+      this.#accumulateArea();
+      this.#inSystem++;
+      this.#assign(id, replica);
+    } else if (
+      this.#dep.maxQueuedRequests >= 0 && this.#queued >= this.#dep.maxQueuedRequests
+    ) {
+      if (measured) this.#rejected++;
+      this.#finish(id, "rejected");
+      this.#freeRequest(id);
+      return;
+    } else {
+      this.#accumulateArea();
+      this.#inSystem++;
+      this.#enqueue(id);
+    }
+    const timeoutS = this.#dep.requestTimeoutS;
+    if (timeoutS !== null) {
+      this.#q.push(now + timeoutS * 1000, EV_TIMEOUT, id, this.#rqGen[id]);
+    }
+  }
+
+  #enqueue(id: number): void {
+    this.#rqState[id] = RQ_QUEUED;
+    if (this.#ringLen === this.#ring.length) {
+      const next = new Int32Array(this.#ring.length * 2);
+      for (let i = 0; i < this.#ringLen; i++) {
+        next[i] = this.#ring[(this.#ringHead + i) % this.#ring.length];
+      }
+      this.#ring = next;
+      this.#ringHead = 0;
+    }
+    this.#ring[(this.#ringHead + this.#ringLen) % this.#ring.length] = id;
+    this.#ringLen++;
+    this.#queued++;
+    if (this.#queued > this.#maxQueued) this.#maxQueued = this.#queued;
+  }
+
+  /** Oldest live queued request, or -1 (entries of timed-out requests are skipped). */
+  #dequeue(): number {
+    while (this.#ringLen > 0) {
+      const id = this.#ring[this.#ringHead];
+      this.#ringHead = (this.#ringHead + 1) % this.#ring.length;
+      this.#ringLen--;
+      const state = this.#rqState[id];
+      if (state === RQ_QUEUED) {
+        this.#queued--;
+        return id;
+      }
+      if (state === RQ_DEAD) this.#freeRequest(id);
+    }
+    return -1;
+  }
+
+  /** Power of two choices among RUNNING replicas; only replicas under `max_ongoing_requests`. */
+  #pick(): SimReplica | null {
+    const routable = this.#routable;
+    const n = routable.length;
+    if (n === 0 || this.#withFreeSlot.length === 0) return null;
+    const max = this.#dep.maxOngoingRequests;
+    const rng = this.#rngRoute;
+    let best: SimReplica | null = null;
+    if (n === 1) {
+      best = routable[0];
+    } else {
+      const i = rng.int(n);
+      let j = rng.int(n - 1);
+      if (j >= i) j++;
+      const a = routable[i], b = routable[j];
+      best = a.ongoing <= b.ongoing ? a : b;
+    }
+    if (best.ongoing < max) return best;
+    // Both candidates full: Ray probes and retries with other samples until one accepts; the
+    // replicas with a free slot are exactly those a retry can find.
+    const free = this.#withFreeSlot;
+    if (free.length === 1) return free[0];
+    const i = rng.int(free.length);
+    let j = rng.int(free.length - 1);
+    if (j >= i) j++;
+    return free[i].ongoing <= free[j].ongoing ? free[i] : free[j];
+  }
+
+  #updateFreeSlot(r: SimReplica): void {
+    const hasSlot = r.routablePos >= 0 && r.ongoing < this.#dep.maxOngoingRequests;
+    if (hasSlot && r.freePos < 0) {
+      r.freePos = this.#withFreeSlot.length;
+      this.#withFreeSlot.push(r);
+    } else if (!hasSlot && r.freePos >= 0) {
+      const last = this.#withFreeSlot.pop()!;
+      if (last !== r) {
+        this.#withFreeSlot[r.freePos] = last;
+        last.freePos = r.freePos;
+      }
+      r.freePos = -1;
+    }
+  }
+
+  #assign(id: number, r: SimReplica): void {
+    this.#rqReplica[id] = r.index;
+    r.ongoing++;
+    this.#totalOngoing++;
+    this.#updateFreeSlot(r);
+    if (r.executing < this.#o.replicaConcurrency) this.#startService(id, r);
+    else {
+      this.#rqState[id] = RQ_WAITING;
+      r.localQueue.push(id);
+    }
+  }
+
+  #startService(id: number, r: SimReplica): void {
+    const now = this.clock.elapsedMs;
+    this.#rqState[id] = RQ_EXECUTING;
+    if (r.executing === 0) this.#executingReplicas++;
+    r.executing++;
+    this.#rqServiceStart[id] = now;
+    let serviceMs = this.#o.serviceTime.sampleMs(this.#rngService);
+    const cores = this.#o.machineCores;
+    if (cores) {
+      const demand = this.#executingReplicas * this.#dep.numCpusPerReplica;
+      if (demand > cores) serviceMs *= demand / cores;
+    }
+    this.#q.push(now + serviceMs, EV_SERVICE_DONE, id, this.#rqGen[id]);
+  }
+
+  #serviceDone(id: number): void {
+    const r = this.replicas[this.#rqReplica[id]];
+    r.executing--;
+    if (r.executing === 0) this.#executingReplicas--;
+    r.ongoing--;
+    this.#totalOngoing--;
+    if (!this.#rqAbandoned[id]) {
+      if (this.#rqStart[id] >= this.#warmupMs) {
+        this.#sumWaitMs += this.#rqServiceStart[id] - this.#rqStart[id];
+      }
+      this.#finish(id, null);
+    }
+    this.#freeRequest(id);
+    // Next request waiting inside the replica.
+    if (r.localHead < r.localQueue.length) {
+      const next = r.localQueue[r.localHead++];
+      if (r.localHead > 64 && r.localHead * 2 > r.localQueue.length) {
+        r.localQueue = r.localQueue.slice(r.localHead);
+        r.localHead = 0;
+      }
+      this.#startService(next, r);
+    }
+    this.#updateFreeSlot(r);
+    if (r.state === "RUNNING") this.#drainQueueTo(r);
+  }
+
+  /** Assigns queued requests to `r` while it has free slots. */
+  #drainQueueTo(r: SimReplica): void {
+    const max = this.#dep.maxOngoingRequests;
+    while (this.#queued > 0 && r.ongoing < max) {
+      const id = this.#dequeue();
+      if (id < 0) break;
+      this.#assign(id, r);
+    }
+  }
+
+  /**
+   * Ends a request for its sender: records it and lets a closed-loop user continue. The caller
+   * decides what happens to the request's slot (freed, or left to the replica that still works on it).
+   */
+  #finish(id: number, error: SimErrorKind | null): void {
+    const now = this.clock.elapsedMs;
+    const start = this.#rqStart[id];
+    const user = this.#rqUser[id];
+    const alive = user < 0 || this.#userGen[user] === this.#rqUserGen[id];
+    const responseMs = now - start;
+    if (error !== "rejected") {
+      this.#accumulateArea();
+      this.#inSystem--;
+    }
+    if (start >= this.#warmupMs) {
+      if (error === null) {
+        this.#completed++;
+        this.#sumResponseMs += responseMs;
+      } else this.#failed++;
+    }
+    if (!alive) return; // a stopped user's request is not recorded (Locust kills the greenlet)
+    this.#o.observer?.request?.(this.#o.startEpochMs + start, responseMs, error);
+    if (user >= 0) {
+      const waitS = this.#o.load.kind === "closed"
+        ? this.#o.load.waitTimeS(this.#rngWait, responseMs / 1000)
+        : 0;
+      this.#q.push(now + Math.max(0, waitS) * 1000, EV_USER_WAKE, user, this.#userGen[user]);
+    }
+  }
+
+  #timeout(id: number): void {
+    if (this.#rqAbandoned[id]) return;
+    if (this.#rqStart[id] >= this.#warmupMs) this.#timedOut++;
+    this.#finish(id, "timeout");
+    if (this.#rqState[id] === RQ_QUEUED) {
+      this.#queued--;
+      this.#rqState[id] = RQ_DEAD;
+      this.#rqGen[id]++;
+    } else {
+      // At a replica: the client gives up, the replica keeps working on it.
+      this.#rqAbandoned[id] = 1;
+    }
+  }
+
+  // ---------------------------------------------------------------- replicas
+
+  #newReplica(): SimReplica {
+    const index = this.replicas.length;
+    const r: SimReplica = {
+      id: `r${String(index).padStart(4, "0")}`,
+      index,
+      state: "PENDING_ALLOCATION",
+      ongoing: 0,
+      executing: 0,
+      requestedAtMs: this.clock.elapsedMs,
+      startedAtMs: -1,
+      runningSinceMs: -1,
+      stoppingSinceMs: -1,
+      gen: 0,
+      localQueue: [],
+      localHead: 0,
+      routablePos: -1,
+      freePos: -1,
+    };
+    this.replicas.push(r);
+    this.#counts.PENDING_ALLOCATION++;
+    return r;
+  }
+
+  #setState(r: SimReplica, state: SimReplicaState): void {
+    const holding = (s: SimReplicaState) => s === "STARTING" || s === "RUNNING" || s === "STOPPING";
+    if (holding(r.state) !== holding(state)) {
+      this.#accumulateReplicaArea();
+      this.#replicaHolding += holding(state) ? 1 : -1;
+    }
+    this.#counts[r.state]--;
+    this.#counts[state]++;
+    r.state = state;
+    if (this.#counts.RUNNING > this.#maxRunning) this.#maxRunning = this.#counts.RUNNING;
+  }
+
+  /** Gives `r` its CPUs if they are free (else it waits in PENDING_ALLOCATION). */
+  #allocate(r: SimReplica, instant = false): boolean {
+    const need = this.#dep.numCpusPerReplica;
+    if (this.#cpusUsed + need > this.#o.clusterCpus + 1e-9) {
+      if (!this.#pending.includes(r)) this.#pending.push(r);
+      return false;
+    }
+    this.#cpusUsed += need;
+    r.startedAtMs = this.clock.elapsedMs;
+    this.#setState(r, "STARTING");
+    if (instant) this.#becomeRunning(r);
+    else {
+      const startupMs = this.#o.startupTime ? this.#o.startupTime.sampleMs(this.#rngStartup) : 2000;
+      this.#q.push(this.clock.elapsedMs + startupMs, EV_REPLICA_READY, r.index, r.gen);
+    }
+    return true;
+  }
+
+  #becomeRunning(r: SimReplica): void {
+    r.runningSinceMs = this.clock.elapsedMs;
+    this.#setState(r, "RUNNING");
+    r.routablePos = this.#routable.length;
+    this.#routable.push(r);
+    this.#updateFreeSlot(r);
+    this.#drainQueueTo(r);
+  }
+
+  #removeRoutable(r: SimReplica): void {
+    if (r.routablePos < 0) return;
+    const last = this.#routable.pop()!;
+    if (last !== r) {
+      this.#routable[r.routablePos] = last;
+      last.routablePos = r.routablePos;
+    }
+    r.routablePos = -1;
+    this.#updateFreeSlot(r);
+  }
+
+  #release(r: SimReplica): void {
+    this.#cpusUsed -= this.#dep.numCpusPerReplica;
+    r.gen++;
+    this.#setState(r, "STOPPED");
+    // Freed CPUs go to replicas waiting for them, oldest first.
+    while (this.#pending.length > 0) {
+      const next = this.#pending[0];
+      if (next.state !== "PENDING_ALLOCATION") {
+        this.#pending.shift();
+        continue;
+      }
+      if (!this.#allocate(next)) break;
+      this.#pending.shift();
+    }
+  }
+
+  /** Starts or stops replicas so that the live ones (not STOPPING) match the target. */
+  #reconcile(): void {
+    let live = this.#counts.PENDING_ALLOCATION + this.#counts.STARTING + this.#counts.RUNNING;
+    while (live < this.#target) {
+      const r = this.#newReplica();
+      this.#allocate(r);
+      live++;
+    }
+    if (live <= this.#target) return;
+    // Stop order (Ray): not-yet-running first, newest first; then RUNNING, newest first.
+    const candidates = this.replicas.filter((r) =>
+      r.state === "PENDING_ALLOCATION" || r.state === "STARTING" || r.state === "RUNNING"
+    );
+    const rank = (r: SimReplica) => (r.state === "RUNNING" ? 1 : 0);
+    candidates.sort((x, y) => rank(x) - rank(y) || y.index - x.index);
+    for (const r of candidates) {
+      if (live <= this.#target) break;
+      live--;
+      if (r.state === "PENDING_ALLOCATION") {
+        r.gen++;
+        this.#setState(r, "STOPPED");
+        const i = this.#pending.indexOf(r);
+        if (i >= 0) this.#pending.splice(i, 1);
+      } else if (r.state === "STARTING") {
+        this.#release(r);
+      } else {
+        this.#removeRoutable(r);
+        r.stoppingSinceMs = this.clock.elapsedMs;
+        this.#setState(r, "STOPPING");
+        r.gen++;
+        const waitMs = this.#dep.gracefulShutdownWaitLoopS * 1000;
+        this.#q.push(this.clock.elapsedMs + waitMs, EV_DRAIN_POLL, r.index, r.gen);
+      }
+    }
+  }
+
+  /** Graceful shutdown: poll every wait-loop period until idle; force-stop after the timeout. */
+  #drainPoll(r: SimReplica): void {
+    const now = this.clock.elapsedMs;
+    const timeoutMs = this.#dep.gracefulShutdownTimeoutS * 1000;
+    if (r.ongoing === 0) {
+      this.#release(r);
+      return;
+    }
+    if (now - r.stoppingSinceMs >= timeoutMs - 1e-9) {
+      // Force kill: every request still on it fails.
+      const victims: number[] = [];
+      for (let id = 0; id < this.#rqNext; id++) {
+        const s = this.#rqState[id];
+        if ((s === RQ_EXECUTING || s === RQ_WAITING) && this.#rqReplica[id] === r.index) {
+          victims.push(id);
+        }
+      }
+      for (const id of victims) {
+        r.ongoing--;
+        this.#totalOngoing--;
+        if (!this.#rqAbandoned[id]) this.#finish(id, "replica_stopped");
+        this.#freeRequest(id); // also cancels its completion event
+      }
+      r.executing = 0;
+      this.#executingReplicas--;
+      r.localQueue = [];
+      r.localHead = 0;
+      this.#release(r);
+      return;
+    }
+    const waitMs = Math.max(1, this.#dep.gracefulShutdownWaitLoopS * 1000);
+    const next = Math.min(now + waitMs, r.stoppingSinceMs + timeoutMs);
+    this.#q.push(next, EV_DRAIN_POLL, r.index, r.gen);
+  }
+
+  // ---------------------------------------------------------------- per second
+
+  #second(s: number): void {
+    const c = this.#counts;
+    this.#o.observer?.second?.({
+      second: s,
+      epochMs: this.clock.now(),
+      targetReplicas: this.#target,
+      runningReplicas: c.RUNNING,
+      startingReplicas: c.STARTING,
+      pendingReplicas: c.PENDING_ALLOCATION,
+      stoppingReplicas: c.STOPPING,
+      totalOngoingRequests: this.#totalOngoing,
+      queuedRequests: this.#queued,
+      users: this.#activeUsers.length,
+    });
+    const every = this.#o.progressEveryS;
+    if (s > 0 && s % every === 0) this.#o.observer?.progress?.(s, this.#endMs / 1000);
+    if ((s + 1) * 1000 <= this.#endMs) this.#q.push((s + 1) * 1000, EV_SECOND, s + 1, 0);
+  }
+}
+
+function validateOptions(options: SimEngineOptions): void {
+  const d = options.deployment;
+  const bad = (what: string, value: unknown, want: string) => {
+    throw new RangeError(`simulation option ${what} must be ${want}, got ${value}`);
+  };
+  if (!Number.isInteger(d.initialReplicas) || d.initialReplicas < 0) {
+    bad("deployment.initialReplicas", d.initialReplicas, "an integer >= 0");
+  }
+  if (!Number.isInteger(d.maxOngoingRequests) || d.maxOngoingRequests < 1) {
+    bad("deployment.maxOngoingRequests", d.maxOngoingRequests, "an integer >= 1");
+  }
+  if (
+    d.maxQueuedRequests !== -1 &&
+    !(Number.isInteger(d.maxQueuedRequests) && d.maxQueuedRequests >= 1)
+  ) {
+    bad("deployment.maxQueuedRequests", d.maxQueuedRequests, "-1 or an integer >= 1");
+  }
+  if (!(d.numCpusPerReplica >= 0)) bad("deployment.numCpusPerReplica", d.numCpusPerReplica, ">= 0");
+  if (d.requestTimeoutS !== null && !(d.requestTimeoutS > 0)) {
+    bad("deployment.requestTimeoutS", d.requestTimeoutS, "null or > 0");
+  }
+  const c = options.replicaConcurrency;
+  if (c !== undefined && !(Number.isInteger(c) && c >= 1)) {
+    bad("replicaConcurrency", c, "an integer >= 1");
+  }
+  const m = options.machineCores;
+  if (m !== undefined && m !== null && !(m > 0)) bad("machineCores", m, "null or > 0");
+  if (options.clusterCpus !== undefined && !(options.clusterCpus >= 0)) {
+    bad("clusterCpus", options.clusterCpus, ">= 0");
+  }
+  let prev = 0;
+  for (const [i, s] of options.load.stages.entries()) {
+    if (!(s.endS > prev)) {
+      bad(`load.stages[${i}].endS`, s.endS, `greater than the previous stage's end (${prev} s)`);
+    }
+    prev = s.endS;
+  }
+  if (options.load.stages.length === 0 && options.durationS === undefined) {
+    bad("load.stages", "[]", "at least one stage (or give durationS)");
+  }
+}
