@@ -1,0 +1,64 @@
+/**
+ * Plots of load-test results: typed readers for Locust's result files and our extras, chart
+ * builders (Observable Plot, headless), SVG/PNG output, the run summary and an HTML report.
+ *
+ * ```ts
+ * import { loadRun, dashboardChart, writeChart } from "../lib/plot/mod.ts";
+ * const run = await loadRun("results/load_test_x_stats_history.csv");
+ * await writeChart(dashboardChart(run), "plots/dashboard");
+ * ```
+ *
+ * @module
+ */
+export { ResultFileError } from "./_csv.ts";
+export type { ChartElement } from "./_dom.ts";
+export {
+  type HistoryRow,
+  inferStages,
+  type LatencyRow,
+  loadRun,
+  makeRun,
+  type ParsedHistory,
+  parseLatency,
+  type ParseOptions,
+  parseReplicas,
+  parseStages,
+  parseStatsHistory,
+  parseStatsTotals,
+  type PercentileKind,
+  type ReplicaRow,
+  resultPrefix,
+  type RunData,
+  runName,
+  type RunParts,
+  type StageRow,
+  type StatsTotals,
+} from "./read.ts";
+export {
+  chartDocument,
+  type ChartOptions,
+  dashboardChart,
+  type DashboardOptions,
+  latencyChart,
+  type LatencyChartOptions,
+  type PercentileName,
+  Plot,
+  queueChart,
+  replicasChart,
+  rpsChart,
+  RUN_COLORS,
+  runColor,
+  usersChart,
+} from "./charts.ts";
+export { chartPng, chartSvg, type PngOptions, writeChart } from "./render.ts";
+export {
+  type RunSummary,
+  type ScalingDecision,
+  scalingDecisions,
+  summarizeRun,
+  type SummaryOptions,
+  summaryRows,
+  summaryTable,
+} from "./summary.ts";
+export { escapeHtml, reportHtml, type ReportOptions } from "./report.ts";
+export { expandGlob, isGlob } from "./glob.ts";

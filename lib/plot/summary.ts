@@ -1,0 +1,263 @@
+/**
+ * The run summary the tutorial asks for: scaling events, error rate, queue depth, replica-hours
+ * per 1,000 requests and SLA compliance (share of seconds whose p99 is within the SLO).
+ *
+ * @module
+ */
+import type { ReplicaRow, RunData } from "./read.ts";
+
+/** One change of the target replica count: what the autoscaler decided and when. */
+export interface ScalingDecision {
+  /** Seconds since the run started. */
+  elapsedS: number;
+  /** Target before. */
+  from: number;
+  /** Target after. */
+  to: number;
+  /** `up` when the target rose. */
+  direction: "up" | "down";
+}
+
+/** Scaling decisions derived from changes of `Target Replicas` (the first row is the initial state). */
+export function scalingDecisions(replicas: readonly ReplicaRow[]): ScalingDecision[] {
+  const out: ScalingDecision[] = [];
+  for (let i = 1; i < replicas.length; i++) {
+    const from = replicas[i - 1].target;
+    const to = replicas[i].target;
+    if (to !== from) {
+      out.push({ elapsedS: replicas[i].elapsedS, from, to, direction: to > from ? "up" : "down" });
+    }
+  }
+  return out;
+}
+
+/** Key figures of one run; `null` where the run's files do not carry the data. */
+export interface RunSummary {
+  /** Run label. */
+  name: string;
+  /** Seconds from the first to the last history row. */
+  durationS: number;
+  /** Peak user count. */
+  peakUsers: number;
+  /** Requests in the run. */
+  requests: number;
+  /** Failed requests in the run. */
+  failures: number;
+  /** failures / requests (0 when there were no requests). */
+  errorRate: number;
+  /** Mean requests per second over the run. */
+  meanRequestsPerS: number;
+  /** Whole-run p50, ms (from `_stats.csv`, else the last cumulative history row). */
+  p50Ms: number | null;
+  /** Whole-run p99, ms. */
+  p99Ms: number | null;
+  /** Worst per-second p99, ms (needs `_latency.csv`). */
+  worstSecondP99Ms: number | null;
+  /** Target changes (needs `_replicas.csv`). */
+  scalingEvents: number | null;
+  /** Target increases. */
+  upscaleEvents: number | null;
+  /** Target decreases. */
+  downscaleEvents: number | null;
+  /** Seconds from run start to the first upscale. */
+  firstUpscaleS: number | null;
+  /** Direction changes of the target (up then down or down then up): a measure of oscillation. */
+  directionChanges: number | null;
+  /** Most running replicas seen. */
+  peakRunningReplicas: number | null;
+  /** Largest router queue seen. */
+  maxQueued: number | null;
+  /** Mean router queue over the run. */
+  meanQueued: number | null;
+  /** Running plus starting replicas integrated over time, in replica-hours. */
+  replicaHours: number | null;
+  /** replicaHours per 1,000 requests: the tutorial's cost metric. */
+  replicaHoursPer1000Requests: number | null;
+  /** The SLO the compliance figure uses, ms. */
+  sloMs: number;
+  /** Share (0..1) of seconds with samples whose p99 was <= sloMs. */
+  slaCompliance: number | null;
+  /** Where slaCompliance came from: exact per-second percentiles or Locust's history column. */
+  slaSource: "latency_csv" | "history_window" | "history_cumulative" | null;
+}
+
+/** Options for {@link summarizeRun}. */
+export interface SummaryOptions {
+  /** Latency objective for p99, ms (default 500). */
+  sloMs?: number;
+}
+
+/** Computes the {@link RunSummary} of a run. */
+export function summarizeRun(run: RunData, options: SummaryOptions = {}): RunSummary {
+  const sloMs = options.sloMs ?? 500;
+  const h = run.history;
+  const last = h[h.length - 1];
+  const durationS = h.length > 0 ? h[h.length - 1].elapsedS - h[0].elapsedS : 0;
+  let requests = run.totals?.requests ?? last?.totalRequests ?? 0;
+  let failures = run.totals?.failures ?? last?.totalFailures ?? 0;
+  if (requests === 0 && run.latency) {
+    requests = run.latency.reduce((s, r) => s + r.requests, 0);
+    failures = run.latency.reduce((s, r) => s + r.failures, 0);
+  }
+  const p50Ms = run.totals?.p50Ms ?? (run.percentileKind === "cumulative" ? last?.p50Ms : null) ??
+    null;
+  const p99Ms = run.totals?.p99Ms ?? (run.percentileKind === "cumulative" ? last?.p99Ms : null) ??
+    null;
+
+  let worstSecondP99Ms: number | null = null;
+  let slaCompliance: number | null = null;
+  let slaSource: RunSummary["slaSource"] = null;
+  const perSecond = run.latency?.filter((r) => r.p99Ms !== null) ?? [];
+  if (perSecond.length > 0) {
+    worstSecondP99Ms = Math.max(...perSecond.map((r) => r.p99Ms as number));
+    slaCompliance = perSecond.filter((r) => (r.p99Ms as number) <= sloMs).length /
+      perSecond.length;
+    slaSource = "latency_csv";
+  } else {
+    const rows = h.filter((r) => r.p99Ms !== null && r.p99Ms > 0);
+    if (rows.length > 0) {
+      slaCompliance = rows.filter((r) => (r.p99Ms as number) <= sloMs).length / rows.length;
+      slaSource = run.percentileKind === "window" ? "history_window" : "history_cumulative";
+    }
+  }
+
+  let scaling: Pick<
+    RunSummary,
+    | "scalingEvents"
+    | "upscaleEvents"
+    | "downscaleEvents"
+    | "firstUpscaleS"
+    | "directionChanges"
+    | "peakRunningReplicas"
+    | "maxQueued"
+    | "meanQueued"
+    | "replicaHours"
+    | "replicaHoursPer1000Requests"
+  > = {
+    scalingEvents: null,
+    upscaleEvents: null,
+    downscaleEvents: null,
+    firstUpscaleS: null,
+    directionChanges: null,
+    peakRunningReplicas: null,
+    maxQueued: null,
+    meanQueued: null,
+    replicaHours: null,
+    replicaHoursPer1000Requests: null,
+  };
+  const reps = run.replicas;
+  if (reps && reps.length > 0) {
+    const decisions = scalingDecisions(reps);
+    let directionChanges = 0;
+    for (let i = 1; i < decisions.length; i++) {
+      if (decisions[i].direction !== decisions[i - 1].direction) directionChanges++;
+    }
+    // Integrate (running + starting) over time, each row holding until the next one.
+    let replicaSeconds = 0;
+    for (let i = 0; i < reps.length; i++) {
+      const dt = i + 1 < reps.length
+        ? reps[i + 1].elapsedS - reps[i].elapsedS
+        : (reps.length > 1 ? reps[i].elapsedS - reps[i - 1].elapsedS : 1);
+      replicaSeconds += (reps[i].running + reps[i].starting) * Math.max(0, dt);
+    }
+    const replicaHours = replicaSeconds / 3600;
+    scaling = {
+      scalingEvents: decisions.length,
+      upscaleEvents: decisions.filter((d) => d.direction === "up").length,
+      downscaleEvents: decisions.filter((d) => d.direction === "down").length,
+      firstUpscaleS: decisions.find((d) => d.direction === "up")?.elapsedS ?? null,
+      directionChanges,
+      peakRunningReplicas: Math.max(...reps.map((r) => r.running)),
+      maxQueued: Math.max(...reps.map((r) => r.queued)),
+      meanQueued: reps.reduce((s, r) => s + r.queued, 0) / reps.length,
+      replicaHours,
+      replicaHoursPer1000Requests: requests > 0 ? replicaHours / (requests / 1000) : null,
+    };
+  }
+
+  return {
+    name: run.name,
+    durationS,
+    peakUsers: h.reduce((m, r) => Math.max(m, r.users), 0),
+    requests,
+    failures,
+    errorRate: requests > 0 ? failures / requests : 0,
+    meanRequestsPerS: durationS > 0 ? requests / durationS : 0,
+    p50Ms,
+    p99Ms,
+    worstSecondP99Ms,
+    ...scaling,
+    sloMs,
+    slaCompliance,
+    slaSource,
+  };
+}
+
+function fmt(value: number | null, digits = 0, unit = ""): string {
+  if (value === null || !Number.isFinite(value)) return "n/a";
+  return value.toLocaleString("en-US", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  }) + unit;
+}
+
+/** Label and formatted value of every summary field, in display order (for tables and reports). */
+export function summaryRows(summary: RunSummary): [label: string, value: string][] {
+  const pct = (v: number | null) => (v === null ? "n/a" : fmt(v * 100, 2, " %"));
+  const slaNote = summary.slaSource === "latency_csv"
+    ? ""
+    : summary.slaSource === null
+    ? ""
+    : summary.slaSource === "history_window"
+    ? " (from Locust's ~10 s window)"
+    : " (from Locust's cumulative p99)";
+  return [
+    ["Duration", fmt(summary.durationS, 0, " s")],
+    ["Peak users", fmt(summary.peakUsers)],
+    ["Requests", fmt(summary.requests)],
+    ["Failures", fmt(summary.failures)],
+    ["Error rate", pct(summary.errorRate)],
+    ["Mean throughput", fmt(summary.meanRequestsPerS, 1, " req/s")],
+    ["p50 (whole run)", fmt(summary.p50Ms, 0, " ms")],
+    ["p99 (whole run)", fmt(summary.p99Ms, 0, " ms")],
+    ["Worst 1-second p99", fmt(summary.worstSecondP99Ms, 0, " ms")],
+    [`SLA compliance (p99 <= ${summary.sloMs} ms)`, pct(summary.slaCompliance) + slaNote],
+    [
+      "Scaling events (up / down)",
+      summary.scalingEvents === null
+        ? "n/a"
+        : `${summary.scalingEvents} (${summary.upscaleEvents} / ${summary.downscaleEvents})`,
+    ],
+    ["First upscale at", fmt(summary.firstUpscaleS, 0, " s")],
+    ["Direction changes (oscillation)", fmt(summary.directionChanges)],
+    ["Peak running replicas", fmt(summary.peakRunningReplicas)],
+    [
+      "Queue depth (max / mean)",
+      summary.maxQueued === null
+        ? "n/a"
+        : `${fmt(summary.maxQueued)} / ${fmt(summary.meanQueued, 1)}`,
+    ],
+    ["Replica-hours", fmt(summary.replicaHours, 3)],
+    ["Replica-hours per 1,000 requests", fmt(summary.replicaHoursPer1000Requests, 4)],
+  ];
+}
+
+/** A plain-text table of several runs' summaries (one column per run), for terminals and notebooks. */
+export function summaryTable(summaries: readonly RunSummary[]): string {
+  if (summaries.length === 0) return "";
+  const rows = summaries.map(summaryRows);
+  const labels = rows[0].map(([label]) => label);
+  const cols = [
+    ["", ...labels],
+    ...summaries.map((s, i) => [s.name, ...rows[i].map(([, v]) => v)]),
+  ];
+  const widths = cols.map((c) => Math.max(...c.map((x) => x.length)));
+  const lines: string[] = [];
+  for (let r = 0; r < labels.length + 1; r++) {
+    lines.push(
+      cols.map((c, i) => (i === 0 ? c[r].padEnd(widths[i]) : c[r].padStart(widths[i]))).join("  "),
+    );
+    if (r === 0) lines.push(widths.map((w) => "-".repeat(w)).join("  "));
+  }
+  return lines.join("\n");
+}
