@@ -1,0 +1,47 @@
+/**
+ * Simulator: the serving system and its real autoscaler in virtual time.
+ *
+ * - {@linkcode SimEngine}: the discrete-event core (users/arrivals, router, replica pool).
+ * - Duration models for service and startup times: {@linkcode parseDurationSpec} and friends.
+ * - {@linkcode VirtualClock}: timers as simulator events (implements the autoscaler's `Clock`).
+ * - {@linkcode erlangC}, {@linkcode mmcFigures}: queueing theory to check against.
+ *
+ * @module
+ */
+export { CLOCK_EVENT_KIND, VirtualClock } from "./clock.ts";
+export { createRng, type Rng } from "./_prng.ts";
+export {
+  type DurationModel,
+  durationModelFromText,
+  DurationSpecError,
+  empiricalPercentilesDuration,
+  empiricalSamplesDuration,
+  exponentialDuration,
+  fixedDuration,
+  lognormalDuration,
+  parseDurationSpec,
+  type ParseDurationSpecOptions,
+  parseDurationValueMs,
+  type QuantilePoint,
+  RESNET50_SERVICE_TIME,
+} from "./duration_model.ts";
+export {
+  type ClosedLoopLoad,
+  type LoadModel,
+  type OpenLoopLoad,
+  type RateStage,
+  type SecondSnapshot,
+  type SimController,
+  type SimDeploymentSettings,
+  SimEngine,
+  type SimEngineOptions,
+  type SimEngineResult,
+  type SimErrorKind,
+  type SimObserver,
+  type SimQueueStats,
+  type SimReplica,
+  type SimReplicaState,
+  type TargetChange,
+  type UserStage,
+} from "./engine.ts";
+export { erlangC, type MmcFigures, mmcFigures } from "./queueing.ts";

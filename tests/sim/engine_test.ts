@@ -1,0 +1,244 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import {
+  exponentialDuration,
+  fixedDuration,
+  mmcFigures,
+  type SecondSnapshot,
+  SimEngine,
+  type SimEngineOptions,
+  type SimErrorKind,
+} from "../../lib/sim/mod.ts";
+
+const deployment = (over: Partial<SimEngineOptions["deployment"]> = {}) => ({
+  initialReplicas: 1,
+  maxOngoingRequests: 1,
+  maxQueuedRequests: -1,
+  numCpusPerReplica: 1,
+  gracefulShutdownWaitLoopS: 2,
+  gracefulShutdownTimeoutS: 20,
+  requestTimeoutS: null,
+  ...over,
+});
+
+function mmc(servers: number, rho: number, seed: number) {
+  const meanServiceS = 0.1;
+  const arrivalRate = (rho * servers) / meanServiceS;
+  const engine = new SimEngine({
+    deployment: deployment({ initialReplicas: servers }),
+    load: { kind: "open", stages: [{ endS: 20_000, rate: arrivalRate }] },
+    serviceTime: exponentialDuration(meanServiceS * 1000),
+    seed,
+    warmupS: 200,
+  });
+  const result = engine.run();
+  const theory = mmcFigures(servers, { arrivalRate, meanServiceTime: meanServiceS });
+  return { result, theory };
+}
+
+Deno.test("M/M/c: mean queue wait matches Erlang C within 5% (c=4, rho=0.8)", () => {
+  const { result, theory } = mmc(4, 0.8, 7);
+  const simWaitS = result.queue.meanWaitMs / 1000;
+  const err = Math.abs(simWaitS - theory.meanWait) / theory.meanWait;
+  ok(
+    err < 0.05,
+    `sim mean wait ${simWaitS.toFixed(4)} s vs Erlang C ${theory.meanWait.toFixed(4)} s`,
+  );
+  ok(result.queue.completed > 500_000, `only ${result.queue.completed} requests completed`);
+});
+
+Deno.test("M/M/c: mean queue wait matches Erlang C within 5% (c=10, rho=0.9)", () => {
+  const { result, theory } = mmc(10, 0.9, 11);
+  const simWaitS = result.queue.meanWaitMs / 1000;
+  const err = Math.abs(simWaitS - theory.meanWait) / theory.meanWait;
+  ok(
+    err < 0.05,
+    `sim mean wait ${simWaitS.toFixed(4)} s vs Erlang C ${theory.meanWait.toFixed(4)} s`,
+  );
+});
+
+Deno.test("Little's law holds within 2% for an open-loop queue (L = lambda * W)", () => {
+  const { result } = mmc(3, 0.85, 3);
+  const q = result.queue;
+  const lw = q.arrivalRatePerS * (q.meanResponseMs / 1000);
+  const err = Math.abs(q.meanInSystem - lw) / lw;
+  ok(err < 0.02, `L = ${q.meanInSystem.toFixed(4)} but lambda*W = ${lw.toFixed(4)}`);
+});
+
+Deno.test("Little's law holds within 2% for closed-loop users (N = X * (R + Z))", () => {
+  const users = 20, thinkS = 0.5;
+  const engine = new SimEngine({
+    deployment: deployment({ initialReplicas: 3, maxOngoingRequests: 2 }),
+    load: {
+      kind: "closed",
+      stages: [{ endS: 5_000, users, spawnRate: 100 }],
+      waitTimeS: (rng) => rng.exponential(thinkS),
+    },
+    serviceTime: exponentialDuration(80),
+    seed: 5,
+    warmupS: 100,
+  });
+  const r = engine.run();
+  const throughput = r.queue.completed / r.queue.spanS;
+  const predicted = throughput * (r.queue.meanResponseMs / 1000 + thinkS);
+  ok(Math.abs(predicted - users) / users < 0.02, `X*(R+Z) = ${predicted.toFixed(3)}, N = ${users}`);
+  // And the in-system part alone is Little's law on the service side.
+  const lw = throughput * r.queue.meanResponseMs / 1000;
+  ok(Math.abs(r.queue.meanInSystem - lw) / lw < 0.02, `L ${r.queue.meanInSystem} vs X*R ${lw}`);
+});
+
+Deno.test("the router rejects requests beyond max_queued_requests and never queues more", () => {
+  const errors = new Map<SimErrorKind | "ok", number>();
+  const engine = new SimEngine({
+    deployment: deployment({ maxOngoingRequests: 2, maxQueuedRequests: 3 }),
+    replicaConcurrency: 2,
+    load: { kind: "open", stages: [{ endS: 60, rate: 10 }], process: "uniform" },
+    serviceTime: fixedDuration(1000),
+    observer: {
+      request: (_s, _r, e) => errors.set(e ?? "ok", (errors.get(e ?? "ok") ?? 0) + 1),
+    },
+  });
+  const r = engine.run();
+  strictEqual(r.maxQueued, 3);
+  ok((errors.get("rejected") ?? 0) > 400, `rejections: ${errors.get("rejected")}`);
+  // One replica with 2 slots of 1 s each serves ~2 requests/s.
+  const served = errors.get("ok") ?? 0;
+  ok(served >= 110 && served <= 120, `served ${served}`);
+  strictEqual(r.queue.rejected, errors.get("rejected"));
+});
+
+Deno.test("a request waiting longer than request_timeout_s fails with a timeout", () => {
+  const latencies: { ms: number; error: SimErrorKind | null }[] = [];
+  const engine = new SimEngine({
+    deployment: deployment({ requestTimeoutS: 2.5 }),
+    load: { kind: "open", stages: [{ endS: 30, rate: 2 }], process: "uniform" },
+    serviceTime: fixedDuration(1000),
+    observer: { request: (_s, ms, error) => latencies.push({ ms, error }) },
+  });
+  engine.run();
+  const timeouts = latencies.filter((l) => l.error === "timeout");
+  ok(timeouts.length > 10, `only ${timeouts.length} timeouts`);
+  for (const t of timeouts) strictEqual(Math.round(t.ms), 2500);
+  for (const l of latencies.filter((l) => l.error === null)) ok(l.ms <= 2500, `ok at ${l.ms} ms`);
+});
+
+Deno.test("replicas wait in PENDING_ALLOCATION while the cluster's CPUs are taken", () => {
+  const seconds: SecondSnapshot[] = [];
+  const engine = new SimEngine({
+    deployment: deployment({ initialReplicas: 1 }),
+    clusterCpus: 2,
+    load: { kind: "open", stages: [{ endS: 10, rate: 1 }] },
+    serviceTime: fixedDuration(10),
+    startupTime: fixedDuration(3000),
+    controller: (target, clock) => {
+      const id = clock.setTimeout(() => target.setTargetReplicas(4), 1000);
+      return { stop: () => clock.clearTimeout(id) };
+    },
+    observer: { second: (s) => seconds.push(s) },
+  });
+  engine.run();
+  const at = (s: number) => seconds[s];
+  deepStrictEqual(
+    [at(2).runningReplicas, at(2).startingReplicas, at(2).pendingReplicas, at(2).targetReplicas],
+    [1, 1, 2, 4],
+  );
+  // The second replica is RUNNING after its 3 s startup; the other two never get CPUs.
+  deepStrictEqual([at(5).runningReplicas, at(5).pendingReplicas], [2, 2]);
+});
+
+Deno.test("downscaling drains a busy replica: it stops only after its requests finish", () => {
+  const seconds: SecondSnapshot[] = [];
+  const errors: (SimErrorKind | null)[] = [];
+  const engine = new SimEngine({
+    deployment: deployment({ initialReplicas: 2, maxOngoingRequests: 1 }),
+    load: { kind: "closed", stages: [{ endS: 30, users: 2, spawnRate: 10 }], waitTimeS: () => 0 },
+    serviceTime: fixedDuration(5000),
+    controller: (target, clock) => {
+      const id = clock.setTimeout(() => target.setTargetReplicas(1), 1000);
+      return { stop: () => clock.clearTimeout(id) };
+    },
+    observer: { second: (s) => seconds.push(s), request: (_s, _ms, e) => errors.push(e) },
+  });
+  engine.run();
+  // Requests started at 0 s end at 5 s; the poll every 2 s after 1 s sees it idle at 5 s.
+  strictEqual(seconds[3].stoppingReplicas, 1);
+  strictEqual(seconds[3].runningReplicas, 1);
+  strictEqual(seconds[6].stoppingReplicas, 0);
+  ok(errors.every((e) => e === null), "no request fails during a graceful drain");
+});
+
+Deno.test("a drain longer than graceful_shutdown_timeout_s force-stops and fails the requests", () => {
+  const errors: (SimErrorKind | null)[] = [];
+  const engine = new SimEngine({
+    deployment: deployment({ initialReplicas: 1, gracefulShutdownTimeoutS: 3 }),
+    load: { kind: "closed", stages: [{ endS: 20, users: 1, spawnRate: 10 }], waitTimeS: () => 0 },
+    serviceTime: fixedDuration(10_000),
+    controller: (target, clock) => {
+      const id = clock.setTimeout(() => target.setTargetReplicas(0), 1000);
+      return { stop: () => clock.clearTimeout(id) };
+    },
+    observer: { request: (_s, _ms, e) => errors.push(e) },
+  });
+  engine.run();
+  deepStrictEqual(errors, ["replica_stopped"]);
+});
+
+Deno.test("closed-loop users ramp up in Locust's steps of floor(spawn_rate) per step", () => {
+  const seconds: SecondSnapshot[] = [];
+  const engine = new SimEngine({
+    deployment: deployment({ initialReplicas: 10, maxOngoingRequests: 5 }),
+    load: {
+      kind: "closed",
+      stages: [{ endS: 10, users: 10, spawnRate: 2.5 }, { endS: 20, users: 4, spawnRate: 3 }],
+      waitTimeS: () => 1,
+    },
+    serviceTime: fixedDuration(10),
+    observer: { second: (s) => seconds.push(s) },
+  });
+  engine.run();
+  // 2 users every 0.8 s: 2 at 0, 4 at 0.8, 6 at 1.6, 8 at 2.4, 10 at 3.2.
+  deepStrictEqual(seconds.slice(0, 5).map((s) => s.users), [2, 4, 6, 8, 10]);
+  // Down to 4 at 3 users per 1 s from t=10: 7 at 10, 4 at 11.
+  deepStrictEqual([seconds[10].users, seconds[11].users, seconds[15].users], [7, 4, 4]);
+});
+
+Deno.test("the same seed gives the same run and another seed a different one", () => {
+  const run = (seed: number) => {
+    const rows: string[] = [];
+    const engine = new SimEngine({
+      deployment: deployment({ initialReplicas: 2, maxOngoingRequests: 3 }),
+      load: {
+        kind: "closed",
+        stages: [{ endS: 60, users: 8, spawnRate: 4 }],
+        waitTimeS: (rng) => 0.2 + rng.next(),
+      },
+      serviceTime: exponentialDuration(120),
+      seed,
+      observer: { request: (s, ms, e) => rows.push(`${s},${ms},${e}`) },
+    });
+    const r = engine.run();
+    return { rows, events: r.events };
+  };
+  deepStrictEqual(run(42), run(42));
+  ok(run(42).rows.join() !== run(43).rows.join());
+});
+
+Deno.test("processor sharing: more busy replicas than cores stretch service times", () => {
+  const run = (machineCores: number | null) => {
+    const engine = new SimEngine({
+      deployment: deployment({ initialReplicas: 4 }),
+      load: {
+        kind: "closed",
+        stages: [{ endS: 100, users: 4, spawnRate: 100 }],
+        waitTimeS: () => 0,
+      },
+      serviceTime: fixedDuration(100),
+      machineCores,
+    });
+    return engine.run().queue.meanResponseMs;
+  };
+  strictEqual(run(null), 100);
+  // 4 single-CPU replicas busy on 2 cores: each request takes twice as long (the very first
+  // requests start while fewer replicas are busy).
+  const shared = run(2);
+  ok(shared > 199 && shared <= 200, `mean response ${shared} ms`);
+});
