@@ -1,0 +1,11 @@
+/**
+ * Load generation: shapes, closed-loop users, the open-loop arrival-rate executor, an
+ * HDR-style histogram, Locust-compatible statistics and CSV writers, and the runner.
+ * Statistics and writers are clock-agnostic (they take timestamps), so the simulator can
+ * reuse them in virtual time.
+ *
+ * @module
+ */
+export * from "./histogram.ts";
+export * from "./locust_stats.ts";
+export * from "./csv_files.ts";
