@@ -9,7 +9,7 @@
 import type { BackendName } from "../config/types.ts";
 import { ModelError } from "./errors.ts";
 import { IMAGENET_CLASSES } from "./imagenet_labels.ts";
-import { type ImageLayout, preprocessImage } from "./preprocess.ts";
+import { type ImageLayout, loadSharp, preprocessImage } from "./preprocess.ts";
 import { type ConcreteBackend, loadRuntime, type OrtSession, probeWebGpu } from "./_ort.ts";
 import { whyNotOnnx } from "./_onnx_scan.ts";
 
@@ -89,7 +89,10 @@ export interface CreateClassifierOptions {
   backend: BackendName;
   /** Threads per session (a replica's `num_cpus`; fractions round down, at least 1). */
   threads: number;
-  /** Run one inference at load so the first request is not slow (default true). */
+  /**
+   * Also warm the preprocessing (load sharp, decode a small JPEG) at load so the first request is
+   * not slow (default true). One warm-up inference always runs: it validates the model's output.
+   */
   warmup?: boolean;
   /** Called with one-line notes (backend choice, fallbacks). */
   log?: (line: string) => void;
@@ -177,6 +180,19 @@ function readIo(session: OrtSession): Omit<ModelIo, "classes" | "labelOffset"> {
   if (size < 8) throw bad(`side ${size} is too small for an image`);
   if (typeof shape[0] === "number" && shape[0] > 1) throw bad(`fixed batch of ${shape[0]}`);
   return { inputName: name, outputName, layout, size };
+}
+
+/** Loads sharp and preprocesses a small synthetic JPEG once, so the first request is not slow. */
+async function warmPreprocessing(io: ModelIo): Promise<void> {
+  try {
+    const sharp = await loadSharp();
+    const jpeg: Uint8Array = await sharp({
+      create: { width: 320, height: 240, channels: 3, background: { r: 120, g: 90, b: 60 } },
+    }).jpeg().toBuffer();
+    await preprocessImage(jpeg, { size: io.size, layout: io.layout });
+  } catch {
+    // Best effort: a real request reports any sharp problem with its own message.
+  }
 }
 
 /** Runs session calls one at a time (ORT-web sessions cannot run concurrently). */
@@ -311,13 +327,9 @@ export async function createClassifier(
     if (classes !== 1000 && classes !== 1001) {
       log(`model has ${classes} classes, not ImageNet's 1000: labels are "class <i>"`);
     }
-    return buildClassifier(
-      session,
-      runtime,
-      io,
-      opened.ms,
-      options.warmup === false ? 0 : warmupMs,
-    );
+    const classifier = buildClassifier(session, runtime, io, opened.ms, warmupMs);
+    if (options.warmup !== false) await warmPreprocessing(io);
+    return classifier;
   } catch (e) {
     await session.release().catch(() => {});
     if (e instanceof ModelError) throw e;

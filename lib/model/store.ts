@@ -141,6 +141,13 @@ export interface DownloadOptions {
   stallTimeoutMs?: number;
 }
 
+/** An error's message with its cause's (fetch's "fetch failed" hides the DNS/connect error there). */
+function errorText(e: unknown): string {
+  const err = e as Error & { cause?: unknown };
+  const cause = err?.cause instanceof Error ? `: ${err.cause.message}` : "";
+  return `${err?.message ?? String(e)}${cause}`;
+}
+
 function offlineHint(url: string, dest: string, sha256: string): string {
   return `To proceed without network: download ${url} on a machine that has access, check its ` +
     `sha256 is ${sha256}, and copy it to ${dest}; or serve a local file with ` +
@@ -179,7 +186,7 @@ export async function downloadFile(
     res = await fetch(url, { signal: ctrl.signal, redirect: "follow" });
   } catch (e) {
     clearTimeout(timer);
-    const why = ctrl.signal.aborted ? String(ctrl.signal.reason?.message) : (e as Error).message;
+    const why = ctrl.signal.aborted ? String(ctrl.signal.reason?.message) : errorText(e);
     throw new ModelError(
       "download_failed",
       `could not download ${url}: ${why}. ${offlineHint(url, dest, want)}`,
@@ -232,7 +239,7 @@ export async function downloadFile(
     file?.close();
     await removeQuietly(tmp);
     if (e instanceof ModelError) throw e;
-    const why = ctrl.signal.aborted ? String(ctrl.signal.reason?.message) : (e as Error).message;
+    const why = ctrl.signal.aborted ? String(ctrl.signal.reason?.message) : errorText(e);
     throw new ModelError(
       "download_failed",
       `download of ${url} failed after ${done} bytes: ${why}; nothing was kept. ${
