@@ -201,17 +201,19 @@ export class Reader {
         this.error("unknown_key", keyNode, keyPath, this.unknownKeyMessage(key, spec));
         continue;
       }
-      entries.set(key, { key, keyNode, value: this.deref(pair.value, keyPath) });
+      const value = this.deref(pair.value, keyPath);
+      if (value === undefined) continue; // an unknown anchor, already reported
+      entries.set(key, { key, keyNode, value });
     }
     return entries;
   }
 
   private unknownKeyMessage(key: string, spec: LevelSpec): string {
+    const elsewhere = this.allLevels.find((level) => level !== spec && level.known.includes(key));
+    if (elsewhere) return `is not a field of ${spec.name}; it belongs in ${elsewhere.name}`;
     const here = [...spec.known, ...Object.keys(spec.deprecated ?? {}), ...(spec.ignored ?? [])];
     const hint = closestMatch(key, here);
     if (hint) return `is not a field of ${spec.name}; did you mean "${hint}"?`;
-    const elsewhere = this.allLevels.find((level) => level !== spec && level.known.includes(key));
-    if (elsewhere) return `is not a field of ${spec.name}; it belongs in ${elsewhere.name}`;
     return `is not a field of ${spec.name}; expected one of: ${spec.known.join(", ")}`;
   }
 

@@ -199,7 +199,8 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
       const offset = error.pos[0];
-      const pathHere = pathAtOffset(doc.contents, offset);
+      // The key being parsed, without the list index a broken flow sequence produces.
+      const pathHere = pathAtOffset(doc.contents, offset).replace(/(\[\d+\])+$/, "");
       reader.errors.push({
         severity: "error",
         code: "yaml_syntax",
