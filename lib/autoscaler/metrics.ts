@@ -1,0 +1,383 @@
+/**
+ * The metrics pipeline behind `total_num_requests` (research/ray-serve.md §3).
+ *
+ * Sources (the router's queue, each RUNNING replica) are sampled every
+ * `min(0.5, metrics_interval_s)` s into windows kept for `look_back_period_s`; every
+ * `metrics_interval_s` (and at once on a cold start: 0 running replicas, queued > 0) each window
+ * is pushed as a report. The controller side keeps the newest report per source, drops stale
+ * ones, merges the series into one instantaneous-total step function and reduces it with the
+ * configured aggregation function. Every method takes the time as an argument: nothing here
+ * reads a clock.
+ *
+ * @module
+ */
+import type { AggregationFunction, AutoscalingConfig } from "../config/types.ts";
+
+/** One sample of a step function: `value` holds from `tMs` until the next sample. */
+export interface TimedValue {
+  /** Sample time in ms. */
+  tMs: number;
+  /** The value from `tMs` on. */
+  value: number;
+}
+
+/** What kind of source a report comes from. */
+export type SourceKind = "handle" | "replica";
+
+/** One push: a source's window of samples at `pushedAtMs`. */
+export interface MetricsReport {
+  /** `router` for the caller-side queue, otherwise the replica id. */
+  sourceId: string;
+  /** `handle` reports carry queued counts, `replica` reports carry ongoing counts. */
+  kind: SourceKind;
+  /** When the report was pushed; the newest report per source wins. */
+  pushedAtMs: number;
+  /** Samples clipped to the look-back window, oldest first. */
+  series: TimedValue[];
+}
+
+/** Inputs the pipeline samples on every observation. */
+export interface MetricsSample {
+  /** Requests waiting in the router queue. */
+  queued: number;
+  /** Requests executing on each RUNNING replica. */
+  ongoingByReplica: ReadonlyMap<string, number>;
+}
+
+/** Aggregated policy inputs. */
+export interface AggregatedMetrics {
+  /** Queued plus running, aggregated over the look-back window. */
+  totalOngoing: number;
+  /** The queued part. */
+  queued: number;
+  /** The running (on replicas) part. */
+  running: number;
+}
+
+const ROUND_MS = 10;
+
+/**
+ * Merges step-function series into their instantaneous total (Ray's `merge_instantaneous_total`):
+ * each series holds its last value until its next sample (0 before its first), timestamps are
+ * rounded to 10 ms, and a point is emitted only when the total changes.
+ */
+export function mergeInstantaneousTotal(series: readonly (readonly TimedValue[])[]): TimedValue[] {
+  const active = series.filter((s) => s.length > 0);
+  if (active.length === 0) return [];
+  if (active.length === 1) return dedupe(active[0]);
+  const events: { tMs: number; idx: number; value: number; seq: number }[] = [];
+  let seq = 0;
+  active.forEach((s, idx) => {
+    for (const p of s) {
+      events.push({
+        tMs: Math.round(p.tMs / ROUND_MS) * ROUND_MS,
+        idx,
+        value: p.value,
+        seq: seq++,
+      });
+    }
+  });
+  events.sort((a, b) => a.tMs - b.tMs || a.seq - b.seq);
+  const current = new Array<number>(active.length).fill(0);
+  let total = 0;
+  const merged: TimedValue[] = [];
+  let i = 0;
+  while (i < events.length) {
+    const tMs = events[i].tMs;
+    for (; i < events.length && events[i].tMs === tMs; i++) {
+      const e = events[i];
+      total += e.value - current[e.idx];
+      current[e.idx] = e.value;
+    }
+    const last = merged[merged.length - 1];
+    if (last === undefined || Math.abs(last.value - total) > 1e-9) {
+      merged.push({ tMs, value: total });
+    }
+  }
+  return merged;
+}
+
+function dedupe(s: readonly TimedValue[]): TimedValue[] {
+  const out: TimedValue[] = [];
+  for (const p of s) {
+    const tMs = Math.round(p.tMs / ROUND_MS) * ROUND_MS;
+    const last = out[out.length - 1];
+    if (last !== undefined && last.tMs === tMs) last.value = p.value;
+    else if (last === undefined || last.value !== p.value) out.push({ tMs, value: p.value });
+  }
+  return out;
+}
+
+/** Options for {@linkcode reduceStepFunction}. */
+export interface ReduceOptions {
+  /** Start of the window in ms; the step function is 0 before its first point. */
+  windowStartMs: number;
+  /** End of the window (now) in ms. */
+  endMs: number;
+  /** `mean` (time-weighted), `max` or `min`. */
+  fn: AggregationFunction;
+}
+
+/**
+ * Reduces a step function over `[windowStartMs, endMs]`. `mean` is time-weighted; the last value
+ * lasts until `endMs` (at least 1 ms). `max`/`min` take the value holding at the window start
+ * and every point inside the window. Returns `null` for an empty series.
+ */
+export function reduceStepFunction(
+  points: readonly TimedValue[],
+  options: ReduceOptions,
+): number | null {
+  if (points.length === 0) return null;
+  const last = points[points.length - 1];
+  const endMs = Math.max(options.endMs, last.tMs + 1);
+  const startMs = Math.min(options.windowStartMs, endMs - 1);
+  if (options.fn === "mean") {
+    let weighted = 0;
+    let value = 0;
+    let cursor = startMs;
+    for (const p of points) {
+      if (p.tMs <= startMs) {
+        value = p.value;
+        continue;
+      }
+      if (p.tMs >= endMs) break;
+      weighted += value * (p.tMs - cursor);
+      value = p.value;
+      cursor = p.tMs;
+    }
+    weighted += value * (endMs - cursor);
+    return weighted / (endMs - startMs);
+  }
+  let carried: number | null = null;
+  const inWindow: number[] = [];
+  for (const p of points) {
+    if (p.tMs <= startMs) carried = p.value;
+    else if (p.tMs <= endMs) inWindow.push(p.value);
+  }
+  if (carried !== null) inWindow.push(carried);
+  if (inWindow.length === 0) return null;
+  return options.fn === "max" ? Math.max(...inWindow) : Math.min(...inWindow);
+}
+
+/**
+ * A per-source sample window: samples older than the look-back period are pruned, except the
+ * last one before the window start, which tells the value holding at the window start.
+ */
+export class SampleWindow {
+  #samples: TimedValue[] = [];
+  readonly #lookBackMs: number;
+
+  /** A window keeping `lookBackMs` of samples. */
+  constructor(lookBackMs: number) {
+    this.#lookBackMs = lookBackMs;
+  }
+
+  /** Appends a sample at `tMs` and prunes what fell out of the window. */
+  record(tMs: number, value: number): void {
+    this.#samples.push({ tMs, value });
+    const cutoff = tMs - this.#lookBackMs;
+    let firstKept = 0;
+    while (firstKept + 1 < this.#samples.length && this.#samples[firstKept + 1].tMs <= cutoff) {
+      firstKept++;
+    }
+    if (firstKept > 0) this.#samples.splice(0, firstKept);
+  }
+
+  /** A copy of the window's samples, oldest first. */
+  snapshot(): TimedValue[] {
+    return this.#samples.map((s) => ({ ...s }));
+  }
+}
+
+/** Timing of the pipeline, derived from an `AutoscalingConfig` by {@linkcode pipelineTiming}. */
+export interface PipelineTiming {
+  /** Sampling period: `min(0.5 s, metrics_interval_s)`. */
+  recordIntervalMs: number;
+  /** Push period: `metrics_interval_s`. */
+  pushIntervalMs: number;
+  /** Window length: `look_back_period_s`. */
+  lookBackMs: number;
+  /** A report older than this is dropped: `max(2 * metrics_interval_s, 10 s)`. */
+  staleAfterMs: number;
+  /** Reduction of the merged step function. */
+  aggregation: AggregationFunction;
+}
+
+/** Derives the pipeline's periods from Ray's config fields (research §3.2). */
+export function pipelineTiming(config: AutoscalingConfig): PipelineTiming {
+  const pushIntervalMs = config.metrics_interval_s * 1000;
+  return {
+    recordIntervalMs: Math.min(500, pushIntervalMs),
+    pushIntervalMs,
+    lookBackMs: config.look_back_period_s * 1000,
+    staleAfterMs: Math.max(2 * pushIntervalMs, 10_000),
+    aggregation: config.aggregation_function,
+  };
+}
+
+/**
+ * The controller side: newest report per source, stale-report dropping, merge and reduce.
+ */
+export class MetricsStore {
+  #reports = new Map<string, MetricsReport>();
+  #timing: PipelineTiming;
+  #sinceMs: number;
+  #merged: { running: TimedValue[]; queued: TimedValue[] } | null = null;
+
+  /** A store reducing with `timing`; data before `sinceMs` is unknown and not averaged in. */
+  constructor(timing: PipelineTiming, sinceMs: number) {
+    this.#timing = timing;
+    this.#sinceMs = sinceMs;
+  }
+
+  /** Keeps `report` unless a newer one from the same source is already held. */
+  ingest(report: MetricsReport): void {
+    const held = this.#reports.get(report.sourceId);
+    if (held !== undefined && held.pushedAtMs > report.pushedAtMs) return;
+    this.#reports.set(report.sourceId, report);
+    this.#merged = null;
+  }
+
+  /** Drops reports not refreshed within the staleness limit and replica reports not running. */
+  prune(nowMs: number, runningReplicaIds: ReadonlySet<string>): void {
+    for (const [id, report] of this.#reports) {
+      const stale = nowMs - report.pushedAtMs > this.#timing.staleAfterMs;
+      const stopped = report.kind === "replica" && !runningReplicaIds.has(id);
+      if (stale || stopped) {
+        this.#reports.delete(id);
+        this.#merged = null;
+      }
+    }
+  }
+
+  /** Source ids currently held. */
+  sources(): string[] {
+    return [...this.#reports.keys()];
+  }
+
+  /** The aggregated inputs at `nowMs`: merged running + merged queued, each reduced. */
+  aggregate(nowMs: number): AggregatedMetrics {
+    if (this.#merged === null) {
+      const running: TimedValue[][] = [];
+      const queued: TimedValue[][] = [];
+      for (const r of this.#reports.values()) {
+        (r.kind === "replica" ? running : queued).push(r.series);
+      }
+      this.#merged = {
+        running: mergeInstantaneousTotal(running),
+        queued: mergeInstantaneousTotal(queued),
+      };
+    }
+    const reduce = { windowStartMs: this.windowStartMs(nowMs), endMs: nowMs };
+    const fn = this.#timing.aggregation;
+    const running = reduceStepFunction(this.#merged.running, { ...reduce, fn }) ?? 0;
+    const queued = reduceStepFunction(this.#merged.queued, { ...reduce, fn }) ?? 0;
+    return { totalOngoing: running + queued, queued, running };
+  }
+
+  /** Start of the averaging window: `now - look_back_period_s`, but not before the store began. */
+  windowStartMs(nowMs: number): number {
+    return Math.max(nowMs - this.#timing.lookBackMs, this.#sinceMs);
+  }
+}
+
+/** Where the controller's policy inputs come from. */
+export interface MetricsSource {
+  /** Called on every control-loop tick with the live counts. */
+  observe(nowMs: number, sample: MetricsSample): void;
+  /** The aggregated inputs at `nowMs`. */
+  aggregate(nowMs: number): AggregatedMetrics;
+}
+
+/**
+ * The whole pipeline: sampling windows (router queue + each RUNNING replica), periodic and
+ * cold-start pushes, and the controller's {@linkcode MetricsStore}.
+ */
+export class MetricsPipeline implements MetricsSource {
+  readonly timing: PipelineTiming;
+  readonly store: MetricsStore;
+  #windows = new Map<string, { kind: SourceKind; window: SampleWindow }>();
+  #nextRecordMs: number;
+  #nextPushMs: number;
+  #pushes = 0;
+
+  /** A pipeline for `config`, starting at `startMs`. */
+  constructor(config: AutoscalingConfig, startMs: number) {
+    this.timing = pipelineTiming(config);
+    this.store = new MetricsStore(this.timing, startMs);
+    this.#nextRecordMs = startMs;
+    this.#nextPushMs = startMs + this.timing.pushIntervalMs;
+  }
+
+  /** Number of pushes so far (periodic and cold-start). */
+  get pushes(): number {
+    return this.#pushes;
+  }
+
+  /** Samples when due, pushes when due or on a cold start, prunes the store. */
+  observe(nowMs: number, sample: MetricsSample): void {
+    const running = new Set(sample.ongoingByReplica.keys());
+    const coldStart = running.size === 0 && sample.queued > 0;
+    if (nowMs >= this.#nextRecordMs || coldStart) {
+      this.#record(nowMs, sample, running);
+      while (this.#nextRecordMs <= nowMs) this.#nextRecordMs += this.timing.recordIntervalMs;
+    }
+    if (nowMs >= this.#nextPushMs || coldStart) {
+      this.#push(nowMs);
+      while (this.#nextPushMs <= nowMs) this.#nextPushMs += this.timing.pushIntervalMs;
+    }
+    this.store.prune(nowMs, running);
+  }
+
+  /** The aggregated inputs at `nowMs`. */
+  aggregate(nowMs: number): AggregatedMetrics {
+    return this.store.aggregate(nowMs);
+  }
+
+  #record(nowMs: number, sample: MetricsSample, running: Set<string>): void {
+    this.#window("router", "handle").record(nowMs, sample.queued);
+    for (const [id, ongoing] of sample.ongoingByReplica) {
+      this.#window(id, "replica").record(nowMs, ongoing);
+    }
+    for (const [id, w] of this.#windows) {
+      if (w.kind === "replica" && !running.has(id)) this.#windows.delete(id);
+    }
+  }
+
+  #window(id: string, kind: SourceKind): SampleWindow {
+    let w = this.#windows.get(id);
+    if (w === undefined) {
+      w = { kind, window: new SampleWindow(this.timing.lookBackMs) };
+      this.#windows.set(id, w);
+    }
+    return w.window;
+  }
+
+  #push(nowMs: number): void {
+    this.#pushes++;
+    for (const [sourceId, w] of this.#windows) {
+      this.store.ingest({ sourceId, kind: w.kind, pushedAtMs: nowMs, series: w.window.snapshot() });
+    }
+  }
+}
+
+/**
+ * A source whose aggregated total is given directly (replay's `--input aggregated`, or a
+ * simulator that models the aggregate): `set()` the value, and it holds until set again.
+ */
+export class DirectMetrics implements MetricsSource {
+  #value: AggregatedMetrics = { totalOngoing: 0, queued: 0, running: 0 };
+
+  /** Sets the policy input from now on. */
+  set(totalOngoing: number, queued = 0): void {
+    this.#value = { totalOngoing, queued, running: totalOngoing - queued };
+  }
+
+  /** Ignores live counts: the value is set from outside. */
+  observe(_nowMs: number, _sample: MetricsSample): void {}
+
+  /** The value last set. */
+  aggregate(_nowMs: number): AggregatedMetrics {
+    return { ...this.#value };
+  }
+}
