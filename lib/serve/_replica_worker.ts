@@ -1,0 +1,77 @@
+/**
+ * Web Worker entry of one replica: wraps {@link createReplicaHandler} in a message protocol.
+ *
+ * main -> worker: `init` (options; ONNX bytes over a SharedArrayBuffer), `req` (id, request),
+ * `cancel` (id), `ping` (id), `crash` (test hook: throw an uncaught error), `close`.
+ * worker -> main: `ready` (backend, initMs), `init_error` (message), `res` (id, reply),
+ * `pong` (id), `closed`.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { createReplicaHandler, type ReplicaHandler } from "./replica_handler.ts";
+import type { ClassifyRequest, ReplicaOptions } from "./types.ts";
+
+type Incoming =
+  | { type: "init"; options: ReplicaOptions }
+  | { type: "req"; id: number; request: ClassifyRequest }
+  | { type: "cancel"; id: number }
+  | { type: "ping"; id: number }
+  | { type: "crash" }
+  | { type: "close" };
+
+let handler: ReplicaHandler | null = null;
+const controllers = new Map<number, AbortController>();
+
+self.onmessage = async (event: MessageEvent<Incoming>) => {
+  const msg = event.data;
+  switch (msg.type) {
+    case "init": {
+      const t0 = performance.now();
+      try {
+        handler = await createReplicaHandler(msg.options);
+        self.postMessage({
+          type: "ready",
+          backend: handler.backend,
+          initMs: performance.now() - t0,
+        });
+      } catch (error) {
+        self.postMessage({
+          type: "init_error",
+          message: (error as Error)?.message ?? String(error),
+        });
+      }
+      break;
+    }
+    case "req": {
+      const controller = new AbortController();
+      controllers.set(msg.id, controller);
+      const reply = handler ? await handler.handle(msg.request, { signal: controller.signal }) : {
+        ok: false as const,
+        failure: { status: 503, error: "not_ready", detail: "replica is not initialised" },
+      };
+      controllers.delete(msg.id);
+      if (!controller.signal.aborted) self.postMessage({ type: "res", id: msg.id, reply });
+      break;
+    }
+    case "cancel":
+      controllers.get(msg.id)?.abort();
+      controllers.delete(msg.id);
+      break;
+    case "ping":
+      self.postMessage({ type: "pong", id: msg.id });
+      break;
+    case "crash":
+      setTimeout(() => {
+        throw new Error("replica crash requested (test hook)");
+      }, 0);
+      break;
+    case "close":
+      try {
+        await handler?.close();
+      } finally {
+        self.postMessage({ type: "closed" });
+      }
+      break;
+  }
+};

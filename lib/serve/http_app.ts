@@ -1,0 +1,395 @@
+/**
+ * The HTTP API: `POST <route_prefix>` (JSON `{"uri": ...}` or raw image bytes), `/healthz`,
+ * `/-/healthz`, `/-/routes`, `/metrics`, `/api/status`. Every error is JSON
+ * `{"error": ..., "detail": ...}` with the matching status; no input crashes the server.
+ *
+ * @module
+ */
+import type { Deployment } from "./deployment.ts";
+import type { Metric, Registry } from "./metrics.ts";
+import { ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
+import { BackPressureError } from "./router.ts";
+import type { ClassifyRequest, ClassifyResult, ServeStatusJson } from "./types.ts";
+
+/** What the HTTP layer needs of the running application. */
+export interface HttpAppContext {
+  appName: string;
+  /** Normalised route prefix: `/` or `/something` (no trailing slash). */
+  routePrefix: string;
+  deployment: Deployment;
+  registry: Registry;
+  status(): ServeStatusJson;
+  /** `http_options.request_timeout_s` in ms, or null. */
+  requestTimeoutMs: number | null;
+  /** Default top-k for JSON answers (`user_config.top_k`). */
+  topK: number;
+  /** Largest raw image body (`user_config.max_image_bytes`). */
+  maxImageBytes: number;
+  /** Model name, echoed in JSON answers. */
+  modelName: string;
+}
+
+/** Largest JSON body that is not a data: URI carrying an image. */
+const JSON_OVERHEAD_BYTES = 64 * 1024;
+const MAX_TOP = 1000;
+
+/** Normalises a route prefix to `/` or `/a/b` (leading slash, no trailing slash). */
+export function normaliseRoutePrefix(prefix: string): string {
+  let p = prefix.trim();
+  if (!p.startsWith("/")) p = "/" + p;
+  while (p.length > 1 && p.endsWith("/")) p = p.slice(0, -1);
+  return p;
+}
+
+/** A JSON error response `{"error", "detail"}`. */
+export function jsonError(
+  status: number,
+  error: string,
+  detail: string,
+  headers?: Record<string, string>,
+): Response {
+  return new Response(JSON.stringify({ error, detail }) + "\n", {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function json(value: unknown, status = 200): Response {
+  return new Response(JSON.stringify(value) + "\n", {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly error: string, detail: string) {
+    super(detail);
+  }
+}
+
+/** Builds the request handler for `Deno.serve`. */
+export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promise<Response> {
+  const { registry, appName, routePrefix } = ctx;
+  const depName = ctx.deployment.name;
+  const m: Record<string, Metric> = {
+    requests: registry.counter(
+      "ray_serve_num_http_requests_total",
+      "HTTP requests processed.",
+      ["route", "method", "application", "status_code"],
+    ),
+    latency: registry.histogram(
+      "ray_serve_http_request_latency_ms",
+      "End-to-end HTTP request latency, ms.",
+      ["method", "route", "application", "status_code"],
+    ),
+    errors: registry.counter(
+      "ray_serve_num_http_error_requests_total",
+      "HTTP requests that ended with an error status.",
+      ["route", "error_code", "method", "application"],
+    ),
+    depErrors: registry.counter(
+      "ray_serve_num_deployment_http_error_requests_total",
+      "HTTP requests to a deployment that ended with an error status.",
+      ["deployment", "error_code", "method", "route", "application"],
+    ),
+    ongoing: registry.gauge(
+      "ray_serve_num_ongoing_http_requests",
+      "HTTP requests in progress at the proxy.",
+      ["node_id", "node_ip_address"],
+    ),
+  };
+  let ongoing = 0;
+  const nodeLabels = [safeHostname(), "127.0.0.1"];
+  m.ongoing.collect = () => m.ongoing.set(nodeLabels, ongoing);
+  const classifyPaths = new Set(
+    routePrefix === "/" ? ["/"] : [routePrefix, routePrefix + "/"],
+  );
+  const maxJsonBytes = Math.ceil(ctx.maxImageBytes * 4 / 3) + JSON_OVERHEAD_BYTES;
+
+  function record(route: string, method: string, status: number, t0: number, isApp: boolean) {
+    const code = String(status);
+    m.requests.inc([route, method, appName, code]);
+    m.latency.observe([method, route, appName, code], performance.now() - t0);
+    if (status >= 400) {
+      m.errors.inc([route, code, method, appName]);
+      if (isApp) m.depErrors.inc([depName, code, method, route, appName]);
+    }
+  }
+
+  async function classify(req: Request, url: URL): Promise<Response> {
+    const topParam = url.searchParams.get("top");
+    let top = ctx.topK;
+    if (topParam !== null) {
+      const n = Number(topParam);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_TOP) {
+        throw new HttpError(
+          400,
+          "invalid_top",
+          `query parameter top must be an integer from 1 to ${MAX_TOP}, got "${topParam}"`,
+        );
+      }
+      top = n;
+    }
+    const wantsJson = topParam !== null ||
+      (req.headers.get("accept") ?? "").toLowerCase().includes("application/json");
+    const request = await parseClassifyBody(req, wantsJson ? top : 1);
+    if (ctx.deployment.currentStatus().status === "DEPLOY_FAILED") {
+      throw new HttpError(
+        503,
+        "not_ready",
+        `deployment ${depName} is DEPLOY_FAILED: ${ctx.deployment.currentStatus().message}`,
+      );
+    }
+    // req.signal is not passed: Deno aborts it after every successful response (legacy mode),
+    // with a warning. Queued requests of clients that left still end at request_timeout_s.
+    const handled = await ctx.deployment.handle(request, { timeoutMs: ctx.requestTimeoutMs });
+    const reply = handled.reply;
+    if (!reply.ok) {
+      throw new HttpError(reply.failure.status, reply.failure.error, reply.failure.detail);
+    }
+    const result: ClassifyResult = reply.result;
+    const label = result.top[0]?.label ?? "";
+    if (!wantsJson) {
+      return new Response(label, { headers: { "content-type": "text/plain; charset=utf-8" } });
+    }
+    return json({
+      label,
+      top: result.top,
+      model: ctx.modelName,
+      replica_id: handled.replicaId,
+      retried: handled.retried,
+      timings_ms: {
+        queue: round(handled.queueMs),
+        fetch: round(result.fetchMs),
+        preprocess: round(result.preprocessMs),
+        inference: round(result.inferenceMs),
+      },
+    });
+  }
+
+  async function parseClassifyBody(req: Request, requestedTop: number): Promise<ClassifyRequest> {
+    const ctype = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    let kind: "json" | "bytes" | "sniff";
+    if (ctype === "application/json" || ctype.endsWith("+json")) kind = "json";
+    else if (ctype.startsWith("image/") || ctype === "application/octet-stream") kind = "bytes";
+    else if (ctype === "" || ctype === "application/x-www-form-urlencoded") kind = "sniff";
+    else {
+      throw new HttpError(
+        415,
+        "unsupported_media_type",
+        `Content-Type "${ctype}" is not accepted: send application/json {"uri": "..."} ` +
+          `or the image bytes with Content-Type image/*`,
+      );
+    }
+    const limit = kind === "bytes" ? ctx.maxImageBytes : maxJsonBytes;
+    const body = await readBody(req, limit, kind === "bytes" ? "image" : "JSON");
+    if (body.length === 0) {
+      throw new HttpError(
+        400,
+        "empty_body",
+        `the request body is empty: send JSON {"uri": "..."} or the image bytes`,
+      );
+    }
+    if (kind === "sniff") kind = firstNonSpace(body) === 0x7b ? "json" : "bytes";
+    if (kind === "bytes") {
+      if (body.length > ctx.maxImageBytes) {
+        throw new HttpError(
+          413,
+          "image_too_large",
+          `the image is ${body.length} bytes; the limit is ${ctx.maxImageBytes} (user_config.max_image_bytes)`,
+        );
+      }
+      return { source: { kind: "bytes", bytes: body }, top: requestedTop };
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+    } catch (error) {
+      throw new HttpError(
+        400,
+        "invalid_json",
+        `the body is not valid JSON (${(error as Error).message}); expected {"uri": "..."}`,
+      );
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new HttpError(
+        400,
+        "invalid_body",
+        `expected a JSON object like {"uri": "https://..."}, got ${jsonType(value)}`,
+      );
+    }
+    const uri = (value as Record<string, unknown>).uri;
+    if (uri === undefined) {
+      throw new HttpError(
+        400,
+        "missing_uri",
+        `the JSON object has no "uri" field; expected {"uri": "https://..." or "data:image/..."}`,
+      );
+    }
+    if (typeof uri !== "string") {
+      throw new HttpError(400, "invalid_uri", `"uri" must be a string, got ${jsonType(uri)}`);
+    }
+    if (uri.trim() === "") {
+      throw new HttpError(
+        400,
+        "invalid_uri",
+        `"uri" is empty; expected an http, https or data: URI`,
+      );
+    }
+    return { source: { kind: "uri", uri }, top: requestedTop };
+  }
+
+  return async function handler(req: Request): Promise<Response> {
+    const t0 = performance.now();
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return jsonError(400, "invalid_url", `cannot parse request URL ${req.url}`);
+    }
+    const path = url.pathname;
+    const method = req.method;
+    try {
+      if (path === "/-/healthz" || path === "/healthz") {
+        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(method, path, "GET");
+        const s = ctx.status().applications[appName];
+        if (s.status === "RUNNING") {
+          return new Response("success", { headers: { "content-type": "text/plain" } });
+        }
+        return jsonError(
+          503,
+          "not_ready",
+          `application ${appName} is ${s.status}` + (s.message ? `: ${s.message}` : ""),
+        );
+      }
+      if (path === "/-/routes") {
+        if (method !== "GET") return methodNotAllowed(method, path, "GET");
+        return json({ [routePrefix]: appName });
+      }
+      if (path === "/metrics") {
+        if (method !== "GET") return methodNotAllowed(method, path, "GET");
+        return new Response(registry.render(), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        });
+      }
+      if (path === "/api/status") {
+        if (method !== "GET") return methodNotAllowed(method, path, "GET");
+        return json(ctx.status());
+      }
+      if (classifyPaths.has(path)) {
+        let res: Response;
+        if (method !== "POST") {
+          res = methodNotAllowed(method, path, "POST");
+        } else {
+          ongoing++;
+          try {
+            res = await classify(req, url);
+          } catch (error) {
+            res = errorResponse(error);
+          } finally {
+            ongoing--;
+          }
+        }
+        record(routePrefix, method, res.status, t0, true);
+        return res;
+      }
+      const res = jsonError(
+        404,
+        "not_found",
+        `no route ${method} ${path}; POST images to ${routePrefix}, or GET /-/healthz, ` +
+          `/-/routes, /metrics, /api/status`,
+      );
+      record("", method, 404, t0, false);
+      return res;
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}
+
+function errorResponse(error: unknown): Response {
+  if (error instanceof HttpError) return jsonError(error.status, error.error, error.message);
+  if (error instanceof BackPressureError) {
+    return jsonError(503, "backpressure", error.message);
+  }
+  if (error instanceof RequestTimeoutError) return jsonError(504, "timeout", error.message);
+  if (error instanceof ReplicaDiedError) {
+    return jsonError(
+      503,
+      "replica_unavailable",
+      `${error.message}; the request was already retried once on another replica`,
+    );
+  }
+  const e = error as Error;
+  if (e?.name === "AbortError") {
+    return jsonError(499, "client_closed", "the client closed the connection");
+  }
+  return jsonError(500, "internal_error", e?.message ?? String(error));
+}
+
+function methodNotAllowed(method: string, path: string, allow: string): Response {
+  return jsonError(
+    405,
+    "method_not_allowed",
+    `${method} is not allowed on ${path}; use ${allow}`,
+    { allow },
+  );
+}
+
+async function readBody(req: Request, limit: number, what: string): Promise<Uint8Array> {
+  const tooLarge = (n: string) =>
+    new HttpError(
+      413,
+      "payload_too_large",
+      `the ${what} body is ${n} bytes; the limit is ${limit} bytes`,
+    );
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(declared);
+  if (!req.body) return new Uint8Array(0);
+  if (declared !== null) return new Uint8Array(await req.arrayBuffer());
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(`more than ${limit}`);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+function firstNonSpace(bytes: Uint8Array): number {
+  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return b;
+  return -1;
+}
+
+function jsonType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return `a ${typeof v} (${JSON.stringify(v).slice(0, 40)})`;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function safeHostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}

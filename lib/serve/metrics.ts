@@ -1,0 +1,174 @@
+/**
+ * A tiny Prometheus registry (counters, gauges, histograms with labels) rendering the text
+ * exposition format, version 0.0.4. Metric names follow Ray Serve's (research/ray-serve.md §7).
+ *
+ * Hot-path friendly: a labelled child is looked up once by a joined key and then updated with a
+ * plain field write.
+ *
+ * @module
+ */
+
+/** Ray Serve's default latency buckets, in milliseconds. */
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  1,
+  2,
+  5,
+  10,
+  20,
+  50,
+  100,
+  200,
+  300,
+  400,
+  500,
+  1000,
+  2000,
+  5000,
+  10000,
+  60000,
+  120000,
+  300000,
+  600000,
+];
+
+type Kind = "counter" | "gauge" | "histogram";
+
+interface Series {
+  labels: string[];
+  value: number;
+  buckets?: number[];
+  sum?: number;
+  count?: number;
+}
+
+/** One metric family: a name, help text, label names and one series per label combination. */
+export class Metric {
+  readonly series = new Map<string, Series>();
+  /** Called before rendering, to refresh gauges computed from live state. */
+  collect?: () => void;
+
+  constructor(
+    readonly name: string,
+    readonly kind: Kind,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+    readonly bucketsMs: readonly number[] = LATENCY_BUCKETS_MS,
+  ) {}
+
+  #get(labels: readonly string[]): Series {
+    const key = labels.join("\u0000");
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: [...labels], value: 0 };
+      if (this.kind === "histogram") {
+        s.buckets = new Array(this.bucketsMs.length).fill(0);
+        s.sum = 0;
+        s.count = 0;
+      }
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  /** Adds `by` (default 1) to a counter or gauge. */
+  inc(labels: readonly string[], by = 1): void {
+    this.#get(labels).value += by;
+  }
+
+  /** Sets a gauge. */
+  set(labels: readonly string[], value: number): void {
+    this.#get(labels).value = value;
+  }
+
+  /** Records one observation in a histogram. */
+  observe(labels: readonly string[], value: number): void {
+    const s = this.#get(labels);
+    const b = s.buckets!;
+    const bounds = this.bucketsMs;
+    for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) b[i]++;
+    s.sum! += value;
+    s.count!++;
+  }
+
+  /** Drops every series (for gauges rebuilt on each collection). */
+  clear(): void {
+    this.series.clear();
+  }
+
+  /** Renders this family in the Prometheus text format. */
+  render(): string {
+    this.collect?.();
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.kind}`];
+    for (const s of this.series.values()) {
+      if (this.kind === "histogram") {
+        for (let i = 0; i < this.bucketsMs.length; i++) {
+          lines.push(
+            `${this.name}_bucket${
+              fmtLabels(this.labelNames, s.labels, `le="${this.bucketsMs[i]}"`)
+            } ${s.buckets![i]}`,
+          );
+        }
+        lines.push(
+          `${this.name}_bucket${fmtLabels(this.labelNames, s.labels, 'le="+Inf"')} ${s.count}`,
+        );
+        lines.push(`${this.name}_sum${fmtLabels(this.labelNames, s.labels)} ${fmtNum(s.sum!)}`);
+        lines.push(`${this.name}_count${fmtLabels(this.labelNames, s.labels)} ${s.count}`);
+      } else {
+        lines.push(`${this.name}${fmtLabels(this.labelNames, s.labels)} ${fmtNum(s.value)}`);
+      }
+    }
+    return lines.join("\n");
+  }
+}
+
+/** A set of metric families rendered together at `GET /metrics`. */
+export class Registry {
+  readonly #metrics: Metric[] = [];
+
+  /** Registers a counter (name should end in `_total`). */
+  counter(name: string, help: string, labelNames: readonly string[]): Metric {
+    return this.#add(new Metric(name, "counter", help, labelNames));
+  }
+
+  /** Registers a gauge. */
+  gauge(name: string, help: string, labelNames: readonly string[]): Metric {
+    return this.#add(new Metric(name, "gauge", help, labelNames));
+  }
+
+  /** Registers a histogram with Ray Serve's latency buckets unless others are given. */
+  histogram(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    bucketsMs: readonly number[] = LATENCY_BUCKETS_MS,
+  ): Metric {
+    return this.#add(new Metric(name, "histogram", help, labelNames, bucketsMs));
+  }
+
+  #add(metric: Metric): Metric {
+    this.#metrics.push(metric);
+    return metric;
+  }
+
+  /** The whole registry in the Prometheus text exposition format. */
+  render(): string {
+    return this.#metrics.map((m) => m.render()).join("\n") + "\n";
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function fmtLabels(names: readonly string[], values: readonly string[], extra?: string): string {
+  const parts = names.map((n, i) => `${n}="${escapeLabel(values[i] ?? "")}"`);
+  if (extra) parts.push(extra);
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function fmtNum(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
