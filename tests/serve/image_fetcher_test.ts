@@ -489,3 +489,165 @@ Deno.test("fetchImage() rejects bad options with a TypeError naming the option",
     (error: Error) => error instanceof TypeError && /maxBytes/.test(error.message),
   );
 });
+
+Deno.test("fetchImage() handles odd and broken HTTP/1.1 answers", async () => {
+  const text = (s: string) => new TextEncoder().encode(s);
+  const join = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+    return out;
+  };
+  const hex = PNG.length.toString(16);
+  const cases: [string, Uint8Array, number | "ok", string?][] = [
+    [
+      "interim 100 and 103 answers are skipped",
+      join(
+        text("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"),
+        text(`HTTP/1.1 200 OK\r\nContent-Length: ${PNG.length}\r\n\r\n`),
+        PNG,
+      ),
+      "ok",
+    ],
+    ["body until close", join(text("HTTP/1.0 200 OK\r\n\r\n"), PNG), "ok"],
+    [
+      "chunked with extensions",
+      join(
+        text(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${hex};x=1\r\n`),
+        PNG,
+        text("\r\n0\r\n\r\n"),
+      ),
+      "ok",
+    ],
+    [
+      "a huge declared chunk",
+      join(
+        text("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n"),
+        PNG.subarray(0, 16),
+        text("\r\nfffffff\r\n"),
+      ),
+      413,
+      "too_large",
+    ],
+    ["not HTTP", text("SSH-2.0-OpenSSH_9.6\r\n\r\n"), 502, "upstream_protocol"],
+    [
+      "conflicting Content-Length",
+      text("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Length: 20\r\n\r\n"),
+      502,
+      "upstream_protocol",
+    ],
+    [
+      "gzip body",
+      join(text("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"), PNG),
+      502,
+      "upstream_protocol",
+    ],
+    [
+      "gzip transfer coding",
+      text("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+      502,
+      "upstream_protocol",
+    ],
+    [
+      "endless headers",
+      text(`HTTP/1.1 200 OK\r\n${"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(3000)}`),
+      502,
+      "upstream_protocol",
+    ],
+    [
+      "body cut short",
+      join(text("HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n"), PNG),
+      502,
+      "upstream_protocol",
+    ],
+    ["closed before answering", new Uint8Array(0), 502, "upstream_protocol"],
+    [
+      "switching protocols",
+      text("HTTP/1.1 101 Switching Protocols\r\n\r\n"),
+      502,
+      "upstream_status",
+    ],
+  ];
+  for (const [what, answer, expected, code] of cases) {
+    await withRawServer(
+      async (conn) => {
+        await conn.read(new Uint8Array(4096));
+        try {
+          await conn.write(answer);
+        } finally {
+          conn.close();
+        }
+      },
+      async (port) => {
+        const uri = `http://127.0.0.1:${port}/x.png`;
+        const options = { ...LIMITS, maxBytes: 100_000, allowedHosts: [`127.0.0.1:${port}`] };
+        if (expected === "ok") {
+          assert.deepEqual(await fetchImage(uri, options), PNG, what);
+          return;
+        }
+        const error = await fetchError(uri, options);
+        assert.equal(error.status, expected, `${what}: ${error.message}`);
+        assert.equal(error.code, code, `${what}: ${error.message}`);
+      },
+    );
+  }
+});
+
+Deno.test("fetchImage() connects to an IPv6 loopback host when it is allowed", async (t) => {
+  let listener: Deno.Listener;
+  try {
+    listener = Deno.listen({ hostname: "::1", port: 0 });
+  } catch {
+    console.warn("skipping: this machine has no IPv6 loopback");
+    return;
+  }
+  const port = (listener.addr as Deno.NetAddr).port;
+  const serving = (async () => {
+    const conn = await listener.accept();
+    await conn.read(new Uint8Array(4096));
+    await conn.write(
+      new TextEncoder().encode(`HTTP/1.1 200 OK\r\nContent-Length: ${PNG.length}\r\n\r\n`),
+    );
+    await conn.write(PNG);
+    conn.close();
+  })();
+  try {
+    await t.step("refused without an allowance", async () => {
+      const error = await fetchError(`http://[::1]:${port}/a.png`);
+      assert.equal(error.code, "refused_address");
+    });
+    await t.step("fetched with [::1]:port allowed", async () => {
+      const bytes = await fetchImage(`http://[::1]:${port}/a.png`, {
+        ...LIMITS,
+        allowedHosts: [`[::1]:${port}`],
+      });
+      assert.deepEqual(bytes, PNG);
+    });
+  } finally {
+    await serving;
+    listener.close();
+  }
+});
+
+Deno.test("fetchImage() connects to the address it checked and sends the URL's Host", async () => {
+  // "img.test" exists in no DNS: the fetch can only work if the connection goes to the address
+  // the (injected) resolver returned, i.e. nothing resolves the name a second time.
+  const lookups: string[] = [];
+  await withServer(
+    (request) =>
+      request.headers.get("host") === new URL(request.url).host
+        ? new Response(PNG)
+        : new Response("wrong host", { status: 421 }),
+    async (_base, port) => {
+      const bytes = await fetchImage(`http://img.test:${port}/a.png`, {
+        ...LIMITS,
+        allowedHosts: [`img.test:${port}`],
+        resolveHost: (host) => {
+          lookups.push(host);
+          return Promise.resolve(["127.0.0.1"]);
+        },
+      });
+      assert.deepEqual(bytes, PNG);
+    },
+  );
+  assert.deepEqual(lookups, ["img.test"]);
+});
