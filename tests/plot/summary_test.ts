@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import {
+  makeRun,
+  parseStatsHistory,
+  type ReplicaRow,
+  scalingDecisions,
+  summarizeRun,
+  summaryTable,
+} from "../../lib/plot/mod.ts";
+
+const HEADER =
+  "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,99%,100%,Total Request Count,Total Failure Count";
+
+function rep(elapsedS: number, target: number, running: number, queued = 0): ReplicaRow {
+  return {
+    timestamp: 1000 + elapsedS,
+    elapsedS,
+    target,
+    running,
+    starting: 0,
+    pending: 0,
+    ongoing: 0,
+    queued,
+  };
+}
+
+Deno.test("scalingDecisions() are the changes of the target replica count", () => {
+  const d = scalingDecisions([
+    rep(0, 1, 1),
+    rep(1, 1, 1),
+    rep(2, 3, 1),
+    rep(3, 3, 3),
+    rep(4, 2, 3),
+  ]);
+  assert.deepEqual(d, [
+    { elapsedS: 2, from: 1, to: 3, direction: "up" },
+    { elapsedS: 4, from: 3, to: 2, direction: "down" },
+  ]);
+});
+
+Deno.test("summarizeRun() computes error rate, SLA compliance, queue depth and replica-hours per 1,000 requests", () => {
+  const history = parseStatsHistory(
+    [
+      HEADER,
+      "1000,10,,Aggregated,10,0,50,100,120,0,0",
+      "1001,10,,Aggregated,10,0,50,100,120,1800,18",
+      "1002,10,,Aggregated,10,0,50,100,120,3600,36",
+    ].join("\n"),
+  );
+  const run = makeRun({
+    name: "t",
+    history,
+    // 2 replicas for 1 s, then 4 replicas for 2 s (the last row holds for one interval) = 10 replica-s
+    replicas: [rep(0, 2, 2, 3), rep(1, 4, 4, 7), rep(2, 4, 4, 0)],
+    latency: [
+      {
+        timestamp: 1000,
+        elapsedS: 0,
+        requests: 10,
+        failures: 0,
+        p50Ms: 10,
+        p90Ms: 20,
+        p95Ms: 30,
+        p99Ms: 100,
+        maxMs: 120,
+      },
+      {
+        timestamp: 1001,
+        elapsedS: 1,
+        requests: 10,
+        failures: 0,
+        p50Ms: 10,
+        p90Ms: 20,
+        p95Ms: 30,
+        p99Ms: 600,
+        maxMs: 700,
+      },
+      {
+        timestamp: 1002,
+        elapsedS: 2,
+        requests: 0,
+        failures: 0,
+        p50Ms: null,
+        p90Ms: null,
+        p95Ms: null,
+        p99Ms: null,
+        maxMs: null,
+      },
+      {
+        timestamp: 1003,
+        elapsedS: 3,
+        requests: 10,
+        failures: 0,
+        p50Ms: 10,
+        p90Ms: 20,
+        p95Ms: 30,
+        p99Ms: 500,
+        maxMs: 510,
+      },
+    ],
+  });
+  const s = summarizeRun(run, { sloMs: 500 });
+  assert.equal(s.requests, 3600);
+  assert.equal(s.failures, 36);
+  assert.equal(s.errorRate, 0.01);
+  assert.equal(s.slaCompliance, 2 / 3, "seconds without samples do not count");
+  assert.equal(s.slaSource, "latency_csv");
+  assert.equal(s.worstSecondP99Ms, 600);
+  assert.equal(s.maxQueued, 7);
+  assert.ok(Math.abs((s.meanQueued ?? 0) - 10 / 3) < 1e-9);
+  assert.equal(s.scalingEvents, 1);
+  assert.equal(s.firstUpscaleS, 1);
+  assert.ok(Math.abs((s.replicaHours ?? 0) - 10 / 3600) < 1e-12);
+  assert.ok(Math.abs((s.replicaHoursPer1000Requests ?? 0) - 10 / 3600 / 3.6) < 1e-12);
+  const table = summaryTable([s]);
+  assert.match(table, /Error rate\s+1\.00 %/);
+  assert.match(table, /SLA compliance \(p99 <= 500 ms\)\s+66\.67 %/);
+});
+
+Deno.test("summarizeRun() of a plain Locust run has no replica figures and says where SLA came from", () => {
+  const run = makeRun({
+    name: "locust",
+    history: parseStatsHistory(
+      [HEADER, "1000,1,,Aggregated,1,0,50,100,120,10,0", "1001,1,,Aggregated,1,0,50,900,950,20,0"]
+        .join("\n"),
+    ),
+  });
+  const s = summarizeRun(run, { sloMs: 500 });
+  assert.equal(s.scalingEvents, null);
+  assert.equal(s.replicaHoursPer1000Requests, null);
+  assert.equal(s.slaCompliance, 0.5);
+  assert.equal(s.slaSource, "history_cumulative");
+  assert.match(summaryTable([s]), /from Locust's cumulative p99/);
+});

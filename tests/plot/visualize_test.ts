@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const FIXTURES = `${ROOT}tests/fixtures/plot/`;
+const CHARTS = [
+  "users_over_time",
+  "rps_over_time",
+  "latency_over_time",
+  "replicas_over_time",
+  "dashboard",
+];
+
+async function visualize(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${ROOT}scripts/visualize.ts`, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Pixel statistics: share of non-white pixels and of clearly coloured (non-grey) pixels. */
+async function inkStats(path: string) {
+  const { data, info } = await sharp(path).removeAlpha().raw().toBuffer({
+    resolveWithObject: true,
+  });
+  let ink = 0;
+  let colour = 0;
+  const n = info.width * info.height;
+  for (let i = 0; i < data.length; i += 3) {
+    const r = data[i], g = data[i + 1], b = data[i + 2];
+    if (r < 235 || g < 235 || b < 235) ink++;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) colour++;
+  }
+  return { width: info.width, height: info.height, ink: ink / n, colour: colour / n };
+}
+
+async function checkPngs(dir: string, options: { noData?: string[] } = {}) {
+  for (const name of CHARTS) {
+    const s = await inkStats(`${dir}/${name}.png`);
+    assert.ok(s.width >= 800 && s.width <= 4000, `${name}.png width ${s.width}`);
+    assert.ok(s.height >= 300 && s.height <= 3000, `${name}.png height ${s.height}`);
+    assert.ok(
+      s.ink > 0.01 && s.ink < 0.5,
+      `${name}.png: ${(s.ink * 100).toFixed(2)} % non-white pixels`,
+    );
+    if (options.noData?.includes(name)) continue; // a message, no lines
+    assert.ok(
+      s.colour > 0.001,
+      `${name}.png: no coloured lines (${(s.colour * 100).toFixed(3)} %)`,
+    );
+    const svg = await Deno.readTextFile(`${dir}/${name}.svg`);
+    assert.ok(svg.startsWith("<svg") && svg.includes('xmlns="http://www.w3.org/2000/svg"'));
+  }
+}
+
+Deno.test("visualize on a plain Locust file writes every chart as a non-blank PNG and a report", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "visualize_locust_" });
+  try {
+    const r = await visualize([
+      "--stats-history",
+      `${FIXTURES}locust_basic_stats_history.csv`,
+      "--output-dir",
+      dir,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    await checkPngs(dir, { noData: ["replicas_over_time"] });
+    // The replicas chart says why it is empty rather than being blank.
+    assert.match(await Deno.readTextFile(`${dir}/replicas_over_time.svg`), /No _replicas\.csv/);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.match(html, /SLA compliance/);
+    assert.match(html, /Replica-hours per 1,000 requests/);
+    assert.doesNotMatch(
+      html,
+      /<script|<link|src="http|href="http/,
+      "report must not need the network",
+    );
+    assert.match(r.stdout, /Error rate\s+0\.42 %/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("visualize on a glob of runs with our extras overlays them and reports scaling events", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "visualize_ours_" });
+  try {
+    const r = await visualize([
+      "--stats-history",
+      `${FIXTURES}[lo]*_stats_history.csv`,
+      "--output-dir",
+      dir,
+      "--slo-ms",
+      "250",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /ours_extras_stats_history\.csv: 63 s of history \+ replicas, latency, stages/,
+    );
+    await checkPngs(dir);
+    const replicas = await Deno.readTextFile(`${dir}/replicas_over_time.svg`);
+    assert.match(replicas, /ours_extras/);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.match(html, /<td>3 \(2 \/ 1\)<\/td>/, "3 scaling events, 2 up and 1 down");
+    assert.match(html, /SLA compliance \(p99 &lt;= 250 ms\)/);
+    assert.ok((html.match(/<svg/g) ?? []).length >= 5, "charts are inline SVG");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("visualize on a malformed or missing file exits non-zero naming the file and the line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "visualize_bad_" });
+  try {
+    const bad = await visualize([
+      "--stats-history",
+      `${FIXTURES}malformed_stats_history.csv`,
+      "--output-dir",
+      dir,
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /malformed_stats_history\.csv:4: column "Requests\/s" must be a number, found "four"/,
+    );
+    assert.doesNotMatch(bad.stderr, /at file:|Stack/, "no stack trace");
+    const missing = await visualize(["--stats-history", `${dir}/nothing_*_stats_history.csv`]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no files match/);
+    const none = await visualize([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no --stats-history given/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
