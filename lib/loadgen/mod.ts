@@ -9,3 +9,5 @@
 export * from "./histogram.ts";
 export * from "./locust_stats.ts";
 export * from "./csv_files.ts";
+export * from "./wait_time.ts";
+export * from "./shape.ts";
