@@ -147,6 +147,14 @@ export async function fetchImage(uri: string, options: FetchImageOptions): Promi
           `${url.href} redirected to an invalid Location "${shorten(result.location)}"`,
         );
       }
+      if (next.href.length > MAX_URI_LENGTH) {
+        throw new ImageFetchError(
+          502,
+          "bad_redirect",
+          `${url.href} redirected to a URI of ${next.href.length} characters, over the limit of ` +
+            `${MAX_URI_LENGTH}`,
+        );
+      }
       url = parseHttpUrl(next.href, `redirect target of ${url.href}`);
     }
   } catch (error) {
@@ -198,17 +206,11 @@ interface AllowedHost {
   port: number | null;
 }
 
-const allowedCache = new WeakMap<string[], AllowedHost[]>();
-
 function parseAllowedHosts(entries: string[]): AllowedHost[] {
   if (!Array.isArray(entries)) {
     throw new TypeError(`fetchImage: allowedHosts must be an array of host names, got ${entries}`);
   }
-  const cached = allowedCache.get(entries);
-  if (cached && cached.length === entries.length) return cached;
-  const parsed = entries.map(parseAllowedHost);
-  allowedCache.set(entries, parsed);
-  return parsed;
+  return entries.map(parseAllowedHost);
 }
 
 /** `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address -> normalized host + port. */
@@ -270,9 +272,12 @@ async function checkedAddresses(
       signal,
     );
     try {
+      // A and AAAA are asked in parallel; when one has answered and the other is still pending at
+      // the deadline, the answers at hand are used (only checked addresses are ever connected to).
       addresses = await (options.resolveHost ?? resolveHost)(hostname, dns.signal);
-      throwIfAborted(dns.signal);
+      throwIfAborted(signal);
     } catch (error) {
+      throwIfAborted(signal);
       if (dns.signal.aborted) throw dns.signal.reason;
       if (error instanceof ImageFetchError) throw error;
       const why = error instanceof Error ? error.message : String(error);
@@ -318,7 +323,13 @@ async function resolveHost(hostname: string, signal: AbortSignal): Promise<strin
   return found;
 }
 
-/** Tries the checked addresses in order until one connects, then GETs `url` from it. */
+/** Most addresses of one host tried in turn (each with its own connect timeout). */
+const MAX_ADDRESSES_TRIED = 4;
+
+/**
+ * Tries the checked addresses in order (IPv4 first) until one connects, each within
+ * `connectTimeoutMs`, then GETs `url` from it; the total timeout bounds it all.
+ */
 async function connectAndGet(
   url: URL,
   addresses: string[],
@@ -326,39 +337,38 @@ async function connectAndGet(
   connectTimeoutMs: number,
   signal: AbortSignal,
 ) {
-  const connectDeadline = new Deadline(
-    connectTimeoutMs,
-    () =>
-      new ImageFetchError(
-        504,
-        "connect_timeout",
-        `connecting to ${url.host} took longer than ${connectTimeoutMs} ms`,
-      ),
-    signal,
-  );
-  try {
-    let lastError: unknown;
-    for (const address of addresses) {
-      try {
-        return await http1Get({
-          url,
-          address,
-          maxBytes: options.maxBytes,
-          connectSignal: connectDeadline.signal,
-          signal,
-          caCerts: options.caCerts,
-        });
-      } catch (error) {
-        const retry = error instanceof ImageFetchError &&
-          (error.code === "connection_refused" || error.code === "connect_failed");
-        if (!retry) throw error;
-        lastError = error;
-      }
+  const candidates = addresses.slice(0, MAX_ADDRESSES_TRIED);
+  let lastError: unknown;
+  for (const [i, address] of candidates.entries()) {
+    const connectDeadline = new Deadline(
+      connectTimeoutMs,
+      () =>
+        new ImageFetchError(
+          504,
+          "connect_timeout",
+          `connecting to ${url.host} (${address}) took longer than ${connectTimeoutMs} ms`,
+        ),
+      signal,
+    );
+    try {
+      return await http1Get({
+        url,
+        address,
+        maxBytes: options.maxBytes,
+        connectSignal: connectDeadline.signal,
+        signal,
+        caCerts: options.caCerts,
+      });
+    } catch (error) {
+      const connectFailed = error instanceof ImageFetchError &&
+        ["connection_refused", "connect_failed", "connect_timeout"].includes(error.code);
+      if (!connectFailed || signal.aborted || i === candidates.length - 1) throw error;
+      lastError = error;
+    } finally {
+      connectDeadline.dispose();
     }
-    throw lastError;
-  } finally {
-    connectDeadline.dispose();
   }
+  throw lastError;
 }
 
 /** An abort signal that fires after `ms` (with `reason()`) or when `parent` fires. */
@@ -376,7 +386,8 @@ class Deadline {
   };
 
   constructor(ms: number, reason: () => ImageFetchError, parent?: AbortSignal) {
-    this.#timer = setTimeout(() => this.#controller.abort(reason()), ms);
+    // setTimeout fires at once for delays over 2^31-1 ms; clamp (~24.8 days is "never" here).
+    this.#timer = setTimeout(() => this.#controller.abort(reason()), Math.min(ms, 2 ** 31 - 1));
     this.#parent = parent;
     if (parent?.aborted) this.#onParentAbort();
     else parent?.addEventListener("abort", this.#onParentAbort, { once: true });

@@ -651,3 +651,19 @@ Deno.test("fetchImage() connects to the address it checked and sends the URL's H
   );
   assert.deepEqual(lookups, ["img.test"]);
 });
+
+Deno.test("fetchImage() falls back to the next checked address when one refuses", async () => {
+  await withServer(
+    () => new Response(PNG),
+    async (_base, port) => {
+      // Nothing listens on [::1]:port (the server is on 127.0.0.1 only), so the first refuses.
+      const bytes = await fetchImage(`http://two-homed.test:${port}/a.png`, {
+        maxBytes: 1000,
+        timeoutMs: 1e12, // a huge timeout must not overflow into "fire at once"
+        allowedHosts: [`two-homed.test:${port}`],
+        resolveHost: () => Promise.resolve(["::1", "127.0.0.1"]),
+      });
+      assert.deepEqual(bytes, PNG);
+    },
+  );
+});
