@@ -1,7 +1,7 @@
 /**
  * `deno task config <file>...`: validates serve config files and prints each effective config
  * (every default filled in) as YAML on stdout, documents separated by `---`. Warnings and errors go
- * to stderr as `file:line:col: path message`; the exit code is 1 when any file has an error,
+ * to stderr as `file:line:col: path message` (warnings prefixed `warning: `); the exit code is 1 when any file has an error,
  * 2 for a usage error.
  *
  * Flags: `--quiet` / `-q` validates only (no YAML printed); `--json` prints the typed config as
@@ -48,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
   for (const file of positionals) {
     try {
       const { config, warnings } = await loadConfig(file);
-      for (const warning of warnings) console.error(formatIssue(warning));
+      for (const warning of warnings) console.error(`warning: ${formatIssue(warning)}`);
       if (values.json) documents.push(JSON.stringify(config, null, 2));
       else {
         documents.push(formatEffectiveConfig(config, {
@@ -63,7 +63,7 @@ export async function main(args: string[]): Promise<number> {
     } catch (error) {
       failed++;
       if (error instanceof ConfigError) {
-        for (const warning of error.warnings) console.error(formatIssue(warning));
+        for (const warning of error.warnings) console.error(`warning: ${formatIssue(warning)}`);
         console.error(error.message);
         const n = error.issues.length;
         console.error(`${file}: ${n} error${n > 1 ? "s" : ""}`);

@@ -154,7 +154,7 @@ export class Reader {
         this.error(
           "type",
           (keyNode ?? node) as YamlNode,
-          path || spec.name,
+          path,
           `keys must be field names, got ${describe(keyNode)}`,
         );
         continue;

@@ -45,7 +45,8 @@ export interface ConfigIssue {
 /**
  * Formats an issue the way compilers do: `file:line:col: path message`
  * (`<config>` stands in for a missing file name; parts without a value are left out, so an
- * issue with neither file nor line reads `path message`).
+ * issue with neither file nor line reads `path message`). Severity is not part of it: callers
+ * print warnings as `warning: ${formatIssue(w)}`.
  */
 export function formatIssue(issue: ConfigIssue): string {
   let where = issue.file ?? (issue.line === null ? "" : "<config>");
@@ -53,9 +54,8 @@ export function formatIssue(issue: ConfigIssue): string {
     where += `:${issue.line}`;
     if (issue.column !== null) where += `:${issue.column}`;
   }
-  const prefix = issue.severity === "warning" ? "warning: " : "";
   const subject = issue.path === "" ? "" : `${issue.path} `;
-  return `${where === "" ? "" : `${where}: `}${prefix}${subject}${issue.message}`;
+  return `${where === "" ? "" : `${where}: `}${subject}${issue.message}`;
 }
 
 /** Thrown when a config has at least one error; `message` lists every error, one per line. */

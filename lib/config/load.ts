@@ -206,8 +206,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
         code: "yaml_syntax",
         file,
         ...reader.position(offset),
-        path: pathHere,
-        message: `is not valid YAML: ${firstLine(error.message)}`,
+        path: error.code === "MULTIPLE_DOCS" ? "" : pathHere,
+        message: error.code === "MULTIPLE_DOCS"
+          ? "holds a second YAML document (after `---`); a config file is one document"
+          : `is not valid YAML: ${firstLine(error.message)}`,
       });
     }
     throw new ConfigError(reader.errors, reader.warnings);

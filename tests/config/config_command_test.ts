@@ -67,7 +67,7 @@ Deno.test("config command checks several files, reports each bad one with line a
     assert.match(
       stderr,
       new RegExp(
-        `^${bad}:8:11: warning: .*target_num_ongoing_requests_per_replica is deprecated; use target_ongoing_requests`,
+        `^warning: ${bad}:8:11: .*target_num_ongoing_requests_per_replica is deprecated; use target_ongoing_requests`,
         "m",
       ),
     );
@@ -90,7 +90,7 @@ Deno.test("config command prints warnings to stderr and still exits 0 for a vali
     assert.equal(code, 0);
     assert.match(
       stderr,
-      /warning: .*max_concurrent_queries is deprecated; use max_ongoing_requests/,
+      /^warning: .*warn\.yaml:6:9: .*max_concurrent_queries is deprecated; use max_ongoing_requests/,
     );
     assert.match(stdout, /max_ongoing_requests: 4\n/);
   } finally {

@@ -558,6 +558,22 @@ const cases: Case[] = [
     at: "*big",
     says: "unknown anchor *big",
   },
+  {
+    name: "two YAML documents",
+    text: HEAD + "---\nmore: 1\n",
+    path: "",
+    line: 6,
+    at: "---",
+    says: "holds a second YAML document",
+  },
+  {
+    name: "non-string key",
+    text: top("8000: port"),
+    path: "",
+    line: 1,
+    at: "8000",
+    says: "keys must be field names, got 8000",
+  },
 ];
 
 function errorsOf(text: string): ConfigError {
