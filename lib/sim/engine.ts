@@ -318,14 +318,15 @@ export class SimEngine {
   /** Builds an engine; nothing happens until `run()`. */
   constructor(options: SimEngineOptions) {
     const seed = options.seed ?? 1;
+    // `??` rather than spreading defaults: callers pass explicit `undefined` for "default".
     this.#o = {
-      clusterCpus: Infinity,
-      replicaConcurrency: 1,
-      startEpochMs: DEFAULT_START_EPOCH_MS,
-      warmupS: 0,
-      progressEveryS: 10,
       ...options,
       seed,
+      clusterCpus: options.clusterCpus ?? Infinity,
+      replicaConcurrency: options.replicaConcurrency ?? 1,
+      startEpochMs: options.startEpochMs ?? DEFAULT_START_EPOCH_MS,
+      warmupS: options.warmupS ?? 0,
+      progressEveryS: options.progressEveryS ?? 10,
     };
     this.#dep = options.deployment;
     validateOptions(options);

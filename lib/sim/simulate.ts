@@ -1,0 +1,376 @@
+/**
+ * One simulated load test of one serve config: the engine, the real autoscaler controller
+ * (lib/autoscaler) stepped on the engine's virtual clock every 100 ms exactly as the server
+ * steps it, and the load generator's statistics and CSV renderers (lib/loadgen) for the same
+ * result files a real run writes: Locust's four, `_replicas.csv`, `_latency.csv`, `_stages.csv`.
+ *
+ * @module
+ */
+import type { AutoscalingConfig, DeploymentConfig, ServeConfig } from "../config/mod.ts";
+import {
+  AutoscalerController,
+  type AutoscalingPolicy,
+  CONTROL_LOOP_INTERVAL_MS,
+  initialTargetReplicas,
+  isDefaultPolicyRef,
+  loadPolicy,
+  type ScalingDecision,
+  type TickRecord,
+} from "../autoscaler/mod.ts";
+import {
+  LATENCY_HEADER,
+  LatencyHistogram,
+  renderExceptionsCsv,
+  renderFailuresCsv,
+  renderLatencyRow,
+  renderReplicasRow,
+  renderStagesCsv,
+  renderStatsCsv,
+  renderStatsHistoryRows,
+  REPLICAS_HEADER,
+  RequestStats,
+  resultFilePaths,
+  type StageRowData,
+  statsHistoryColumns,
+} from "../loadgen/mod.ts";
+import { type LoadModel, type SimController, SimEngine, type SimErrorKind } from "./engine.ts";
+import type { DurationModel } from "./duration_model.ts";
+
+/** How a simulated request shows up in the result files (method and name, like the load test). */
+export const SIM_REQUEST = { method: "POST", name: "/" } as const;
+
+/** Failure texts, as the load generator renders the same HTTP errors. */
+export const SIM_ERROR_TEXT: Readonly<Record<SimErrorKind, string>> = {
+  rejected: "HTTPError('503 Server Error: Service Unavailable for url: /')",
+  timeout: "HTTPError('408 Client Error: Request Timeout for url: /')",
+  replica_stopped: "HTTPError('500 Server Error: Internal Server Error for url: /')",
+};
+
+/** Options of {@linkcode simulate}. */
+export interface SimulateOptions {
+  /** Users or arrivals over time. */
+  load: LoadModel;
+  /** Service time of one request on one replica. */
+  serviceTime: DurationModel;
+  /** Replica startup time (CPUs allocated -> RUNNING); default fixed 2 s. */
+  startupTime?: DurationModel;
+  /** Seed of every random draw (default 1). */
+  seed?: number;
+  /** Cluster logical CPUs (PENDING_ALLOCATION beyond them); default unbounded. */
+  clusterCpus?: number;
+  /** Physical cores for processor sharing; default off. */
+  machineCores?: number | null;
+  /** Requests one replica executes at once; default 1 (CPU-bound model), use max_ongoing for noop. */
+  replicaConcurrency?: number;
+  /** Simulated seconds; default the load's end. */
+  durationS?: number;
+  /** Epoch ms of virtual time 0 (default 2026-01-01T00:00:00Z). */
+  startEpochMs?: number;
+  /** Write the result files under this prefix (e.g. `results/sim/basic`). */
+  outPrefix?: string;
+  /** Stage rows for `_stages.csv`. */
+  stages?: readonly StageRowData[];
+  /** Keep every control-loop tick record (memory: one object per 100 ms). */
+  recordTicks?: boolean;
+  /** Folder a relative custom `policy_function` is resolved from (default: the config file's). */
+  policyBaseDir?: string;
+  /** A policy to use instead of the config's (already loaded). */
+  policy?: AutoscalingPolicy;
+  /** Called every `progressEveryS` simulated seconds. */
+  onProgress?: (elapsedS: number, totalS: number) => void;
+  /** Default 10. */
+  progressEveryS?: number;
+  /** Label in the summary (default the config file name). */
+  name?: string;
+  /** Autoscaler log lines (decisions). */
+  log?: (line: string) => void;
+}
+
+/** The comparison figures of one simulated run. */
+export interface SimulationSummary {
+  /** Label (config name). */
+  name: string;
+  /** Requests recorded (failures included). */
+  requests: number;
+  failures: number;
+  /** Failures by kind. */
+  failuresByKind: Record<SimErrorKind, number>;
+  /** Latency percentiles over all recorded requests (HDR histogram, 3 significant digits), ms. */
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  meanMs: number;
+  maxMs: number | null;
+  /** Largest router queue seen. */
+  maxQueued: number;
+  maxRunning: number;
+  /** Replicas holding CPUs (STARTING, RUNNING, STOPPING) integrated over time. */
+  replicaSeconds: number;
+  replicaHours: number;
+  /** Replica-hours per 1,000 requests (`null` without requests). */
+  replicaHoursPer1000: number | null;
+  /** Seconds from the start to the first target increase (`null`: never). */
+  timeToFirstUpscaleS: number | null;
+  /** Changes of direction in the target-replica series. */
+  oscillations: number;
+  /** Target changes. */
+  scalingDecisions: number;
+  /** Simulated seconds. */
+  durationS: number;
+}
+
+/** What {@linkcode simulate} returns. */
+export interface SimulationResult {
+  summary: SimulationSummary;
+  /** Every scaling decision the controller made (empty for a fixed-size deployment). */
+  decisions: ScalingDecision[];
+  /** Every tick, when `recordTicks` was set. */
+  ticks: TickRecord[];
+  /** Files written (when `outPrefix` was given). */
+  files: string[];
+  /** Engine figures (events processed, queueing statistics). */
+  events: number;
+  /** Wall-clock ms the run took (excluding file writing). */
+  wallMs: number;
+  /** Per-second replica counts (Elapsed s, target, running) for fidelity comparisons. */
+  seconds: { second: number; target: number; running: number; starting: number; pending: number }[];
+}
+
+/** The first application's first deployment: the one the lab serves. */
+export function servedDeployment(config: ServeConfig): DeploymentConfig {
+  const app = config.applications[0];
+  const dep = app?.deployments[0];
+  if (!dep) {
+    throw new Error(
+      `${
+        config.source_path ?? "config"
+      }: needs at least one application with one deployment to simulate`,
+    );
+  }
+  return dep;
+}
+
+function dirOf(path: string | null): string | undefined {
+  if (!path) return undefined;
+  const i = path.lastIndexOf("/");
+  return i > 0 ? path.slice(0, i) : undefined;
+}
+
+function nameOf(config: ServeConfig): string {
+  const p = config.source_path;
+  if (!p) return config.applications[0]?.name ?? "config";
+  return p.slice(p.lastIndexOf("/") + 1).replace(/\.ya?ml$/i, "");
+}
+
+/** Counts direction changes in a sequence of target changes. */
+export function countOscillations(changes: readonly { from: number; to: number }[]): number {
+  let last = 0, flips = 0;
+  for (const c of changes) {
+    const dir = Math.sign(c.to - c.from);
+    if (dir === 0) continue;
+    if (last !== 0 && dir !== last) flips++;
+    last = dir;
+  }
+  return flips;
+}
+
+async function resolvePolicy(
+  cfg: AutoscalingConfig,
+  options: SimulateOptions,
+  configDir: string | undefined,
+): Promise<AutoscalingPolicy | undefined> {
+  if (options.policy) return options.policy;
+  const ref = cfg.policy?.policy_function ?? null;
+  if (ref === null || isDefaultPolicyRef(ref)) return undefined;
+  // Loaded before the run: the simulation itself is synchronous.
+  return await loadPolicy(ref, { baseDir: options.policyBaseDir ?? configDir });
+}
+
+/**
+ * Simulates a load test of `config` (its first application's first deployment) and returns the
+ * comparison figures; writes the result files when `options.outPrefix` is set.
+ */
+export async function simulate(
+  config: ServeConfig,
+  options: SimulateOptions,
+): Promise<SimulationResult> {
+  const dep = servedDeployment(config);
+  const app = config.applications[0];
+  const as = dep.autoscaling_config;
+  const name = options.name ?? nameOf(config);
+  const configDir = dirOf(config.source_path);
+  const policy = as ? await resolvePolicy(as, options, configDir) : undefined;
+  const initialReplicas = as ? initialTargetReplicas(as) : (dep.num_replicas ?? 1);
+  const startEpochMs = options.startEpochMs ?? Date.UTC(2026, 0, 1);
+  const startS = startEpochMs / 1000;
+
+  // No window cache: history percentiles are cumulative (Locust without --csv-full-history).
+  const stats = new RequestStats(startS, { useResponseTimesCache: false });
+  // Our own per-second interval, reset in place: RequestStats.takeInterval() allocates a fresh
+  // ~180 KB histogram per call, which dominated short simulations.
+  const interval = { requests: 0, failures: 0, histogram: new LatencyHistogram() };
+  const failuresByKind: Record<SimErrorKind, number> = {
+    rejected: 0,
+    timeout: 0,
+    replica_stopped: 0,
+  };
+  const writing = options.outPrefix !== undefined;
+  const history: string[] = [];
+  const latency: string[] = [];
+  const replicas: string[] = [];
+  const seconds: SimulationResult["seconds"] = [];
+  const decisions: ScalingDecision[] = [];
+  const ticks: TickRecord[] = [];
+  const { method, name: path } = SIM_REQUEST;
+
+  const controller: SimController | undefined = as
+    ? (target, clock) => {
+      const ctl = new AutoscalerController(target, {
+        config: as,
+        appName: app.name,
+        deploymentName: dep.name,
+        startMs: clock.now(),
+        policy,
+        log: options.log,
+      });
+      ctl.onDecision((d) => decisions.push(d));
+      let timer = 0;
+      let stopped = false;
+      const loop = () => {
+        if (stopped) return;
+        const record = ctl.tick(clock.now());
+        if (options.recordTicks) ticks.push(record);
+        timer = clock.setTimeout(loop, CONTROL_LOOP_INTERVAL_MS);
+      };
+      loop();
+      return {
+        stop: () => {
+          stopped = true;
+          clock.clearTimeout(timer);
+        },
+      };
+    }
+    : undefined;
+
+  const engine = new SimEngine({
+    deployment: {
+      initialReplicas,
+      maxOngoingRequests: dep.max_ongoing_requests,
+      maxQueuedRequests: dep.max_queued_requests,
+      numCpusPerReplica: dep.ray_actor_options.num_cpus,
+      gracefulShutdownWaitLoopS: dep.graceful_shutdown_wait_loop_s,
+      gracefulShutdownTimeoutS: dep.graceful_shutdown_timeout_s,
+      requestTimeoutS: config.http_options.request_timeout_s,
+    },
+    load: options.load,
+    serviceTime: options.serviceTime,
+    startupTime: options.startupTime,
+    seed: options.seed,
+    clusterCpus: options.clusterCpus,
+    machineCores: options.machineCores,
+    replicaConcurrency: options.replicaConcurrency,
+    durationS: options.durationS,
+    startEpochMs,
+    controller,
+    progressEveryS: options.progressEveryS,
+    observer: {
+      request: (startEpochMsOfRequest, responseTimeMs, error) => {
+        const nowS = (startEpochMsOfRequest + responseTimeMs) / 1000;
+        interval.requests++;
+        interval.histogram.record(responseTimeMs);
+        if (error === null) {
+          stats.logRequest({ method, name: path, responseTimeMs, contentLength: 0, nowS });
+        } else {
+          failuresByKind[error]++;
+          interval.failures++;
+          stats.logRequest({
+            method,
+            name: path,
+            responseTimeMs,
+            contentLength: 0,
+            nowS,
+            error: SIM_ERROR_TEXT[error],
+          });
+        }
+      },
+      second: (s) => {
+        seconds.push({
+          second: s.second,
+          target: s.targetReplicas,
+          running: s.runningReplicas,
+          starting: s.startingReplicas,
+          pending: s.pendingReplicas,
+        });
+        if (s.second === 0) return; // the first pass comes one interval in, as the writer's
+        const nowS = s.epochMs / 1000;
+        const at = { nowS, startS };
+        if (writing) {
+          history.push(renderStatsHistoryRows(stats, { nowS, userCount: s.users }));
+          latency.push(renderLatencyRow(interval, at));
+          replicas.push(renderReplicasRow({
+            targetReplicas: s.targetReplicas,
+            runningReplicas: s.runningReplicas,
+            startingReplicas: s.startingReplicas,
+            pendingReplicas: s.pendingReplicas,
+            ongoingRequests: s.totalOngoingRequests,
+            queuedRequests: s.queuedRequests,
+          }, at));
+        }
+        interval.requests = 0;
+        interval.failures = 0;
+        interval.histogram.reset();
+      },
+      progress: options.onProgress,
+    },
+  });
+  const t0 = performance.now();
+  const run = engine.run();
+  const wallMs = performance.now() - t0;
+
+  const changes = run.targetChanges;
+  const firstUp = changes.find((c) => c.to > c.from);
+  const total = stats.total;
+  const [p50, p90, p99] = total.histogram.percentilesMs([50, 90, 99]);
+  const requests = total.numRequests;
+  const replicaHours = run.replicaSeconds / 3600;
+  const summary: SimulationSummary = {
+    name,
+    requests,
+    failures: total.numFailures,
+    failuresByKind,
+    p50Ms: p50,
+    p90Ms: p90,
+    p99Ms: p99,
+    meanMs: total.avgResponseTime,
+    maxMs: total.histogram.maxMs,
+    maxQueued: run.maxQueued,
+    maxRunning: run.maxRunning,
+    replicaSeconds: run.replicaSeconds,
+    replicaHours,
+    replicaHoursPer1000: requests > 0 ? replicaHours / (requests / 1000) : null,
+    timeToFirstUpscaleS: firstUp ? firstUp.elapsedS : null,
+    oscillations: countOscillations(changes),
+    scalingDecisions: changes.length,
+    durationS: run.durationS,
+  };
+
+  const files: string[] = [];
+  if (options.outPrefix !== undefined) {
+    const paths = resultFilePaths(options.outPrefix);
+    const dir = dirOf(paths.stats);
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+    const crlf = (cells: string[]) => cells.join(",") + "\r\n";
+    const write = async (path: string, text: string) => {
+      await Deno.writeTextFile(path, text);
+      files.push(path);
+    };
+    await write(paths.stats, renderStatsCsv(stats));
+    await write(paths.history, crlf(statsHistoryColumns()) + history.join(""));
+    await write(paths.failures, renderFailuresCsv(stats));
+    await write(paths.exceptions, renderExceptionsCsv(stats));
+    await write(paths.replicas, REPLICAS_HEADER + "\n" + replicas.join(""));
+    await write(paths.latency, LATENCY_HEADER + "\n" + latency.join(""));
+    if (options.stages) await write(paths.stages, renderStagesCsv(options.stages));
+  }
+  return { summary, decisions, ticks, files, events: run.events, wallMs, seconds };
+}
