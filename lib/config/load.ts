@@ -317,8 +317,15 @@ function readServeConfig(r: Reader, root: Node, baseDir: string): ServeConfig {
         const app = readApplication(r, item, `applications[${i}]`, baseDir);
         if (app) applications.push(app);
       });
-      checkUnique(r, items, "applications", "name", "application names");
-      checkUnique(r, items, "applications", "route_prefix", "route prefixes");
+      checkUnique(r, items, "applications", "name", "application names", APPLICATION_DEFAULTS.name);
+      checkUnique(
+        r,
+        items,
+        "applications",
+        "route_prefix",
+        "route prefixes",
+        APPLICATION_DEFAULTS.route_prefix,
+      );
     }
   }
   return { http_options: http, applications, source_path: null };
@@ -907,13 +914,21 @@ function readHosts(r: Reader, node: Node, path: string): Checked<string[]> {
   return hosts;
 }
 
-function checkUnique(r: Reader, items: Node[], path: string, key: string, what: string): void {
+function checkUnique(
+  r: Reader,
+  items: Node[],
+  path: string,
+  key: string,
+  what: string,
+  fallback?: string,
+): void {
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
     if (!isMap(item)) return;
     const pair = item.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-    const valueNode = pair?.value as Node;
-    const value = isScalar(valueNode) ? valueNode.value : undefined;
+    const valueNode = (pair?.value ?? item) as Node;
+    // An absent key counts with its default (two applications without route_prefix both get "/").
+    const value = pair ? (isScalar(valueNode) ? valueNode.value : undefined) : fallback;
     if (typeof value !== "string") return;
     const first = seen.get(value);
     if (first !== undefined) {
@@ -921,7 +936,9 @@ function checkUnique(r: Reader, items: Node[], path: string, key: string, what: 
         "conflict",
         valueNode,
         `${path}[${i}].${key}`,
-        `must be unique among ${what}, got ${JSON.stringify(value)} again (also ${path}[${first}])`,
+        `must be unique among ${what}, got ${JSON.stringify(value)}${
+          pair ? "" : " (the default)"
+        } again (also ${path}[${first}])`,
       );
     } else seen.set(value, i);
   });

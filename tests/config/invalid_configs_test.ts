@@ -559,6 +559,14 @@ const cases: Case[] = [
     says: "unknown anchor *big",
   },
   {
+    name: "two applications on the default route prefix",
+    text: HEAD + "  - name: other\n    import_path: m:app\n    deployments:\n      - name: D\n",
+    path: "applications[1].route_prefix",
+    line: 6,
+    at: "name: other",
+    says: 'must be unique among route prefixes, got "/" (the default) again (also applications[0])',
+  },
+  {
     name: "two YAML documents",
     text: HEAD + "---\nmore: 1\n",
     path: "",
