@@ -199,10 +199,25 @@ export async function preprocessImage(
   };
 
   // Header only: dimensions and EXIF orientation, no pixel decoded yet.
-  let meta: { width?: number; height?: number; orientation?: number; pageHeight?: number };
+  let meta: {
+    width?: number;
+    height?: number;
+    orientation?: number;
+    pageHeight?: number;
+    hasAlpha?: boolean;
+  };
   try {
-    meta = await sharp(bytes, inputOptions).metadata();
+    // limitInputPixels off here: reading the header is safe, and our own check below names the
+    // dimensions; the decoding pipeline keeps sharp's limit as a second guard.
+    meta = await sharp(bytes, { ...inputOptions, limitInputPixels: false }).metadata();
   } catch (e) {
+    if (isPixelLimitError((e as Error).message)) {
+      throw new ImageError(
+        "too_many_pixels",
+        `image${where} exceeds the pixel limit of ${maxPixels}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
     throw new ImageError(
       "undecodable",
       `image${where} could not be read as ${format.toUpperCase()}: ${(e as Error).message}`,
@@ -236,7 +251,17 @@ export async function preprocessImage(
 
   let raw: { data: Uint8Array; info: { channels: number; width: number; height: number } };
   try {
-    raw = await sharp(bytes, { ...inputOptions, autoOrient: true })
+    let pipeline = sharp(bytes, { ...inputOptions, autoOrient: true });
+    if (meta.hasAlpha) {
+      // libvips resizes RGBA premultiplied, which shifts the colour of translucent pixels;
+      // torchvision converts to RGB (dropping alpha) first, so do that as a separate pass.
+      const rgb = await pipeline.removeAlpha().toColourspace("srgb").raw({ depth: "uchar" })
+        .toBuffer({ resolveWithObject: true });
+      pipeline = sharp(rgb.data, {
+        raw: { width: rgb.info.width, height: rgb.info.height, channels: rgb.info.channels },
+      });
+    }
+    raw = await pipeline
       .removeAlpha()
       .toColourspace("srgb")
       .resize(r.width, r.height, {
