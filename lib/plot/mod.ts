@@ -41,6 +41,9 @@ export {
   type DashboardOptions,
   latencyChart,
   type LatencyChartOptions,
+  lineChart,
+  type LineChartOptions,
+  type LineSeries,
   type PercentileName,
   Plot,
   queueChart,
@@ -62,3 +65,4 @@ export {
 } from "./summary.ts";
 export { escapeHtml, reportHtml, type ReportOptions } from "./report.ts";
 export { expandGlob, isGlob } from "./glob.ts";
+export { isQuickMode, markdownTable, QUICK_ENV } from "./notebook.ts";

@@ -1,0 +1,161 @@
+/**
+ * Builds the notebooks from their sources and (optionally) runs them.
+ *
+ * Sources live in `notebooks/_src/NN_name.md`: Markdown, where every ```ts fenced block becomes a
+ * code cell and the text between blocks becomes Markdown cells (a line `<!-- cell -->` splits a
+ * Markdown cell). Edit the source, then:
+ *
+ * ```sh
+ * deno task notebooks            # build every .ipynb and execute it (full run, outputs kept)
+ * deno task notebooks --quick    # same with AUTOSCALE_LAB_QUICK=1
+ * deno task notebooks --no-run 03_load_test_and_observe   # build one without executing
+ * ```
+ * Running needs `jupyter nbconvert` (Debian: jupyter-nbconvert) and uses the project-local kernel
+ * in `kernels/deno-local` through `JUPYTER_PATH=<repo>`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const NOTEBOOKS_DIR = new URL("./", import.meta.url).pathname;
+const SRC_DIR = `${NOTEBOOKS_DIR}_src/`;
+const REPO = new URL("../", import.meta.url).pathname;
+
+/** Kernel the notebooks use (kernels/deno-local/kernel.json). */
+export const KERNEL_NAME = "deno-local";
+
+interface Cell {
+  cell_type: "markdown" | "code";
+  id: string;
+  metadata: Record<string, unknown>;
+  source: string[];
+  outputs?: unknown[];
+  execution_count?: number | null;
+}
+
+function toLines(text: string): string[] {
+  const lines = text.split("\n");
+  return lines.map((l, i) => (i < lines.length - 1 ? `${l}\n` : l)).filter((l) => l !== "");
+}
+
+/** Converts a notebook source (Markdown with ```ts blocks) into notebook JSON. */
+export function buildNotebook(source: string, name: string): Record<string, unknown> {
+  const cells: Cell[] = [];
+  const pushMarkdown = (text: string) => {
+    for (const part of text.split(/^<!-- cell -->$/m)) {
+      const trimmed = part.trim();
+      if (trimmed) {
+        cells.push({
+          cell_type: "markdown",
+          id: "",
+          metadata: {},
+          source: toLines(trimmed),
+        });
+      }
+    }
+  };
+  const re = /^```ts\n([\s\S]*?)^```$/gm;
+  let last = 0;
+  for (const m of source.matchAll(re)) {
+    pushMarkdown(source.slice(last, m.index));
+    cells.push({
+      cell_type: "code",
+      id: "",
+      metadata: {},
+      source: toLines(m[1].replace(/\n+$/, "")),
+      outputs: [],
+      execution_count: null,
+    });
+    last = (m.index ?? 0) + m[0].length;
+  }
+  pushMarkdown(source.slice(last));
+  cells.forEach((c, i) => (c.id = `${name.slice(0, 2)}-${String(i).padStart(3, "0")}`));
+  return {
+    cells,
+    metadata: {
+      kernelspec: { display_name: "Deno (autoscale-lab)", language: "typescript", name: KERNEL_NAME },
+      language_info: {
+        name: "typescript",
+        file_extension: ".ts",
+        mimetype: "text/x.typescript",
+        codemirror_mode: "typescript",
+        pygments_lexer: "typescript",
+        nbconvert_exporter: "script",
+      },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+}
+
+async function sources(names: string[]): Promise<string[]> {
+  const all: string[] = [];
+  for await (const e of Deno.readDir(SRC_DIR)) {
+    if (e.isFile && /^\d\d_.*\.md$/.test(e.name)) all.push(e.name.replace(/\.md$/, ""));
+  }
+  all.sort();
+  if (names.length === 0) return all;
+  for (const n of names) {
+    if (!all.includes(n.replace(/\.(md|ipynb)$/, ""))) {
+      throw new Error(`no notebook source ${SRC_DIR}${n}.md (have: ${all.join(", ")})`);
+    }
+  }
+  return names.map((n) => n.replace(/\.(md|ipynb)$/, ""));
+}
+
+/** Executes a notebook in place with nbconvert on the project-local kernel. */
+export async function executeNotebook(
+  path: string,
+  options: { quick?: boolean; outputDir?: string; timeoutS?: number } = {},
+): Promise<{ code: number; stderr: string }> {
+  const args = [
+    "nbconvert",
+    "--to",
+    "notebook",
+    "--execute",
+    `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+    `--ExecutePreprocessor.timeout=${options.timeoutS ?? 900}`,
+  ];
+  if (options.outputDir) args.push("--output-dir", options.outputDir);
+  else args.push("--inplace");
+  args.push(path);
+  const denoDir = Deno.execPath().replace(/\/[^/]*$/, "");
+  const env: Record<string, string> = {
+    JUPYTER_PATH: REPO,
+    NO_COLOR: "1",
+    PATH: `${denoDir}:${Deno.env.get("PATH") ?? ""}`,
+  };
+  if (options.quick) env.AUTOSCALE_LAB_QUICK = "1";
+  const out = await new Deno.Command("jupyter", { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: { quick: { type: "boolean" }, "no-run": { type: "boolean" } },
+    allowPositionals: true,
+  });
+  for (const name of await sources(positionals)) {
+    const text = await Deno.readTextFile(`${SRC_DIR}${name}.md`);
+    const path = `${NOTEBOOKS_DIR}${name}.ipynb`;
+    await Deno.writeTextFile(path, JSON.stringify(buildNotebook(text, name), null, 1) + "\n");
+    if (values["no-run"]) {
+      console.error(`built ${path}`);
+      continue;
+    }
+    const t0 = performance.now();
+    console.error(`running ${name}${values.quick ? " (quick)" : ""} ...`);
+    const { code, stderr } = await executeNotebook(path, { quick: values.quick });
+    const s = ((performance.now() - t0) / 1000).toFixed(1);
+    if (code !== 0) {
+      console.error(stderr.split("\n").filter((l) => !/MissingIDField|validate\(nb\)/.test(l)).slice(-40).join("\n"));
+      console.error(`FAILED ${name} after ${s} s`);
+      Deno.exit(1);
+    }
+    console.error(`ok ${name} in ${s} s`);
+  }
+}
+
+if (import.meta.main) await main();
