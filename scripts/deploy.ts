@@ -17,7 +17,8 @@ options:
   --port P              overrides http_options.port (0 = any free port)
   --host H              overrides http_options.host
   --model SPEC          overrides user_config.model: resnet50 | noop | noop:<ms> | path/to/model.onnx
-  --decisions-csv PATH  where the autoscaler writes its decisions (when autoscaling_config is set)
+  --decisions-csv PATH  where the autoscaler writes its decisions (when autoscaling_config is
+                        set; default results/<app>_autoscaler.csv)
   -h, --help            this text`;
 
 function ts(): string {
@@ -110,6 +111,13 @@ try {
 if (model.warning) console.error(model.warning);
 log(`model: ${model.info.name}`);
 
+let decisionsCsvPath = args.values["decisions-csv"];
+if (decisionsCsvPath === undefined && dep.autoscaling_config) {
+  await Deno.mkdir("results", { recursive: true });
+  decisionsCsvPath = `results/${app.name}_autoscaler.csv`;
+  log(`autoscaler decisions go to ${decisionsCsvPath}`);
+}
+
 let serve;
 try {
   serve = await startServe(config, {
@@ -118,7 +126,7 @@ try {
     port,
     host: args.values.host,
     log,
-    decisionsCsvPath: args.values["decisions-csv"],
+    decisionsCsvPath,
   });
 } catch (error) {
   fail(`cannot start serving: ${(error as Error).message}`, 1);

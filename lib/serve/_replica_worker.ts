@@ -2,7 +2,7 @@
  * Web Worker entry of one replica: wraps {@link createReplicaHandler} in a message protocol.
  *
  * main -> worker: `init` (options; ONNX bytes over a SharedArrayBuffer), `req` (id, request),
- * `cancel` (id), `ping` (id), `crash` (test hook: throw an uncaught error), `close`.
+ * `cancel` (id), `ping` (id), `crash` / `block` (test hooks: throw an uncaught error / busy-wait `ms`), `close`.
  * worker -> main: `ready` (backend, initMs), `init_error` (message), `res` (id, reply),
  * `pong` (id), `closed`.
  *
@@ -18,6 +18,7 @@ type Incoming =
   | { type: "cancel"; id: number }
   | { type: "ping"; id: number }
   | { type: "crash" }
+  | { type: "block"; ms: number }
   | { type: "close" };
 
 let handler: ReplicaHandler | null = null;
@@ -66,6 +67,12 @@ self.onmessage = async (event: MessageEvent<Incoming>) => {
         throw new Error("replica crash requested (test hook)");
       }, 0);
       break;
+    case "block": {
+      // Test hook: a replica stuck in synchronous work (it cannot answer health checks).
+      const until = performance.now() + msg.ms;
+      while (performance.now() < until) { /* busy */ }
+      break;
+    }
     case "close":
       try {
         await handler?.close();

@@ -7,6 +7,7 @@
  * @module
  */
 import type { DeploymentConfig } from "../config/mod.ts";
+import type { AutoscalerHandle } from "../autoscaler/mod.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Metric, Registry } from "./metrics.ts";
 import { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
@@ -21,11 +22,8 @@ import {
   type ReplicaState,
 } from "./types.ts";
 
-/** What the deployment reads of an attached autoscaler. */
-export interface AutoscalerLike {
-  status(): { status: string; message: string } & Record<string, unknown>;
-  stop(): void;
-}
+/** What the deployment reads of an attached autoscaler (lib/autoscaler's handle). */
+export type AutoscalerLike = Pick<AutoscalerHandle, "status" | "stop">;
 
 /** Options of {@link Deployment}. */
 export interface DeploymentOptions {

@@ -195,6 +195,11 @@ export class Replica {
     this.#worker?.postMessage({ type: "crash" });
   }
 
+  /** Test hook: makes the worker busy-wait `ms` (it then misses health checks). */
+  blockForTest(ms: number): void {
+    this.#worker?.postMessage({ type: "block", ms });
+  }
+
   /** Number of requests sent to the worker and not answered. */
   get inFlight(): number {
     return this.#pending.size;

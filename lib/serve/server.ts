@@ -6,6 +6,7 @@
  * @module
  */
 import type { ModelSpec, ServeConfig } from "../config/mod.ts";
+import { type AutoscalingTarget, startAutoscaler } from "../autoscaler/mod.ts";
 import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { Deployment } from "./deployment.ts";
 import { createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
@@ -245,14 +246,17 @@ export async function startServe(
 
   // ==== AUTOSCALER SEAM: the one place the autoscaler is started ==============================
   if (dep.autoscaling_config) {
-    await startAutoscalerIfAvailable(deployment, {
+    const autoscaler = startAutoscaler(deployment satisfies AutoscalingTarget, {
       config: dep.autoscaling_config,
       appName: app.name,
       deploymentName: dep.name,
       log: (line) => log(`[${app.name}/${dep.name}] autoscaler: ${line}`),
       decisionsCsvPath: options.decisionsCsvPath,
       policyBaseDir: config.source_path ? dirname(config.source_path) : undefined,
-    }, log);
+    });
+    deployment.attachAutoscaler(autoscaler);
+    const loaded = await autoscaler.ready; // a custom policy_function is imported first
+    if (!loaded.ok) log(`[${app.name}/${dep.name}] autoscaler: ${autoscaler.status().message}`);
   }
   // ============================================================================================
 
@@ -299,46 +303,4 @@ export async function startServe(
 function dirname(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
-}
-
-/**
- * Starts lib/autoscaler against the deployment when that module provides `startAutoscaler`;
- * otherwise logs that the deployment stays at its initial size.
- */
-async function startAutoscalerIfAvailable(
-  deployment: Deployment,
-  options: {
-    config: NonNullable<ServeConfig["applications"][0]["deployments"][0]["autoscaling_config"]>;
-    appName: string;
-    deploymentName: string;
-    log: (line: string) => void;
-    decisionsCsvPath?: string;
-    policyBaseDir?: string;
-  },
-  log: (line: string) => void,
-): Promise<void> {
-  // Loaded by computed specifier: lib/autoscaler is built concurrently (issue 5).
-  const specifier = new URL("../autoscaler/mod.ts", import.meta.url).href;
-  let mod: { startAutoscaler?: (target: Deployment, o: typeof options) => unknown };
-  try {
-    mod = await import(specifier);
-  } catch (error) {
-    log(
-      `WARNING: autoscaling_config is set but lib/autoscaler/mod.ts could not be loaded ` +
-        `(${(error as Error).message}); serving a fixed ${deployment.targetReplicas()} replica(s)`,
-    );
-    return;
-  }
-  if (typeof mod.startAutoscaler !== "function") {
-    log(
-      `WARNING: lib/autoscaler/mod.ts has no startAutoscaler; serving a fixed ` +
-        `${deployment.targetReplicas()} replica(s)`,
-    );
-    return;
-  }
-  const handle = mod.startAutoscaler(deployment, options) as {
-    status(): { status: string; message: string } & Record<string, unknown>;
-    stop(): void;
-  };
-  deployment.attachAutoscaler(handle);
 }
