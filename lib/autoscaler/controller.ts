@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { AutoscalingConfig } from "../config/types.ts";
+import type { AutoscalingConfig } from "../config/mod.ts";
 import { type Clock, realClock, type TimerId } from "./clock.ts";
 import { DecisionsCsv } from "./_csv.ts";
 import { MetricsPipeline, type MetricsSource } from "./metrics.ts";
@@ -429,13 +429,12 @@ export class AutoscalerController {
 
   #updateGauges(policyMs: number): void {
     const s = this.#status;
-    s.prometheus = {
-      ray_serve_autoscaling_target_replicas: s.target_replicas,
-      ray_serve_autoscaling_desired_replicas: s.desired_replicas,
-      ray_serve_autoscaling_total_requests: s.total_ongoing_requests,
-      ray_serve_autoscaling_target_ongoing_requests: this.#config.target_ongoing_requests,
-      ray_serve_autoscaling_policy_execution_time_ms: policyMs,
-    };
+    const g = s.prometheus;
+    g.ray_serve_autoscaling_target_replicas = s.target_replicas;
+    g.ray_serve_autoscaling_desired_replicas = s.desired_replicas;
+    g.ray_serve_autoscaling_total_requests = s.total_ongoing_requests;
+    g.ray_serve_autoscaling_target_ongoing_requests = this.#config.target_ongoing_requests;
+    g.ray_serve_autoscaling_policy_execution_time_ms = policyMs;
   }
 
   #writeCsv(r: TickRecord): void {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { AggregationFunction, AutoscalingConfig } from "../config/types.ts";
+import type { AggregationFunction, AutoscalingConfig } from "../config/mod.ts";
 
 /** One sample of a step function: `value` holds from `tMs` until the next sample. */
 export interface TimedValue {
@@ -165,6 +165,7 @@ export function reduceStepFunction(
  */
 export class SampleWindow {
   #samples: TimedValue[] = [];
+  #head = 0;
   readonly #lookBackMs: number;
 
   /** A window keeping `lookBackMs` of samples. */
@@ -174,18 +175,19 @@ export class SampleWindow {
 
   /** Appends a sample at `tMs` and prunes what fell out of the window. */
   record(tMs: number, value: number): void {
-    this.#samples.push({ tMs, value });
+    const samples = this.#samples;
+    samples.push({ tMs, value });
     const cutoff = tMs - this.#lookBackMs;
-    let firstKept = 0;
-    while (firstKept + 1 < this.#samples.length && this.#samples[firstKept + 1].tMs <= cutoff) {
-      firstKept++;
+    while (this.#head + 1 < samples.length && samples[this.#head + 1].tMs <= cutoff) this.#head++;
+    if (this.#head > 64 && this.#head * 2 > samples.length) {
+      this.#samples = samples.slice(this.#head);
+      this.#head = 0;
     }
-    if (firstKept > 0) this.#samples.splice(0, firstKept);
   }
 
   /** A copy of the window's samples, oldest first. */
   snapshot(): TimedValue[] {
-    return this.#samples.map((s) => ({ ...s }));
+    return this.#samples.slice(this.#head).map((s) => ({ tMs: s.tMs, value: s.value }));
   }
 }
 
@@ -239,7 +241,7 @@ export class MetricsStore {
   }
 
   /** Drops reports not refreshed within the staleness limit and replica reports not running. */
-  prune(nowMs: number, runningReplicaIds: ReadonlySet<string>): void {
+  prune(nowMs: number, runningReplicaIds: { has(id: string): boolean }): void {
     for (const [id, report] of this.#reports) {
       const stale = nowMs - report.pushedAtMs > this.#timing.staleAfterMs;
       const stopped = report.kind === "replica" && !runningReplicaIds.has(id);
@@ -316,7 +318,7 @@ export class MetricsPipeline implements MetricsSource {
 
   /** Samples when due, pushes when due or on a cold start, prunes the store. */
   observe(nowMs: number, sample: MetricsSample): void {
-    const running = new Set(sample.ongoingByReplica.keys());
+    const running = sample.ongoingByReplica;
     const coldStart = running.size === 0 && sample.queued > 0;
     if (nowMs >= this.#nextRecordMs || coldStart) {
       this.#record(nowMs, sample, running);
@@ -334,7 +336,7 @@ export class MetricsPipeline implements MetricsSource {
     return this.store.aggregate(nowMs);
   }
 
-  #record(nowMs: number, sample: MetricsSample, running: Set<string>): void {
+  #record(nowMs: number, sample: MetricsSample, running: ReadonlyMap<string, number>): void {
     this.#window("router", "handle").record(nowMs, sample.queued);
     for (const [id, ongoing] of sample.ongoingByReplica) {
       this.#window(id, "replica").record(nowMs, ongoing);

@@ -68,3 +68,14 @@ export {
 } from "./controller.ts";
 export { isDefaultPolicyRef, loadPolicy, parsePolicyRef } from "./custom_policy.ts";
 export { DECISIONS_CSV_HEADER } from "./_csv.ts";
+export {
+  parseTrace,
+  REPLAY_CSV_HEADER,
+  type ReplayInput,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplayRow,
+  replayRowsToCsv,
+  replayTrace,
+  type TracePoint,
+} from "./replay.ts";

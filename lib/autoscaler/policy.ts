@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { AutoscalingConfig } from "../config/types.ts";
+import { type AutoscalingConfig, effectiveScalingFactors } from "../config/mod.ts";
 
 /** State a policy carries from one tick to the next (Ray's `policy_state`). */
 export type PolicyState = Readonly<Record<string, unknown>>;
@@ -69,11 +69,7 @@ export interface ScalingFactors {
  * deprecated `upscale_smoothing_factor`, else the deprecated `smoothing_factor`; likewise down.
  */
 export function scalingFactors(config: AutoscalingConfig): ScalingFactors {
-  const fallback = config.smoothing_factor || 1;
-  return {
-    upscale: config.upscaling_factor || config.upscale_smoothing_factor || fallback,
-    downscale: config.downscaling_factor || config.downscale_smoothing_factor || fallback,
-  };
+  return effectiveScalingFactors(config);
 }
 
 /**

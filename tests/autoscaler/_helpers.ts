@@ -1,5 +1,5 @@
 /** Shared fixtures for the autoscaler tests: a full default config and a fake deployment. */
-import type { AutoscalingConfig } from "../../lib/config/types.ts";
+import type { AutoscalingConfig } from "../../lib/config/mod.ts";
 import type { AutoscalingContext, AutoscalingTarget } from "../../lib/autoscaler/mod.ts";
 
 /** Research §2.8's config: target 2, min 1, max 10, 30 s up, 600 s down, factors 1. */

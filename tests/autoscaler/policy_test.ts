@@ -9,7 +9,7 @@ import {
   type PolicyState,
   scalingFactors,
 } from "../../lib/autoscaler/mod.ts";
-import type { AutoscalingConfig } from "../../lib/config/types.ts";
+import type { AutoscalingConfig } from "../../lib/config/mod.ts";
 import { config, context } from "./_helpers.ts";
 
 /**
