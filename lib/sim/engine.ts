@@ -24,10 +24,9 @@ const EV_REPLICA_READY = 4; // a = replica index, b = replica generation
 const EV_ARRIVAL = 5; // open loop
 const EV_TIMEOUT = 6; // a = request, b = request generation
 const EV_SECOND = 7; // a = second number
-const EV_SPAWN = 8; // a = ramp id
+const EV_USERS = 8; // re-read the user count
 const EV_DRAIN_POLL = 9; // a = replica index, b = replica generation
-const EV_SHAPE_TICK = 10; // a = tick number
-const EV_STAGE = 11; // open loop rate change, a = stage index
+const EV_STAGE = 10; // open loop (Poisson) rate change, a = stage index
 
 // Request states.
 const RQ_FREE = 0, RQ_QUEUED = 1, RQ_WAITING = 2, RQ_EXECUTING = 3;
@@ -69,35 +68,59 @@ export interface SimReplica {
   freePos: number;
 }
 
-/** One Locust-style stage: until `endS` (cumulative seconds since start), aim for `users` at `spawnRate`/s. */
-export interface UserStage {
-  endS: number;
-  users: number;
-  spawnRate: number;
-}
-
 /** Closed-loop load: users who send a request, wait for the answer, then wait `waitTimeS`. */
 export interface ClosedLoopLoad {
   kind: "closed";
-  /** Stages with cumulative end times, as Locust's `StagesShape`. */
-  stages: UserStage[];
+  /** Users that should be running at `elapsedS` (the load generator's `userCountAt`). */
+  usersAt: (elapsedS: number) => number;
+  /** Sorted times (s) at which `usersAt` may change; the engine re-reads it just after each. */
+  changeTimesS: readonly number[];
+  /** End of the load, seconds. */
+  durationS: number;
   /** Wait after each task, seconds; gets the task's duration (for `constant_pacing`). */
   waitTimeS: (rng: Rng, taskTimeS: number) => number;
 }
 
-/** One open-loop stage: until `endS`, arrivals at `rate`/s (linearly from `startRate` if given). */
+/** One Poisson stage: until `endS` (seconds since the start), arrivals at `rate`/s. */
 export interface RateStage {
   endS: number;
   rate: number;
-  startRate?: number;
 }
 
 /** Open-loop load: arrivals that do not wait for responses. */
 export interface OpenLoopLoad {
   kind: "open";
-  stages: RateStage[];
-  /** `poisson` (exponential gaps, default) or `uniform` (evenly spaced, like k6's arrival-rate executors). */
-  process?: "poisson" | "uniform";
+  /** End of the load, seconds. */
+  durationS: number;
+  /** Scheduled arrivals: time (s) of the k-th (k = 0, 1, ...), `null` when done (`arrivalTimeS`). */
+  arrivalTimeS?: (k: number) => number | null;
+  /** Or Poisson arrivals with piecewise-constant rates. */
+  poissonStages?: readonly RateStage[];
+  /** An arrival that finds this many requests in flight is dropped (`null`: never). */
+  maxInFlight?: number | null;
+}
+
+/** A closed loop of `users` from time 0 for `durationS`, each waiting `waitTimeS` between requests. */
+export function constantUsersLoad(
+  users: number,
+  options: { durationS: number; waitTimeS: (rng: Rng, taskTimeS: number) => number },
+): ClosedLoopLoad {
+  return {
+    kind: "closed",
+    usersAt: (t) => (t < options.durationS ? users : 0),
+    changeTimesS: [0],
+    durationS: options.durationS,
+    waitTimeS: options.waitTimeS,
+  };
+}
+
+/** Poisson arrivals at `ratePerS` for `durationS` (the M in M/M/c). */
+export function poissonLoad(ratePerS: number, options: { durationS: number }): OpenLoopLoad {
+  return {
+    kind: "open",
+    durationS: options.durationS,
+    poissonStages: [{ endS: options.durationS, rate: ratePerS }],
+  };
 }
 
 /** What drives requests into the simulation. */
@@ -222,14 +245,11 @@ export interface SimEngineResult {
   events: number;
   /** Requests sent by users or arrivals. */
   requestsSent: number;
+  /** Open-loop arrivals dropped because `maxInFlight` requests were in flight. */
+  dropped: number;
 }
 
 const DEFAULT_START_EPOCH_MS = Date.UTC(2026, 0, 1);
-
-function lowerBoundStage<T extends { endS: number }>(stages: T[], tS: number): number {
-  for (let i = 0; i < stages.length; i++) if (tS < stages[i].endS) return i;
-  return -1;
-}
 
 /** The simulator core. Create, then `run()` once. */
 export class SimEngine {
@@ -287,13 +307,10 @@ export class SimEngine {
   #userGen = new Int32Array(1024);
   #userCount = 0;
   #activeUsers: number[] = [];
-  #rampId = 0;
-  #rampTarget = 0;
-  #rampStep = 1;
-  #rampIntervalMs = 0;
-  #lastShapeKey = "";
   // Open loop.
   #stageIndex = -1;
+  #arrivalK = 0;
+  #dropped = 0;
   // Stats.
   #inSystem = 0;
   #areaInSystem = 0;
@@ -330,8 +347,7 @@ export class SimEngine {
     };
     this.#dep = options.deployment;
     validateOptions(options);
-    const lastEnd = options.load.stages[options.load.stages.length - 1]?.endS ?? 0;
-    this.#endMs = Math.round((options.durationS ?? lastEnd) * 1000);
+    this.#endMs = Math.round((options.durationS ?? options.load.durationS) * 1000);
     this.#warmupMs = this.#o.warmupS * 1000;
     this.#q = new EventQueue(4096);
     this.clock = new VirtualClock(this.#q, this.#o.startEpochMs);
@@ -448,11 +464,8 @@ export class SimEngine {
           if (r.gen === b && r.state === "STOPPING") this.#drainPoll(r);
           break;
         }
-        case EV_SPAWN:
-          if (a === this.#rampId) this.#spawnStep();
-          break;
-        case EV_SHAPE_TICK:
-          this.#shapeTick(a);
+        case EV_USERS:
+          this.#usersChange(a);
           break;
         case EV_STAGE:
           this.#enterStage(a);
@@ -485,6 +498,7 @@ export class SimEngine {
       targetChanges: this.#targetChanges,
       events: this.#events,
       requestsSent: this.#requestsSent,
+      dropped: this.#dropped,
     };
   }
 
@@ -493,49 +507,27 @@ export class SimEngine {
   #startLoad(): void {
     const load = this.#o.load;
     if (load.kind === "closed") {
-      this.#q.push(0, EV_SHAPE_TICK, 0, 0);
-    } else {
+      if (load.changeTimesS.length > 0) {
+        this.#q.push(load.changeTimesS[0] * 1000, EV_USERS, 0, 0);
+      }
+      this.#q.push(load.durationS * 1000, EV_USERS, -1, 0);
+    } else if (load.arrivalTimeS) {
+      const t = load.arrivalTimeS(0);
+      if (t !== null) this.#q.push(t * 1000, EV_ARRIVAL, 0, -1);
+    } else if (load.poissonStages) {
       this.#q.push(0, EV_STAGE, 0, 0);
     }
   }
 
-  /** Locust's shape loop: once a second, pick the stage; a changed (users, rate) starts a new ramp. */
-  #shapeTick(tick: number): void {
+  /** A time at which the user count may change: read it just after and start or stop users. */
+  #usersChange(index: number): void {
     const load = this.#o.load as ClosedLoopLoad;
-    const tS = tick;
-    const i = lowerBoundStage(load.stages, tS);
-    if (i < 0) {
-      // Past the last stage: Locust stops the test; we stop users and let the end come.
-      this.#setUsersTarget(0, Infinity);
-      return;
-    }
-    const stage = load.stages[i];
-    const key = `${stage.users}/${stage.spawnRate}`;
-    if (key !== this.#lastShapeKey) {
-      this.#lastShapeKey = key;
-      this.#setUsersTarget(stage.users, stage.spawnRate);
-    }
-    this.#q.push((tick + 1) * 1000, EV_SHAPE_TICK, tick + 1, 0);
-  }
-
-  #setUsersTarget(users: number, spawnRate: number): void {
-    this.#rampId++;
-    this.#rampTarget = users;
-    const rate = spawnRate > 0 ? spawnRate : Infinity;
-    this.#rampStep = Number.isFinite(rate) ? Math.max(1, Math.floor(rate)) : Infinity;
-    this.#rampIntervalMs = Number.isFinite(rate) ? (this.#rampStep / rate) * 1000 : 0;
-    this.#spawnStep();
-  }
-
-  #spawnStep(): void {
-    const current = this.#activeUsers.length;
-    const target = this.#rampTarget;
-    if (current === target) return;
-    const n = Math.min(this.#rampStep, Math.abs(target - current));
-    if (target > current) { for (let i = 0; i < n; i++) this.#startUser(); }
-    else for (let i = 0; i < n; i++) this.#stopUser();
-    if (this.#activeUsers.length !== target) {
-      this.#q.push(this.clock.elapsedMs + this.#rampIntervalMs, EV_SPAWN, this.#rampId, 0);
+    const tS = this.clock.elapsedMs / 1000;
+    const target = index < 0 ? 0 : Math.max(0, Math.floor(load.usersAt(tS + 1e-6)));
+    while (this.#activeUsers.length < target) this.#startUser();
+    while (this.#activeUsers.length > target) this.#stopUser();
+    if (index >= 0 && index + 1 < load.changeTimesS.length) {
+      this.#q.push(load.changeTimesS[index + 1] * 1000, EV_USERS, index + 1, 0);
     }
   }
 
@@ -556,51 +548,32 @@ export class SimEngine {
   }
 
   #enterStage(index: number): void {
-    const load = this.#o.load as OpenLoopLoad;
+    const stages = (this.#o.load as OpenLoopLoad).poissonStages!;
     this.#stageIndex = index;
-    if (index >= load.stages.length) return;
-    const stage = load.stages[index];
-    this.#q.push(stage.endS * 1000, EV_STAGE, index + 1, 0);
-    // A new stage invalidates pending arrivals of the old one through b = stage index.
-    this.#scheduleArrival(this.clock.elapsedMs, index);
+    if (index >= stages.length) return;
+    this.#q.push(stages[index].endS * 1000, EV_STAGE, index + 1, 0);
+    this.#schedulePoisson(this.clock.elapsedMs, index);
   }
 
-  #stageRateAt(stage: RateStage, startS: number, tMs: number): number {
-    if (stage.startRate === undefined) return stage.rate;
-    const span = stage.endS - startS;
-    if (span <= 0) return stage.rate;
-    const f = Math.min(1, Math.max(0, (tMs / 1000 - startS) / span));
-    return stage.startRate + f * (stage.rate - stage.startRate);
-  }
-
-  #scheduleArrival(fromMs: number, index: number): void {
-    const load = this.#o.load as OpenLoopLoad;
-    const stage = load.stages[index];
-    const startS = index === 0 ? 0 : load.stages[index - 1].endS;
-    const peak = Math.max(stage.rate, stage.startRate ?? 0);
-    if (!(peak > 0)) return;
-    const endMs = stage.endS * 1000;
-    let t = fromMs;
-    if (load.process === "uniform") {
-      const rate = Math.max(this.#stageRateAt(stage, startS, t), 1e-9);
-      t += 1000 / rate;
-      if (t < endMs) this.#q.push(t, EV_ARRIVAL, 0, index);
-      return;
-    }
-    // Poisson by thinning against the stage's peak rate.
-    for (;;) {
-      t += this.#rngArrival.exponential(1000 / peak);
-      if (t >= endMs) return;
-      if (stage.startRate === undefined) break;
-      if (this.#rngArrival.next() * peak <= this.#stageRateAt(stage, startS, t)) break;
-    }
-    this.#q.push(t, EV_ARRIVAL, 0, index);
+  #schedulePoisson(fromMs: number, index: number): void {
+    const stage = (this.#o.load as OpenLoopLoad).poissonStages![index];
+    if (!(stage.rate > 0)) return;
+    const t = fromMs + this.#rngArrival.exponential(1000 / stage.rate);
+    // b = stage index: a stage change invalidates the old stage's pending arrival.
+    if (t < stage.endS * 1000) this.#q.push(t, EV_ARRIVAL, 0, index);
   }
 
   #openArrival(stageIndex: number): void {
-    if (stageIndex !== this.#stageIndex) return;
-    this.#send(-1);
-    this.#scheduleArrival(this.clock.elapsedMs, stageIndex);
+    const load = this.#o.load as OpenLoopLoad;
+    if (stageIndex >= 0 && stageIndex !== this.#stageIndex) return;
+    const max = load.maxInFlight;
+    if (max !== undefined && max !== null && this.#inSystem >= max) this.#dropped++;
+    else this.#send(-1);
+    if (stageIndex >= 0) this.#schedulePoisson(this.clock.elapsedMs, stageIndex);
+    else {
+      const t = load.arrivalTimeS!(++this.#arrivalK);
+      if (t !== null) this.#q.push(t * 1000, EV_ARRIVAL, 0, -1);
+    }
   }
 
   // ---------------------------------------------------------------- requests
@@ -1093,14 +1066,15 @@ function validateOptions(options: SimEngineOptions): void {
   if (options.clusterCpus !== undefined && !(options.clusterCpus >= 0)) {
     bad("clusterCpus", options.clusterCpus, ">= 0");
   }
-  let prev = 0;
-  for (const [i, s] of options.load.stages.entries()) {
-    if (!(s.endS > prev)) {
-      bad(`load.stages[${i}].endS`, s.endS, `greater than the previous stage's end (${prev} s)`);
+  const load = options.load;
+  if (!(load.durationS >= 0)) bad("load.durationS", load.durationS, ">= 0");
+  if (load.kind === "closed") {
+    let prev = -Infinity;
+    for (const [i, t] of load.changeTimesS.entries()) {
+      if (!(t >= prev)) bad(`load.changeTimesS[${i}]`, t, `>= the previous time (${prev} s)`);
+      prev = t;
     }
-    prev = s.endS;
-  }
-  if (options.load.stages.length === 0 && options.durationS === undefined) {
-    bad("load.stages", "[]", "at least one stage (or give durationS)");
+  } else if (!load.arrivalTimeS && !load.poissonStages) {
+    bad("load", "an open loop without arrivals", "given arrivalTimeS or poissonStages");
   }
 }

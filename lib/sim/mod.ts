@@ -27,8 +27,10 @@ export {
 } from "./duration_model.ts";
 export {
   type ClosedLoopLoad,
+  constantUsersLoad,
   type LoadModel,
   type OpenLoopLoad,
+  poissonLoad,
   type RateStage,
   type SecondSnapshot,
   type SimController,
@@ -42,6 +44,11 @@ export {
   type SimReplica,
   type SimReplicaState,
   type TargetChange,
-  type UserStage,
 } from "./engine.ts";
+export {
+  DEFAULT_SIM_WAIT_TIME,
+  loadFromShape,
+  type LoadFromShapeOptions,
+  userChangeTimesS,
+} from "./load.ts";
 export { erlangC, type MmcFigures, mmcFigures } from "./queueing.ts";

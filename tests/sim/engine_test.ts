@@ -1,8 +1,13 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { parseShape } from "../../lib/loadgen/mod.ts";
 import {
+  constantUsersLoad,
   exponentialDuration,
   fixedDuration,
+  loadFromShape,
   mmcFigures,
+  type OpenLoopLoad,
+  poissonLoad,
   type SecondSnapshot,
   SimEngine,
   type SimEngineOptions,
@@ -20,12 +25,19 @@ const deployment = (over: Partial<SimEngineOptions["deployment"]> = {}) => ({
   ...over,
 });
 
+/** Evenly spaced arrivals at `rate`/s for `durationS` (the load generator's open loop). */
+const evenArrivals = (rate: number, durationS: number): OpenLoopLoad => ({
+  kind: "open",
+  durationS,
+  arrivalTimeS: (k) => (k / rate < durationS ? k / rate : null),
+});
+
 function mmc(servers: number, rho: number, seed: number) {
   const meanServiceS = 0.1;
   const arrivalRate = (rho * servers) / meanServiceS;
   const engine = new SimEngine({
     deployment: deployment({ initialReplicas: servers }),
-    load: { kind: "open", stages: [{ endS: 20_000, rate: arrivalRate }] },
+    load: poissonLoad(arrivalRate, { durationS: 20_000 }),
     serviceTime: exponentialDuration(meanServiceS * 1000),
     seed,
     warmupS: 200,
@@ -68,11 +80,10 @@ Deno.test("Little's law holds within 2% for closed-loop users (N = X * (R + Z))"
   const users = 20, thinkS = 0.5;
   const engine = new SimEngine({
     deployment: deployment({ initialReplicas: 3, maxOngoingRequests: 2 }),
-    load: {
-      kind: "closed",
-      stages: [{ endS: 5_000, users, spawnRate: 100 }],
+    load: constantUsersLoad(users, {
+      durationS: 5_000,
       waitTimeS: (rng) => rng.exponential(thinkS),
-    },
+    }),
     serviceTime: exponentialDuration(80),
     seed: 5,
     warmupS: 100,
@@ -91,7 +102,7 @@ Deno.test("the router rejects requests beyond max_queued_requests and never queu
   const engine = new SimEngine({
     deployment: deployment({ maxOngoingRequests: 2, maxQueuedRequests: 3 }),
     replicaConcurrency: 2,
-    load: { kind: "open", stages: [{ endS: 60, rate: 10 }], process: "uniform" },
+    load: evenArrivals(10, 60),
     serviceTime: fixedDuration(1000),
     observer: {
       request: (_s, _r, e) => errors.set(e ?? "ok", (errors.get(e ?? "ok") ?? 0) + 1),
@@ -110,7 +121,7 @@ Deno.test("a request waiting longer than request_timeout_s fails with a timeout"
   const latencies: { ms: number; error: SimErrorKind | null }[] = [];
   const engine = new SimEngine({
     deployment: deployment({ requestTimeoutS: 2.5 }),
-    load: { kind: "open", stages: [{ endS: 30, rate: 2 }], process: "uniform" },
+    load: evenArrivals(2, 30),
     serviceTime: fixedDuration(1000),
     observer: { request: (_s, ms, error) => latencies.push({ ms, error }) },
   });
@@ -126,7 +137,7 @@ Deno.test("replicas wait in PENDING_ALLOCATION while the cluster's CPUs are take
   const engine = new SimEngine({
     deployment: deployment({ initialReplicas: 1 }),
     clusterCpus: 2,
-    load: { kind: "open", stages: [{ endS: 10, rate: 1 }] },
+    load: poissonLoad(1, { durationS: 10 }),
     serviceTime: fixedDuration(10),
     startupTime: fixedDuration(3000),
     controller: (target, clock) => {
@@ -150,7 +161,7 @@ Deno.test("downscaling drains a busy replica: it stops only after its requests f
   const errors: (SimErrorKind | null)[] = [];
   const engine = new SimEngine({
     deployment: deployment({ initialReplicas: 2, maxOngoingRequests: 1 }),
-    load: { kind: "closed", stages: [{ endS: 30, users: 2, spawnRate: 10 }], waitTimeS: () => 0 },
+    load: constantUsersLoad(2, { durationS: 30, waitTimeS: () => 0 }),
     serviceTime: fixedDuration(5000),
     controller: (target, clock) => {
       const id = clock.setTimeout(() => target.setTargetReplicas(1), 1000);
@@ -170,7 +181,7 @@ Deno.test("a drain longer than graceful_shutdown_timeout_s force-stops and fails
   const errors: (SimErrorKind | null)[] = [];
   const engine = new SimEngine({
     deployment: deployment({ initialReplicas: 1, gracefulShutdownTimeoutS: 3 }),
-    load: { kind: "closed", stages: [{ endS: 20, users: 1, spawnRate: 10 }], waitTimeS: () => 0 },
+    load: constantUsersLoad(1, { durationS: 20, waitTimeS: () => 0 }),
     serviceTime: fixedDuration(10_000),
     controller: (target, clock) => {
       const id = clock.setTimeout(() => target.setTargetReplicas(0), 1000);
@@ -182,15 +193,13 @@ Deno.test("a drain longer than graceful_shutdown_timeout_s force-stops and fails
   deepStrictEqual(errors, ["replica_stopped"]);
 });
 
-Deno.test("closed-loop users ramp up in Locust's steps of floor(spawn_rate) per step", () => {
+Deno.test("closed-loop users follow the shape's Locust spawn batches of floor(spawn_rate)", () => {
   const seconds: SecondSnapshot[] = [];
   const engine = new SimEngine({
     deployment: deployment({ initialReplicas: 10, maxOngoingRequests: 5 }),
-    load: {
-      kind: "closed",
-      stages: [{ endS: 10, users: 10, spawnRate: 2.5 }, { endS: 20, users: 4, spawnRate: 3 }],
-      waitTimeS: () => 1,
-    },
+    load: loadFromShape(parseShape(
+      "stages:\n  - { end: 10s, users: 10, spawn_rate: 2.5 }\n  - { end: 20s, users: 4, spawn_rate: 3 }\n",
+    )),
     serviceTime: fixedDuration(10),
     observer: { second: (s) => seconds.push(s) },
   });
@@ -206,11 +215,7 @@ Deno.test("the same seed gives the same run and another seed a different one", (
     const rows: string[] = [];
     const engine = new SimEngine({
       deployment: deployment({ initialReplicas: 2, maxOngoingRequests: 3 }),
-      load: {
-        kind: "closed",
-        stages: [{ endS: 60, users: 8, spawnRate: 4 }],
-        waitTimeS: (rng) => 0.2 + rng.next(),
-      },
+      load: constantUsersLoad(8, { durationS: 60, waitTimeS: (rng) => 0.2 + rng.next() }),
       serviceTime: exponentialDuration(120),
       seed,
       observer: { request: (s, ms, e) => rows.push(`${s},${ms},${e}`) },
@@ -226,11 +231,7 @@ Deno.test("processor sharing: more busy replicas than cores stretch service time
   const run = (machineCores: number | null) => {
     const engine = new SimEngine({
       deployment: deployment({ initialReplicas: 4 }),
-      load: {
-        kind: "closed",
-        stages: [{ endS: 100, users: 4, spawnRate: 100 }],
-        waitTimeS: () => 0,
-      },
+      load: constantUsersLoad(4, { durationS: 100, waitTimeS: () => 0 }),
       serviceTime: fixedDuration(100),
       machineCores,
     });
