@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import {
+  type Classifier,
+  createClassifier,
+  imagenetLabels,
+  ModelError,
+  probeWebGpu,
+  topK,
+} from "../../lib/model/mod.ts";
+import { channelMeanNhwc } from "./_tiny_models.ts";
+
+const fixtures = new URL("../../../shared/fixtures/", import.meta.url);
+const haveFixtures = await Deno.stat(new URL("mobilenetv2-12-int8.onnx", fixtures)).then(
+  () => true,
+  () => false,
+);
+if (!haveFixtures) {
+  console.warn(
+    `skipping fixture tests: ${fixtures.pathname} is absent (it holds the real MobileNetV2 and dog.jpg)`,
+  );
+}
+const gpu = await probeWebGpu();
+const realGpu = gpu.available && !gpu.fallback;
+if (haveFixtures && !realGpu) {
+  console.warn(
+    `skipping the webgpu fixture test: ${
+      gpu.available
+        ? `the adapter is a software fallback (${gpu.description})`
+        : "no WebGPU adapter"
+    }; ORT's webgpu EP on a software adapter takes ~30 s to start and ~2 s per image`,
+  );
+}
+
+const read = (name: string) => Deno.readFile(new URL(name, fixtures));
+
+/**
+ * Expected top-5 for dog.jpg through MobileNetV2-int8 with torchvision-style preprocessing
+ * (bilinear, antialiased). The README gives top-1 Samoyed at p ~0.88 with bilinear (~0.73 with
+ * Lanczos, ~0.83 without mean/std): the probability window below tells those apart.
+ */
+const EXPECTED_TOP5 = [258, 259, 261, 231, 279]; // Samoyed, Pomeranian, keeshond, collie, Arctic fox
+
+async function checkDog(classifier: Classifier) {
+  const result = await classifier.classify(await read("dog.jpg"), { top: 5 });
+  const [best] = result.top;
+  assert.equal(best.index, 258);
+  assert.equal(best.label, "Samoyed");
+  assert.ok(best.probability > 0.85 && best.probability < 0.91, `p(Samoyed) = ${best.probability}`);
+  assert.deepEqual(result.top.map((p) => p.index), EXPECTED_TOP5);
+  const labels = imagenetLabels();
+  for (const p of result.top) assert.equal(p.label, labels[p.index]);
+  assert.ok(result.preprocessMs > 0 && result.inferenceMs > 0);
+}
+
+for (const backend of ["native", "wasm"] as const) {
+  Deno.test({
+    name:
+      `MobileNetV2 classifies dog.jpg as Samoyed (p ~0.88) with the expected top-5 on ${backend}`,
+    ignore: !haveFixtures,
+    fn: async () => {
+      const classifier = await createClassifier(await read("mobilenetv2-12-int8.onnx"), {
+        backend,
+        threads: 2,
+      });
+      try {
+        assert.equal(classifier.backend, backend);
+        assert.deepEqual(
+          [
+            classifier.io.inputName,
+            classifier.io.layout,
+            classifier.io.size,
+            classifier.io.classes,
+          ],
+          ["input", "NCHW", 224, 1000],
+        );
+        await checkDog(classifier);
+      } finally {
+        await classifier.close();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "MobileNetV2 classifies dog.jpg as Samoyed on webgpu",
+  ignore: !haveFixtures || !realGpu,
+  fn: async () => {
+    const classifier = await createClassifier(await read("mobilenetv2-12-int8.onnx"), {
+      backend: "webgpu",
+      threads: 1,
+    });
+    try {
+      await checkDog(classifier);
+    } finally {
+      await classifier.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "backend auto picks a real WebGPU adapter, else native (a software adapter is not used)",
+  ignore: !haveFixtures,
+  fn: async () => {
+    const lines: string[] = [];
+    const classifier = await createClassifier(await read("mobilenetv2-12-int8.onnx"), {
+      backend: "auto",
+      threads: 1,
+      log: (l) => lines.push(l),
+    });
+    try {
+      assert.equal(classifier.backend, realGpu ? "webgpu" : "native");
+      assert.match(lines.join("\n"), /^auto: /m);
+    } finally {
+      await classifier.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "concurrent classify() calls on one wasm classifier all succeed (runs are serialised)",
+  ignore: !haveFixtures,
+  fn: async () => {
+    const classifier = await createClassifier(await read("mobilenetv2-12-int8.onnx"), {
+      backend: "wasm",
+      threads: 1,
+      warmup: false,
+    });
+    try {
+      const dog = await read("dog.jpg");
+      const results = await Promise.all([1, 2, 3].map(() => classifier.classify(dog, { top: 1 })));
+      for (const r of results) assert.equal(r.top[0].label, "Samoyed");
+    } finally {
+      await classifier.close();
+    }
+  },
+});
+
+Deno.test("createClassifier() takes input name, NHWC layout and size from the model's metadata", async () => {
+  // Scores = mean of each normalised channel; a pure red image gives
+  // [(1-0.485)/0.229, (0-0.456)/0.224, (0-0.406)/0.225] = [2.24891, -2.03571, -1.80444].
+  for (const backend of ["native", "wasm"] as const) {
+    const classifier = await createClassifier(channelMeanNhwc(32), { backend, threads: 1 });
+    try {
+      assert.deepEqual(
+        [classifier.io.inputName, classifier.io.layout, classifier.io.size, classifier.io.classes],
+        ["pixels", "NHWC", 32, 3],
+      );
+      const red = new Uint8Array(
+        await sharp({ create: { width: 40, height: 50, channels: 3, background: "#ff0000" } })
+          .png()
+          .toBuffer(),
+      );
+      const { top } = await classifier.classify(red, { top: 3 });
+      const logits = [2.24891, -2.03571, -1.80444];
+      const z = logits.reduce((s, v) => s + Math.exp(v), 0);
+      assert.deepEqual(top.map((p) => p.index), [0, 2, 1]);
+      assert.equal(top[0].label, "class 0"); // not ImageNet: no ImageNet names
+      for (const p of top) {
+        assert.ok(Math.abs(p.probability - Math.exp(logits[p.index]) / z) < 1e-4, backend);
+      }
+    } finally {
+      await classifier.close();
+    }
+  }
+});
+
+Deno.test("topK() returns softmax probabilities, best first, skipping a background class", () => {
+  const logits = new Float32Array([5, 1, 3, 2]); // index 0 = background when offset 1
+  const top = topK(logits, 2, 1, ["a", "b", "c"]);
+  const z = Math.exp(5) + Math.exp(1) + Math.exp(3) + Math.exp(2);
+  assert.deepEqual(top.map((p) => [p.index, p.label]), [[1, "b"], [2, "c"]]);
+  assert.ok(Math.abs(top[0].probability - Math.exp(3) / z) < 1e-12);
+  assert.deepEqual(topK(logits, 10).map((p) => p.index), [0, 2, 3, 1]);
+});
+
+Deno.test({
+  name: "createClassifier() refuses webgpu with a clear ModelError when there is no adapter",
+  ignore: gpu.available,
+  fn: async () => {
+    await assert.rejects(
+      createClassifier(channelMeanNhwc(32), { backend: "webgpu", threads: 1 }),
+      (e: unknown) =>
+        e instanceof ModelError && e.code === "backend_unavailable" &&
+        /try --backend native/.test(e.message),
+    );
+  },
+});
+
+Deno.test({
+  name: "a classifier works inside a Web Worker with model bytes in a SharedArrayBuffer",
+  ignore: !haveFixtures,
+  fn: async () => {
+    const model = await read("mobilenetv2-12-int8.onnx");
+    const shared = new Uint8Array(new SharedArrayBuffer(model.length));
+    shared.set(model);
+    const worker = new Worker(new URL("./_classify_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    try {
+      const reply = await new Promise<
+        { ok: boolean; label?: string; backend?: string; error?: string }
+      >(
+        (resolve, reject) => {
+          worker.onmessage = (e) => resolve(e.data);
+          worker.onerror = (e) => reject(e);
+          worker.postMessage({
+            model: shared,
+            backend: "native",
+            threads: 1,
+            fixtures: fixtures.href,
+          });
+        },
+      );
+      assert.deepEqual(reply, { ok: true, label: "Samoyed", backend: "native" });
+    } finally {
+      worker.terminate();
+    }
+  },
+});
