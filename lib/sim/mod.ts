@@ -1,7 +1,9 @@
 /**
  * Simulator: the serving system and its real autoscaler in virtual time.
  *
+ * - {@linkcode simulate}: one config under one load shape -> result files + comparison figures.
  * - {@linkcode SimEngine}: the discrete-event core (users/arrivals, router, replica pool).
+ * - {@linkcode loadFromShape}: a load generator shape as the engine's load.
  * - Duration models for service and startup times: {@linkcode parseDurationSpec} and friends.
  * - {@linkcode VirtualClock}: timers as simulator events (implements the autoscaler's `Clock`).
  * - {@linkcode erlangC}, {@linkcode mmcFigures}: queueing theory to check against.
@@ -52,3 +54,15 @@ export {
   userChangeTimesS,
 } from "./load.ts";
 export { erlangC, type MmcFigures, mmcFigures } from "./queueing.ts";
+export {
+  countOscillations,
+  formatComparisonTable,
+  servedDeployment,
+  SIM_ERROR_TEXT,
+  SIM_REQUEST,
+  simulate,
+  type SimulateOptions,
+  type SimulationResult,
+  type SimulationSummary,
+  ticksToTraceCsv,
+} from "./simulate.ts";

@@ -374,3 +374,57 @@ export async function simulate(
   }
   return { summary, decisions, ticks, files, events: run.events, wallMs, seconds };
 }
+
+/**
+ * The controller's aggregated input at every tick as a replay trace
+ * (`time_s,total_ongoing_requests`, LF), for `deno task replay --input aggregated`.
+ */
+export function ticksToTraceCsv(ticks: readonly TickRecord[]): string {
+  const rows = ["time_s,total_ongoing_requests"];
+  let last = "";
+  for (const [i, t] of ticks.entries()) {
+    const value = String(t.totalOngoing);
+    if (value === last && i !== ticks.length - 1) continue;
+    last = value;
+    rows.push(`${Number(t.elapsedS.toFixed(3))},${value}`);
+  }
+  return rows.join("\n") + "\n";
+}
+
+function fmt(x: number | null, digits = 0): string {
+  return x === null ? "-" : x.toFixed(digits);
+}
+
+/** A fixed-width comparison table of simulated runs (one row per config). */
+export function formatComparisonTable(summaries: readonly SimulationSummary[]): string {
+  const header = [
+    "config",
+    "requests",
+    "p50 ms",
+    "p99 ms",
+    "failures",
+    "max queue",
+    "replica-h",
+    "rep-h/1k req",
+    "1st upscale s",
+    "oscillations",
+    "decisions",
+  ];
+  const rows = summaries.map((s) => [
+    s.name,
+    String(s.requests),
+    fmt(s.p50Ms, 1),
+    fmt(s.p99Ms, 1),
+    String(s.failures),
+    String(s.maxQueued),
+    fmt(s.replicaHours, 3),
+    fmt(s.replicaHoursPer1000, 4),
+    fmt(s.timeToFirstUpscaleS, 1),
+    String(s.oscillations),
+    String(s.scalingDecisions),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}

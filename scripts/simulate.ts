@@ -1,0 +1,237 @@
+/**
+ * `deno task simulate --config A [--config B ...] [--shape configs/loadtest/tutorial.yaml]
+ *   [--service-time SPEC|FILE] [--seed N] [--out-dir DIR] [--time-scale F] ...`
+ *
+ * Simulates the load test of every config in virtual time (same autoscaler code, same result
+ * files as a real run: Locust's four + `_replicas.csv` + `_latency.csv` + `_stages.csv`, one
+ * prefix per config under `--out-dir`), then prints a comparison table. Seeded: the same flags
+ * give byte-identical files.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, type ServeConfig } from "../lib/config/mod.ts";
+import { loadShape, parseWaitTime, ShapeError, stageRows } from "../lib/loadgen/mod.ts";
+import {
+  type DurationModel,
+  DurationSpecError,
+  formatComparisonTable,
+  loadFromShape,
+  parseDurationSpec,
+  servedDeployment,
+  simulate,
+  type SimulationSummary,
+  ticksToTraceCsv,
+} from "../lib/sim/mod.ts";
+
+const USAGE = `usage: deno task simulate --config FILE [--config FILE ...] [options]
+
+  --config FILE          serve config to simulate (repeat to compare several)
+  --shape FILE           load shape (default configs/loadtest/tutorial.yaml)
+  --service-time SPEC    per-request service time on one replica: 45 | fixed:45 | exp:45 |
+                         lognormal:MEAN,P99 (ms, or add s) | resnet50 | a JSON/CSV result file
+                         (samples or percentiles; a Locust _stats.csv works).
+                         Default: noop:N configs use N ms, others resnet50 (lognormal 45/80 ms)
+  --startup-time SPEC    replica startup (CPUs allocated -> RUNNING), same forms, bare numbers
+                         in seconds (default 2s)
+  --seed N               random seed (default 1)
+  --out-dir DIR          result files go to DIR/<config>_*.csv (default results/sim)
+  --time-scale F         compress (<1) or stretch (>1) the shape in time, as the load test does
+  --wait-time W          override the shape's wait time, e.g. "between(0.5, 1.5)"
+  --num-cpus N           cluster CPUs: replicas beyond them wait in PENDING (default unbounded)
+  --machine-cores N      processor sharing: busy replicas share N cores (default off)
+  --replica-concurrency N|max
+                         requests one replica executes at once (default: max_ongoing_requests
+                         for noop models, else 1)
+  --trace                also write DIR/<config>_trace.csv: the autoscaler's aggregated input
+                         per tick, replayable with deno task replay --input aggregated
+  -h, --help             this text`;
+
+function fail(message: string): never {
+  console.error(`simulate: ${message}`);
+  Deno.exit(2);
+}
+
+function positiveNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) fail(`${flag} must be a number > 0, got "${text}"`);
+  return n;
+}
+
+function configName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1).replace(/\.ya?ml$/i, "");
+}
+
+async function defaultServiceTime(config: ServeConfig): Promise<DurationModel> {
+  const model = servedDeployment(config).user_config.model;
+  return await parseDurationSpec(
+    model.kind === "noop" ? `fixed:${model.service_time_ms}` : "resnet50",
+  );
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args.filter((a) => a !== "--"),
+      options: {
+        config: { type: "string", multiple: true },
+        shape: { type: "string", default: "configs/loadtest/tutorial.yaml" },
+        "service-time": { type: "string" },
+        "startup-time": { type: "string", default: "2s" },
+        seed: { type: "string", default: "1" },
+        "out-dir": { type: "string", default: "results/sim" },
+        "time-scale": { type: "string" },
+        "wait-time": { type: "string" },
+        "num-cpus": { type: "string" },
+        "machine-cores": { type: "string" },
+        "replica-concurrency": { type: "string" },
+        trace: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const configPaths = values.config ?? [];
+  if (configPaths.length === 0) fail(`at least one --config is required\n${USAGE}`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
+  const timeScale = positiveNumber("--time-scale", values["time-scale"]);
+  const clusterCpus = positiveNumber("--num-cpus", values["num-cpus"]);
+  const machineCores = positiveNumber("--machine-cores", values["machine-cores"]) ?? null;
+  const concurrencyFlag = values["replica-concurrency"];
+  if (
+    concurrencyFlag !== undefined && concurrencyFlag !== "max" &&
+    !(Number.isInteger(Number(concurrencyFlag)) && Number(concurrencyFlag) >= 1)
+  ) {
+    fail(`--replica-concurrency must be an integer >= 1 or "max", got "${concurrencyFlag}"`);
+  }
+
+  let shape;
+  try {
+    shape = await loadShape(values.shape, { timeScale });
+  } catch (error) {
+    fail((error as ShapeError).message);
+  }
+  let waitTime = null;
+  if (values["wait-time"] !== undefined) {
+    try {
+      waitTime = parseWaitTime(values["wait-time"], "--wait-time");
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
+  const load = loadFromShape(shape, { waitTime });
+
+  let startupTime: DurationModel;
+  let flagServiceTime: DurationModel | null = null;
+  try {
+    startupTime = await parseDurationSpec(values["startup-time"], {
+      defaultUnit: "s",
+      what: "--startup-time",
+    });
+    if (values["service-time"] !== undefined) {
+      flagServiceTime = await parseDurationSpec(values["service-time"], { what: "--service-time" });
+    }
+  } catch (error) {
+    if (error instanceof DurationSpecError) fail(error.message);
+    throw error;
+  }
+
+  const configs: { path: string; config: ServeConfig }[] = [];
+  for (const path of configPaths) {
+    try {
+      const { config, warnings } = await loadConfig(path);
+      for (const w of warnings) console.error(`simulate: warning: ${path}: ${w.message}`);
+      configs.push({ path, config });
+    } catch (error) {
+      if (error instanceof ConfigError) fail(error.message);
+      fail(`cannot load ${path}: ${(error as Error).message}`);
+    }
+  }
+  const names = configs.map((c) => configName(c.path));
+  const dupes = names.filter((n, i) => names.indexOf(n) !== i);
+  if (dupes.length > 0) {
+    fail(`two configs share the file name "${dupes[0]}": their result files would collide`);
+  }
+
+  const outDir = values["out-dir"].replace(/\/+$/, "");
+  const summaries: SimulationSummary[] = [];
+  const isTty = Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  console.error(
+    `simulate: shape ${shape.name} (${shape.durationS} s, ${shape.executor}), seed ${seed}, ` +
+      `startup ${startupTime.description}, files under ${outDir}/`,
+  );
+  for (const [i, { config }] of configs.entries()) {
+    const name = names[i];
+    const serviceTime = flagServiceTime ?? await defaultServiceTime(config);
+    const dep = servedDeployment(config);
+    const replicaConcurrency = concurrencyFlag === "max" ||
+        (concurrencyFlag === undefined && dep.user_config.model.kind === "noop")
+      ? dep.max_ongoing_requests
+      : Number(concurrencyFlag ?? 1);
+    let lastPrint = performance.now();
+    const onProgress = (elapsedS: number, totalS: number) => {
+      const now = performance.now();
+      if (now - lastPrint < 500) return;
+      lastPrint = now;
+      const text = `simulate: ${name}: ${elapsedS}/${totalS} simulated s`;
+      if (isTty) Deno.stderr.writeSync(encoder.encode(`\r${text}`));
+      else console.error(text);
+    };
+    let result;
+    try {
+      result = await simulate(config, {
+        name,
+        load,
+        serviceTime,
+        startupTime,
+        seed,
+        clusterCpus,
+        machineCores,
+        replicaConcurrency,
+        outPrefix: `${outDir}/${name}`,
+        stages: stageRows(shape),
+        recordTicks: values.trace,
+        onProgress,
+        progressEveryS: 10,
+      });
+    } catch (error) {
+      fail(`${configPaths[i]}: ${(error as Error).message}`);
+    }
+    if (isTty) Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
+    if (values.trace) {
+      const path = `${outDir}/${name}_trace.csv`;
+      await Deno.writeTextFile(path, ticksToTraceCsv(result.ticks));
+      result.files.push(path);
+    }
+    summaries.push(result.summary);
+    console.error(
+      `simulate: ${name}: ${serviceTime.description}, concurrency ${replicaConcurrency}: ` +
+        `${result.events} events in ${
+          result.wallMs.toFixed(0)
+        } ms wall; ${result.files.length} files`,
+    );
+  }
+  await Deno.writeTextFile(
+    `${outDir}/summary.json`,
+    JSON.stringify({ shape: shape.name, seed, timeScale: timeScale ?? 1, summaries }, null, 2) +
+      "\n",
+  );
+  console.log(formatComparisonTable(summaries));
+  console.log(
+    `\nreplica-h = replica-hours (STARTING + RUNNING + STOPPING replicas over time); ` +
+      `oscillations = direction changes of the target. Files: ${outDir}/<config>_*.csv, ${outDir}/summary.json`,
+  );
+}
+
+if (import.meta.main) await main();
