@@ -27,6 +27,18 @@ export interface HttpAppContext {
   maxImageBytes: number;
   /** Model name, echoed in JSON answers. */
   modelName: string;
+  /** Called once per finished request to the application route (read-only observers). */
+  onAppRequest?: (r: AppRequestRecord) => void;
+}
+
+/** One finished request to the application route, as {@link HttpAppContext.onAppRequest} sees it. */
+export interface AppRequestRecord {
+  /** Unix ms when the answer was ready. */
+  timeMs: number;
+  /** End-to-end latency including the router queue, ms. */
+  latencyMs: number;
+  /** HTTP status code of the answer. */
+  status: number;
 }
 
 /** Largest JSON body that is not a data: URI carrying an image. */
@@ -108,8 +120,10 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
 
   function record(route: string, method: string, status: number, t0: number, isApp: boolean) {
     const code = String(status);
+    const latencyMs = performance.now() - t0;
     m.requests.inc([route, method, appName, code]);
-    m.latency.observe([method, route, appName, code], performance.now() - t0);
+    m.latency.observe([method, route, appName, code], latencyMs);
+    if (isApp) ctx.onAppRequest?.({ timeMs: Date.now(), latencyMs, status });
     if (status >= 400) {
       m.errors.inc([route, code, method, appName]);
       if (isApp) m.depErrors.inc([depName, code, method, route, appName]);

@@ -38,7 +38,12 @@ export {
   NOOP_LABEL,
   type ReplicaHandler,
 } from "./replica_handler.ts";
-export { createHttpHandler, type HttpAppContext, normaliseRoutePrefix } from "./http_app.ts";
+export {
+  type AppRequestRecord,
+  createHttpHandler,
+  type HttpAppContext,
+  normaliseRoutePrefix,
+} from "./http_app.ts";
 export { LATENCY_BUCKETS_MS, Metric, Registry } from "./metrics.ts";
 export { formatServeStatus, type FormatServeStatusOptions } from "./status_format.ts";
 export { fetchImage, type FetchImageOptions, ImageFetchError } from "./image_fetcher.ts";

@@ -6,10 +6,14 @@
  * @module
  */
 import type { ModelSpec, ServeConfig } from "../config/mod.ts";
-import { type AutoscalingTarget, startAutoscaler } from "../autoscaler/mod.ts";
+import {
+  type AutoscalerHandle,
+  type AutoscalingTarget,
+  startAutoscaler,
+} from "../autoscaler/mod.ts";
 import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { Deployment } from "./deployment.ts";
-import { createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
+import { type AppRequestRecord, createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
 import { Registry } from "./metrics.ts";
 import type { ApplicationStatus, ModelInfo, ReplicaModel, ServeStatusJson } from "./types.ts";
 
@@ -102,6 +106,10 @@ export interface ServeHandle {
   readonly deployment: Deployment;
   /** The `/api/status` document. */
   status(): ServeStatusJson;
+  /** The deployment's autoscaler, or null without `autoscaling_config` (read it, do not drive it). */
+  readonly autoscaler: AutoscalerHandle | null;
+  /** Observes every finished application request (dashboard); returns the unsubscribe function. */
+  onAppRequest(fn: (r: AppRequestRecord) => void): () => void;
   /** Resolves once the application is RUNNING (or rejects when its deployment failed). */
   ready(options?: { timeoutMs?: number }): Promise<void>;
   /** Graceful stop: no new connections, in-flight requests finish, replicas drain. */
@@ -208,6 +216,7 @@ export async function startServe(
     cpuMetric.set(["used"], cluster.cpusUsed);
   };
 
+  const requestObservers = new Set<(r: AppRequestRecord) => void>();
   const handler = createHttpHandler({
     appName: app.name,
     routePrefix,
@@ -220,6 +229,15 @@ export async function startServe(
     topK: uc.top_k,
     maxImageBytes: uc.max_image_bytes,
     modelName: options.model.info.name,
+    onAppRequest: (r) => {
+      for (const fn of requestObservers) {
+        try {
+          fn(r);
+        } catch (error) {
+          log(`request observer failed (ignored): ${(error as Error)?.message ?? error}`);
+        }
+      }
+    },
   });
 
   const hostname = options.host ?? config.http_options.host;
@@ -245,8 +263,9 @@ export async function startServe(
   deployment.start();
 
   // ==== AUTOSCALER SEAM: the one place the autoscaler is started ==============================
+  let autoscaler: AutoscalerHandle | null = null;
   if (dep.autoscaling_config) {
-    const autoscaler = startAutoscaler(deployment satisfies AutoscalingTarget, {
+    autoscaler = startAutoscaler(deployment satisfies AutoscalingTarget, {
       config: dep.autoscaling_config,
       appName: app.name,
       deploymentName: dep.name,
@@ -267,6 +286,11 @@ export async function startServe(
     appName: app.name,
     deployment,
     status,
+    autoscaler,
+    onAppRequest(fn) {
+      requestObservers.add(fn);
+      return () => requestObservers.delete(fn);
+    },
     async ready({ timeoutMs = 60_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
