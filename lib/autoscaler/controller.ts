@@ -518,7 +518,8 @@ export function startAutoscaler(
   let ready: Promise<PolicyLoadResult>;
   if (options.policy !== undefined || ref === null || isDefaultPolicyRef(ref)) {
     ready = Promise.resolve({ ok: true });
-    loop();
+    // The first tick runs on the clock too, so the caller can attach the handle before it.
+    timer = clock.setTimeout(loop, 0);
   } else {
     ready = loadPolicy(ref, { baseDir: options.policyBaseDir }).then(
       (policy) => {
