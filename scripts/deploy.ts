@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, parseModelSpec } from "../lib/config/mod.ts";
 import { prepareModel, startServe } from "../lib/serve/mod.ts";
+import { serveDashboardSource, startDashboard } from "../lib/dashboard/mod.ts";
 
 const USAGE = `usage: deno task deploy <config.yaml> [options]
 
@@ -19,6 +20,8 @@ options:
   --model SPEC          overrides user_config.model: resnet50 | noop | noop:<ms> | path/to/model.onnx
   --decisions-csv PATH  where the autoscaler writes its decisions (when autoscaling_config is
                         set; default results/<app>_autoscaler.csv)
+  --dashboard-port P    live dashboard on http://127.0.0.1:P (default 8265; 0 = any free port)
+  --no-dashboard        do not start the dashboard
   -h, --help            this text`;
 
 function ts(): string {
@@ -43,6 +46,8 @@ try {
       host: { type: "string" },
       model: { type: "string" },
       "decisions-csv": { type: "string" },
+      "dashboard-port": { type: "string" },
+      "no-dashboard": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -67,6 +72,8 @@ function numberFlag(name: string, value: string | undefined, min: number, intege
 const numCpus = numberFlag("num-cpus", args.values["num-cpus"], 0, false);
 const port = numberFlag("port", args.values.port, 0, true);
 if (port !== undefined && port > 65535) fail(`--port must be <= 65535, got ${port}`);
+const dashboardPort = numberFlag("dashboard-port", args.values["dashboard-port"], 0, true) ?? 8265;
+if (dashboardPort > 65535) fail(`--dashboard-port must be <= 65535, got ${dashboardPort}`);
 
 let loaded;
 try {
@@ -134,6 +141,21 @@ try {
 log(
   `HTTP server listening on ${serve.url} (route ${app.route_prefix}); status: ${serve.url}/api/status`,
 );
+
+// ==== DASHBOARD (issue 9): read-only live page; a failure to start it does not stop serving ====
+if (!args.values["no-dashboard"]) {
+  try {
+    const dashboard = await startDashboard(serveDashboardSource(serve), {
+      hostname: "127.0.0.1",
+      port: dashboardPort,
+      log,
+    });
+    log(`dashboard: ${dashboard.url} (live status and charts; --no-dashboard to turn it off)`);
+  } catch (error) {
+    log(`dashboard not started: ${(error as Error).message}`);
+  }
+}
+// ==============================================================================================
 
 let stopping = false;
 const onSignal = (signal: Deno.Signal) => {

@@ -1,0 +1,193 @@
+/**
+ * The dashboard's state between ticks: buffers finished requests and scaling decisions from a
+ * {@linkcode DashboardSource}, and on each `tick(nowMs)` reads the status once and turns it into
+ * a frame (status, one chart point, new decisions explained) kept in a bounded history. Time is
+ * passed in, so tests step it without sleeping.
+ *
+ * @module
+ */
+import type { AutoscalerStatus, ScalingDecision } from "../autoscaler/mod.ts";
+import type { ServeStatusJson } from "../serve/mod.ts";
+import type { DashboardSource } from "./source.ts";
+import {
+  type ChartPoint,
+  chartPoint,
+  decisionKey,
+  explainDecision,
+  type ExplainedDecision,
+  firstDeployment,
+  History,
+  type RequestSample,
+  requestStats,
+} from "./shaping.ts";
+
+/** Whether the service answered, and since when it has not. */
+export interface ServiceState {
+  up: boolean;
+  /** The last failure, or null while up. */
+  error: string | null;
+  /** Unix ms of the first failed read of the current outage, or null while up. */
+  down_since_ms: number | null;
+}
+
+/** What every client receives once per tick. */
+export interface DashboardFrame {
+  /** Unix ms of the tick (server clock; the page computes ages from it). */
+  t: number;
+  service: ServiceState;
+  /** The `/api/status` document of this tick, or null when unreachable. */
+  status: ServeStatusJson | null;
+  point: ChartPoint;
+  /** Decisions first seen this tick, oldest first. */
+  decisions: ExplainedDecision[];
+}
+
+/** What a client receives when it connects: the recent past and the latest frame. */
+export interface DashboardInit {
+  label: string;
+  tick_ms: number;
+  history_s: number;
+  history: ChartPoint[];
+  decisions: ExplainedDecision[];
+  /** The latest frame, or null before the first tick. */
+  frame: DashboardFrame | null;
+}
+
+/** Options of {@linkcode DashboardCollector}. */
+export interface CollectorOptions {
+  /** Tick period, ms (default 1000). */
+  tickMs?: number;
+  /** How far back charts reach, seconds (default 300). */
+  historyS?: number;
+  /** When collecting starts (the first tick's request window opens here), unix ms. */
+  startMs: number;
+}
+
+const MAX_BUFFERED_SAMPLES = 500_000;
+const MAX_DECISIONS = 200;
+
+/** Collects a source's data and shapes it into frames; see the module doc. */
+export class DashboardCollector {
+  readonly tickMs: number;
+  readonly historyS: number;
+  readonly #source: DashboardSource;
+  readonly #points: History<ChartPoint>;
+  readonly #decisions: History<ExplainedDecision>;
+  readonly #seen = new Set<string>();
+  #samples: RequestSample[] = [];
+  #pendingDecisions: ScalingDecision[] = [];
+  #lastTickMs: number;
+  #latest: DashboardFrame | null = null;
+  #service: ServiceState = { up: false, error: "not read yet", down_since_ms: null };
+  #unsubscribe: (() => void)[] = [];
+  #backlogRead = false;
+
+  /** Subscribes to the source's requests and decisions. Call {@linkcode stop} to let go. */
+  constructor(source: DashboardSource, options: CollectorOptions) {
+    this.tickMs = options.tickMs ?? 1000;
+    this.historyS = options.historyS ?? 300;
+    if (!(this.tickMs >= 10)) throw new RangeError(`tickMs must be >= 10, got ${this.tickMs}`);
+    if (!(this.historyS >= 1)) throw new RangeError(`historyS must be >= 1, got ${this.historyS}`);
+    this.#source = source;
+    this.#lastTickMs = options.startMs;
+    this.#points = new History(Math.ceil(this.historyS * 1000 / this.tickMs) + 1);
+    this.#decisions = new History(MAX_DECISIONS);
+    if (source.onRequest) {
+      this.#unsubscribe.push(source.onRequest((r) => {
+        this.#samples.push({ timeMs: r.timeMs, latencyMs: r.latencyMs, status: r.status });
+        if (this.#samples.length > MAX_BUFFERED_SAMPLES) {
+          this.#samples.splice(0, this.#samples.length - MAX_BUFFERED_SAMPLES);
+        }
+      }));
+    }
+    if (source.onDecision) {
+      this.#unsubscribe.push(source.onDecision((d) => this.#pendingDecisions.push({ ...d })));
+    }
+  }
+
+  /** Whether the source gives per-request latencies (otherwise those charts stay empty). */
+  get hasRequestStats(): boolean {
+    return this.#source.onRequest !== undefined;
+  }
+
+  /** Reads the status once and returns this tick's frame (also kept for new clients). */
+  async tick(nowMs: number): Promise<DashboardFrame> {
+    let status: ServeStatusJson | null = null;
+    try {
+      status = await this.#source.statusSnapshot();
+      this.#service = { up: true, error: null, down_since_ms: null };
+    } catch (error) {
+      this.#service = {
+        up: false,
+        error: (error as Error)?.message ?? String(error),
+        down_since_ms: this.#service.up || this.#service.down_since_ms === null
+          ? nowMs
+          : this.#service.down_since_ms,
+      };
+    }
+
+    const fromMs = this.#lastTickMs;
+    const toMs = Math.max(nowMs, fromMs + 1);
+    this.#lastTickMs = toMs;
+    const samples = this.#samples;
+    this.#samples = samples.filter((s) => s.timeMs > toMs);
+    const stats = status !== null && this.hasRequestStats
+      ? requestStats(samples, { fromMs, toMs })
+      : null;
+    const point = chartPoint(nowMs, status, stats);
+    this.#points.push(point);
+
+    const fresh = this.#newDecisions(status);
+    this.#latest = { t: nowMs, service: { ...this.#service }, status, point, decisions: fresh };
+    return this.#latest;
+  }
+
+  /** What a newly connected client needs: history, decisions, latest frame. */
+  init(): DashboardInit {
+    return {
+      label: this.#source.label,
+      tick_ms: this.tickMs,
+      history_s: this.historyS,
+      history: this.#points.toArray(),
+      decisions: this.#decisions.toArray(),
+      frame: this.#latest,
+    };
+  }
+
+  /** Unsubscribes from the source. */
+  stop(): void {
+    for (const u of this.#unsubscribe.splice(0)) u();
+  }
+
+  #newDecisions(status: ServeStatusJson | null): ExplainedDecision[] {
+    const candidates: ScalingDecision[] = [];
+    if (!this.#backlogRead && this.#source.decisions) {
+      this.#backlogRead = true;
+      candidates.push(...this.#source.decisions());
+    }
+    candidates.push(...this.#pendingDecisions.splice(0));
+    const auto = status ? autoscalerOf(status) : null;
+    if (auto?.last_decision) candidates.push(auto.last_decision);
+    const fresh: ExplainedDecision[] = [];
+    for (const d of candidates.sort((a, b) => a.time_ms - b.time_ms)) {
+      const key = decisionKey(d);
+      if (this.#seen.has(key)) continue;
+      this.#seen.add(key);
+      if (this.#seen.size > MAX_DECISIONS * 4) {
+        this.#seen.delete(this.#seen.values().next().value!);
+      }
+      const e = explainDecision(d, {
+        delays: this.#source.delays ?? null,
+        targetOngoingRequests: auto?.target_ongoing_requests ?? null,
+      });
+      fresh.push(e);
+      this.#decisions.push(e);
+    }
+    return fresh;
+  }
+}
+
+function autoscalerOf(status: ServeStatusJson): Partial<AutoscalerStatus> | null {
+  const a = firstDeployment(status)?.dep.autoscaler;
+  return a && typeof a === "object" ? a as Partial<AutoscalerStatus> : null;
+}

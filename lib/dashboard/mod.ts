@@ -1,0 +1,45 @@
+/**
+ * Live dashboard (issue 9): a read-only web page, by default at http://127.0.0.1:8265, showing
+ * the application and deployment status, the replicas, and live charts (Observable Plot, served
+ * by the dashboard itself) of requests/s, latency percentiles, ongoing and queued requests and
+ * replica counts, with every scaling decision marked and explained. One shared tick pushes a
+ * frame to every page over Server-Sent Events.
+ *
+ * ```ts
+ * import { serveDashboardSource, startDashboard } from "../lib/dashboard/mod.ts";
+ * const dashboard = await startDashboard(serveDashboardSource(serve), { port: 8265 });
+ * // ... open dashboard.url ...
+ * await dashboard.stop();
+ * ```
+ *
+ * @module
+ */
+export { type DashboardHandle, type DashboardOptions, startDashboard } from "./server.ts";
+export {
+  type DashboardSource,
+  fetchServeStatus,
+  httpDashboardSource,
+  serveDashboardSource,
+} from "./source.ts";
+export {
+  type CollectorOptions,
+  DashboardCollector,
+  type DashboardFrame,
+  type DashboardInit,
+  type ServiceState,
+} from "./collector.ts";
+export {
+  type ChartPoint,
+  chartPoint,
+  decisionKey,
+  type DelayConfig,
+  explainDecision,
+  type ExplainedDecision,
+  firstDeployment,
+  History,
+  nearestRank,
+  type RequestSample,
+  type RequestStats,
+  requestStats,
+} from "./shaping.ts";
+export { encodeSseEvent, SseHub, type SseHubOptions } from "./sse.ts";

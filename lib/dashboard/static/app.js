@@ -1,0 +1,510 @@
+// autoscale-lab dashboard page. Plain browser JavaScript, no build step. Receives frames from
+// the dashboard over Server-Sent Events (/events) and renders them; it never writes anything.
+// Plot and d3 are globals from /vendor/*.js, served by the dashboard itself.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const COLORS = {
+    "requests/s": "#0969da",
+    "failures/s": "#cf222e",
+    p50: "#1a7f37",
+    p90: "#bf8700",
+    p99: "#cf222e",
+    ongoing: "#0969da",
+    queued: "#cf222e",
+    target: "#6e7781",
+    running: "#1a7f37",
+    starting: "#bf8700",
+    pending: "#8250df",
+  };
+  const UP_COLOR = "#cf222e";
+  const DOWN_COLOR = "#0969da";
+
+  const state = {
+    label: "",
+    tickMs: 1000,
+    historyS: 300,
+    history: [],
+    decisions: [],
+    frame: null,
+    lastStatus: null,
+    lastFrameAt: 0,
+    connection: "connecting",
+    outageSince: null,
+    outageKind: null,
+    reconnectedAt: null,
+    reconnectedAfterMs: 0,
+    everLive: false,
+    es: null,
+    retryTimer: null,
+  };
+
+  // ---- formatting -------------------------------------------------------------------------
+
+  const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
+  function duration(ms) {
+    if (ms === null || ms === undefined || !isFinite(ms)) return "–";
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return `${s} s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} m ${String(s % 60).padStart(2, "0")} s`;
+    return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} m`;
+  }
+  const num = (x, digits = 1) =>
+    x === null || x === undefined ? "–" : Number.isInteger(x) ? String(x) : x.toFixed(digits);
+  function badgeClass(status) {
+    if (["RUNNING", "HEALTHY"].includes(status)) return "badge ok";
+    if (["UPSCALING", "DOWNSCALING", "DEPLOYING", "UPDATING"].includes(status)) return "badge info";
+    if (["UNHEALTHY", "DEPLOY_FAILED"].includes(status)) return "badge bad";
+    return "badge";
+  }
+  function setText(id, text) {
+    const el = $(id);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  // ---- connection state and banner --------------------------------------------------------
+
+  function setConnection(next) {
+    const prev = state.connection;
+    if (prev === next) return;
+    const down = (c) => c === "service-down" || c === "dashboard-down" || c === "stale";
+    if (down(next) && !down(prev)) {
+      state.outageSince = Date.now();
+      state.reconnectedAt = null;
+    }
+    if (next === "live" && down(prev)) {
+      state.reconnectedAt = Date.now();
+      state.reconnectedAfterMs = Date.now() - (state.outageSince ?? Date.now());
+      state.outageSince = null;
+    }
+    if (down(next)) state.outageKind = next;
+    state.connection = next;
+    document.body.dataset.connection = next;
+    renderConnection();
+  }
+
+  function renderConnection() {
+    const pill = $("connection");
+    const banner = $("banner");
+    const now = Date.now();
+    const since = state.outageSince;
+    let pillText = "live";
+    let pillClass = "pill ok";
+    let msg = null;
+    let cls = "";
+    switch (state.connection) {
+      case "connecting":
+        pillText = "connecting…";
+        pillClass = "pill warn";
+        msg = "Connecting to the dashboard…";
+        cls = "warn";
+        break;
+      case "service-down": {
+        pillText = "service unreachable";
+        pillClass = "pill bad";
+        const err = state.frame?.service?.error ?? "no answer";
+        const downSince = state.frame?.service?.down_since_ms ?? since;
+        msg = `Service unreachable since ${clock(downSince)} (${duration(now - since)}): ${err}. ` +
+          "Showing the last known state; the dashboard retries every second.";
+        cls = "bad";
+        break;
+      }
+      case "dashboard-down":
+        pillText = "disconnected";
+        pillClass = "pill bad";
+        msg = `Lost the connection to the dashboard at ${clock(since)} (${
+          duration(now - since)
+        } ago): the service and its dashboard may have stopped. Reconnecting automatically…`;
+        cls = "bad";
+        break;
+      case "stale":
+        pillText = "no updates";
+        pillClass = "pill warn";
+        msg = `No update from the dashboard for ${
+          duration(now - state.lastFrameAt)
+        }; waiting for it…`;
+        cls = "warn";
+        break;
+      default:
+        if (state.reconnectedAt !== null && now - state.reconnectedAt < 10_000) {
+          msg = `Reconnected at ${clock(state.reconnectedAt)} after ${
+            duration(state.reconnectedAfterMs)
+          } unreachable. Live again.`;
+          cls = "ok";
+        }
+    }
+    pill.textContent = pillText;
+    pill.className = pillClass;
+    if (msg === null) {
+      banner.hidden = true;
+      banner.textContent = "";
+      banner.dataset.kind = "";
+    } else {
+      banner.hidden = false;
+      banner.className = cls;
+      banner.dataset.kind = state.connection === "live" ? "reconnected" : state.connection;
+      if (banner.textContent !== msg) banner.textContent = msg;
+    }
+    document.title = `${
+      state.connection === "live" ? "" : `(${pillText}) `
+    }autoscale-lab dashboard`;
+  }
+
+  // ---- SSE --------------------------------------------------------------------------------
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    const es = new EventSource("/events");
+    state.es = es;
+    es.addEventListener("init", (ev) => {
+      const init = JSON.parse(ev.data);
+      state.label = init.label;
+      state.tickMs = init.tick_ms;
+      state.historyS = init.history_s;
+      state.history = init.history;
+      state.decisions = init.decisions;
+      setText("source", init.label ? `service ${init.label}` : "");
+      if (init.frame) onFrame(init.frame, false);
+      else render();
+    });
+    es.addEventListener("tick", (ev) => onFrame(JSON.parse(ev.data), true));
+    es.onerror = () => {
+      if (state.es !== es) return;
+      setConnection(state.everLive ? "dashboard-down" : "connecting");
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (e.g. a non-stream answer): try again ourselves.
+        state.retryTimer = setTimeout(connect, 2000);
+      }
+    };
+  }
+
+  function onFrame(frame, append) {
+    state.frame = frame;
+    state.lastFrameAt = Date.now();
+    if (append) {
+      state.history.push(frame.point);
+      const keepFrom = frame.t - state.historyS * 1000;
+      while (state.history.length && state.history[0].t < keepFrom) state.history.shift();
+      for (const d of frame.decisions) {
+        if (
+          !state.decisions.some((x) => x.time_ms === d.time_ms && x.to_replicas === d.to_replicas)
+        ) {
+          state.decisions.push(d);
+        }
+      }
+      if (state.decisions.length > 200) state.decisions.splice(0, state.decisions.length - 200);
+    }
+    if (frame.status) state.lastStatus = frame.status;
+    if (frame.service.up) {
+      state.everLive = true;
+      setConnection("live");
+    } else setConnection("service-down");
+    render();
+  }
+
+  // Local 1 s timer: keeps the banner's durations current and notices a stalled stream. It
+  // does not touch the network.
+  setInterval(() => {
+    if (
+      state.connection === "live" && state.lastFrameAt &&
+      Date.now() - state.lastFrameAt > Math.max(3000, 3 * state.tickMs)
+    ) setConnection("stale");
+    renderConnection();
+  }, 1000);
+
+  // ---- status panels ----------------------------------------------------------------------
+
+  function firstDeployment(status) {
+    for (const [app, a] of Object.entries(status?.applications ?? {})) {
+      for (const [name, dep] of Object.entries(a.deployments ?? {})) {
+        return { app, appStatus: a, name, dep };
+      }
+    }
+    return null;
+  }
+
+  function renderStatus() {
+    const status = state.lastStatus;
+    const t = state.frame?.t ?? Date.now();
+    const fd = firstDeployment(status);
+    if (!fd) return;
+    const { app, appStatus, name, dep } = fd;
+    setText("app-name", app);
+    setText("app-status", appStatus.status);
+    $("app-status").className = badgeClass(appStatus.status);
+    setText("app-message", appStatus.message || `route ${appStatus.route_prefix}`);
+    const m = status.model;
+    if (m) {
+      setText(
+        "model",
+        `model ${m.name} · backend ${m.backend}${
+          m.labels_meaningful ? "" : " · labels not meaningful"
+        }`,
+      );
+    }
+    setText("dep-name", name);
+    setText("dep-status", dep.status);
+    $("dep-status").className = badgeClass(dep.status);
+    setText("dep-message", dep.message || "");
+    setText("dep-trigger", dep.status_trigger ? `trigger ${dep.status_trigger}` : "");
+
+    const rs = dep.replica_states ?? {};
+    setText("replicas-running", String(rs.RUNNING ?? 0));
+    setText("replicas-target", String(dep.target_replicas));
+    setText(
+      "replicas-other",
+      `starting ${rs.STARTING ?? 0} · pending ${rs.PENDING_ALLOCATION ?? 0} · stopping ${
+        rs.STOPPING ?? 0
+      } · ongoing ${dep.ongoing_requests} · queued ${dep.queued_requests}`,
+    );
+    if (status.cluster) {
+      setText(
+        "cluster",
+        `cluster CPUs: ${num(status.cluster.cpus_used)} of ${num(status.cluster.num_cpus)} used`,
+      );
+    }
+
+    const a = dep.autoscaler;
+    if (a) {
+      setText(
+        "autoscaler-summary",
+        `${a.status}: policy input ${num(a.total_ongoing_requests)} requests (${
+          num(a.queued_requests)
+        } queued) → desired ${a.desired_replicas}, target ${a.target_replicas}`,
+      );
+      const d = a.delay;
+      setText(
+        "autoscaler-delay",
+        d
+          ? `${d.direction === "up" ? "upscale" : "downscale"} delay counting: held ${
+            num(d.held_s)
+          } s of ${num(d.required_s)} s (${num(d.remaining_s)} s left)`
+          : `no delay counting (${a.reason ?? "steady"})`,
+      );
+      setText(
+        "autoscaler-config",
+        `min ${a.min_replicas} · max ${a.max_replicas} · target_ongoing_requests ${
+          num(a.target_ongoing_requests)
+        } · policy ${a.policy}${a.policy_error ? ` · error: ${a.policy_error}` : ""}`,
+      );
+    } else {
+      setText("autoscaler-summary", "not autoscaling (no autoscaling_config)");
+      setText("autoscaler-delay", "");
+      setText("autoscaler-config", "");
+    }
+
+    const order = { RUNNING: 0, STARTING: 1, PENDING_ALLOCATION: 2, STOPPING: 3 };
+    const rows = [...(dep.replicas ?? [])].sort((x, y) =>
+      (order[x.state] ?? 9) - (order[y.state] ?? 9) || x.requested_at_ms - y.requested_at_ms
+    );
+    const tbody = $("replica-table").tBodies[0];
+    tbody.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement("tr");
+      tr.dataset.state = r.state;
+      let age;
+      if (r.state === "RUNNING") age = duration(t - r.running_since_ms);
+      else if (r.state === "STARTING") {
+        age = `starting for ${duration(t - (r.started_at_ms ?? r.requested_at_ms))}`;
+      } else if (r.state === "PENDING_ALLOCATION") {
+        age = `waiting for CPUs ${duration(t - r.requested_at_ms)}`;
+      } else age = `stopping for ${duration(t - (r.stopping_since_ms ?? t))}`;
+      const cells = [
+        [r.replica_id, "id"],
+        [r.state, ""],
+        [String(r.ongoing_requests), "num"],
+        [num(r.num_cpus), "num"],
+        [age, ""],
+      ];
+      for (const [text, cls] of cells) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (cls) td.className = cls;
+        tr.append(td);
+      }
+      const badge = document.createElement("span");
+      badge.className = badgeClass(
+        r.state === "RUNNING" ? "RUNNING" : r.state === "STOPPING" ? "" : "UPDATING",
+      );
+      badge.textContent = r.state;
+      tr.children[1].replaceChildren(badge);
+      return tr;
+    }));
+  }
+
+  function renderDecisions() {
+    const list = $("decisions");
+    const items = state.decisions.map((d, i) => ({ d, n: i + 1 })).reverse().slice(0, 50);
+    $("no-decisions").hidden = items.length > 0;
+    list.replaceChildren(...items.map(({ d, n }) => {
+      const li = document.createElement("li");
+      li.dataset.direction = d.direction;
+      const head = document.createElement("div");
+      const when = document.createElement("span");
+      when.className = "when";
+      when.textContent = `#${n} ${clock(d.time_ms)} `;
+      const what = document.createElement("span");
+      what.className = d.direction;
+      what.textContent = `${
+        d.direction === "up" ? "▲" : "▼"
+      } ${d.from_replicas} → ${d.to_replicas} replicas`;
+      head.append(when, what);
+      const why = document.createElement("div");
+      why.className = "small";
+      why.textContent = d.explanation;
+      li.append(head, why);
+      return li;
+    }));
+  }
+
+  // ---- charts -----------------------------------------------------------------------------
+
+  function longFormat(points, keys) {
+    const out = [];
+    for (const p of points) {
+      for (const [series, get] of keys) {
+        const v = get(p);
+        out.push({ t: new Date(p.t), series, v: v === null || v === undefined ? NaN : v });
+      }
+    }
+    return out;
+  }
+
+  function chart(el, options) {
+    const width = Math.max(240, Math.floor(el.clientWidth || el.parentElement.clientWidth || 600));
+    const t1 = state.frame?.t ?? Date.now();
+    const t0 = t1 - state.historyS * 1000;
+    const inWindow = state.decisions.map((d, i) => ({ ...d, n: i + 1 }))
+      .filter((d) => d.time_ms >= t0);
+    const names = options.keys.map(([s]) => s);
+    const marks = [
+      Plot.ruleY([0]),
+      Plot.ruleX(inWindow.filter((d) => d.direction === "up"), {
+        x: (d) => new Date(d.time_ms),
+        stroke: UP_COLOR,
+        strokeDasharray: "4,3",
+        strokeOpacity: 0.8,
+        title: (d) => `#${d.n} ${d.explanation}`,
+      }),
+      Plot.ruleX(inWindow.filter((d) => d.direction === "down"), {
+        x: (d) => new Date(d.time_ms),
+        stroke: DOWN_COLOR,
+        strokeDasharray: "4,3",
+        strokeOpacity: 0.8,
+        title: (d) => `#${d.n} ${d.explanation}`,
+      }),
+      Plot.lineY(longFormat(state.history, options.keys), {
+        x: "t",
+        y: "v",
+        z: "series",
+        stroke: "series",
+        strokeWidth: 1.8,
+        curve: options.curve ?? "linear",
+      }),
+    ];
+    if (options.labelDecisions) {
+      marks.push(Plot.text(inWindow, {
+        x: (d) => new Date(d.time_ms),
+        text: (d) => `#${d.n}`,
+        frameAnchor: "top",
+        dy: 2,
+        fill: (d) => d.direction === "up" ? UP_COLOR : DOWN_COLOR,
+        fontSize: 10,
+      }));
+    }
+    const svg = Plot.plot({
+      width,
+      height: 190,
+      marginLeft: 42,
+      marginRight: 12,
+      marginTop: 16,
+      x: {
+        type: "time",
+        domain: [new Date(t0), new Date(t1)],
+        label: null,
+        ticks: Math.max(2, Math.floor(width / 110)),
+      },
+      y: { grid: true, label: options.yLabel, zero: true, nice: true, domain: options.yDomain },
+      color: { domain: names, range: names.map((n) => COLORS[n] ?? "#333"), legend: true },
+      style: { fontSize: "11px", background: "transparent" },
+      marks,
+    });
+    el.replaceChildren(svg);
+  }
+
+  function renderCharts() {
+    if (typeof Plot === "undefined") {
+      setText(
+        "chart-note",
+        "Charts unavailable: the Plot bundle did not load (see the dashboard's log).",
+      );
+      return;
+    }
+    const tickS = state.tickMs / 1000;
+    const anyFailures = state.history.some((p) => p.failures > 0);
+    const rpsKeys = [["requests/s", (p) => p.rps]];
+    if (anyFailures) {
+      rpsKeys.push(["failures/s", (p) => p.failures === null ? null : p.failures / tickS]);
+    }
+    chart($("chart-rps"), { keys: rpsKeys, yLabel: "req/s" });
+    chart($("chart-latency"), {
+      keys: [["p50", (p) => p.p50Ms], ["p90", (p) => p.p90Ms], ["p99", (p) => p.p99Ms]],
+      yLabel: "ms",
+    });
+    chart($("chart-queue"), {
+      keys: [["ongoing", (p) => p.ongoing], ["queued", (p) => p.queued]],
+      yLabel: "requests",
+    });
+    const maxReplicas = firstDeployment(state.lastStatus)?.dep?.autoscaler?.max_replicas;
+    chart($("chart-replicas"), {
+      keys: [
+        ["target", (p) => p.target],
+        ["running", (p) => p.running],
+        ["starting", (p) => p.starting],
+        ["pending", (p) => p.pending],
+      ],
+      yLabel: "replicas",
+      curve: "step-after",
+      labelDecisions: true,
+      yDomain: maxReplicas
+        ? [0, Math.max(maxReplicas, ...state.history.map((p) => p.target ?? 0))]
+        : undefined,
+    });
+    const last = state.history.at(-1);
+    setText("now-rps", last?.rps !== null && last?.rps !== undefined ? `now ${num(last.rps)}` : "");
+    setText(
+      "now-latency",
+      last?.p50Ms != null ? `now ${num(last.p50Ms)} / ${num(last.p90Ms)} / ${num(last.p99Ms)}` : "",
+    );
+    setText("now-queue", last?.ongoing != null ? `now ${last.ongoing} / ${last.queued}` : "");
+    setText(
+      "chart-note",
+      `Last ${duration(state.historyS * 1000)}, one point per ${
+        num(tickS)
+      } s. Dashed lines mark scaling decisions (red up, blue down); hover one for its explanation.`,
+    );
+  }
+
+  let renderQueued = false;
+  function render() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => {
+      renderQueued = false;
+      renderStatus();
+      renderDecisions();
+      renderCharts();
+      renderConnection();
+    });
+  }
+
+  let resizeTimer;
+  addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(render, 150);
+  });
+
+  renderConnection();
+  connect();
+})();
