@@ -363,8 +363,9 @@ export class SimEngine {
 
   /** Requests ongoing on each RUNNING replica (executing or waiting inside it), by replica id. */
   ongoingByReplica(): ReadonlyMap<string, number> {
+    // RUNNING replicas are exactly the routable ones (the full list also holds stopped ones).
     const map = new Map<string, number>();
-    for (const r of this.replicas) if (r.state === "RUNNING") map.set(r.id, r.ongoing);
+    for (const r of this.#routable) map.set(r.id, r.ongoing);
     return map;
   }
 

@@ -31,6 +31,7 @@ import {
   RequestStats,
   resultFilePaths,
   type StageRowData,
+  type StatsEntry,
   statsHistoryColumns,
 } from "../loadgen/mod.ts";
 import { type LoadModel, type SimController, SimEngine, type SimErrorKind } from "./engine.ts";
@@ -222,6 +223,7 @@ export async function simulate(
   const decisions: ScalingDecision[] = [];
   const ticks: TickRecord[] = [];
   const { method, name: path } = SIM_REQUEST;
+  let entry: StatsEntry | undefined;
 
   const controller: SimController | undefined = as
     ? (target, clock) => {
@@ -278,19 +280,15 @@ export async function simulate(
         const nowS = (startEpochMsOfRequest + responseTimeMs) / 1000;
         interval.requests++;
         interval.histogram.record(responseTimeMs);
-        if (error === null) {
-          stats.logRequest({ method, name: path, responseTimeMs, contentLength: 0, nowS });
-        } else {
+        // RequestStats.logRequest() minus its own interval histogram (we keep ours, reset in
+        // place) and minus the per-call entry lookup: the same public StatsEntry calls.
+        entry ??= stats.get(path, method, nowS);
+        stats.total.log(responseTimeMs, 0, nowS);
+        entry.log(responseTimeMs, 0, nowS);
+        if (error !== null) {
           failuresByKind[error]++;
           interval.failures++;
-          stats.logRequest({
-            method,
-            name: path,
-            responseTimeMs,
-            contentLength: 0,
-            nowS,
-            error: SIM_ERROR_TEXT[error],
-          });
+          stats.logError(method, path, SIM_ERROR_TEXT[error], nowS);
         }
       },
       second: (s) => {
