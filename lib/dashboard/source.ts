@@ -40,7 +40,8 @@ export async function fetchServeStatus(
     const e = error as Error;
     const why = e?.name === "TimeoutError"
       ? `no answer within ${timeoutMs} ms`
-      : (e?.message ?? String(error));
+      : [e?.message ?? String(error), (e?.cause as Error | undefined)?.message]
+        .filter(Boolean).join(": ");
     throw new Error(`cannot reach ${url}: ${why}`);
   }
   const text = await res.text();

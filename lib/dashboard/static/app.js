@@ -373,8 +373,10 @@
 
   function chart(el, options) {
     const width = Math.max(240, Math.floor(el.clientWidth || el.parentElement.clientWidth || 600));
+    // The window grows from the first point up to historyS, so a fresh page is not all blank.
     const t1 = state.frame?.t ?? Date.now();
-    const t0 = t1 - state.historyS * 1000;
+    const first = state.history[0]?.t ?? t1;
+    const t0 = Math.max(t1 - state.historyS * 1000, Math.min(first, t1 - 60_000));
     const inWindow = state.decisions.map((d, i) => ({ ...d, n: i + 1 }))
       .filter((d) => d.time_ms >= t0);
     const names = options.keys.map(([s]) => s);
@@ -424,6 +426,7 @@
         domain: [new Date(t0), new Date(t1)],
         label: null,
         ticks: Math.max(2, Math.floor(width / 110)),
+        tickFormat: "%H:%M:%S",
       },
       y: { grid: true, label: options.yLabel, zero: true, nice: true, domain: options.yDomain },
       color: { domain: names, range: names.map((n) => COLORS[n] ?? "#333"), legend: true },
