@@ -9,7 +9,9 @@
  * - `exp:45` — exponential with mean 45 ms;
  * - `lognormal:45,80` or `lognormal:mean=45,p99=80` — lognormal with that mean and p99;
  * - `resnet50` — the ResNet-50 default, `lognormal:45,80` (one native CPU);
- * - anything else — a file: JSON (an array of samples, `{samples_ms: [...]}`, or percentiles such as
+ * - anything else — a file: `deno task benchmark`'s JSON (native/1 inference samples plus the
+ *   median preprocessing time; `file.json#wasm/2` picks another config), other JSON (an array of
+ *   samples, `{samples_ms: [...]}`, or percentiles such as
  *   `{p50_ms, p90_ms, p99_ms}` / `{percentiles: {"50": .., "99": ..}}`), or CSV (Locust's
  *   `_stats.csv`, whose Aggregated row's percentiles are used, or one numeric column of samples).
  *
@@ -274,8 +276,11 @@ export async function parseDurationSpec(
       p99Ms: parseDurationValueMs(p99, valueOpts),
     });
   }
-  // A file.
-  const path = options.baseDir && !text.startsWith("/") ? `${options.baseDir}/${text}` : text;
+  // A file, optionally `file.json#native/1` to pick a benchmark config.
+  const hash = text.lastIndexOf("#");
+  const select = hash > 0 ? text.slice(hash + 1) : undefined;
+  const file = hash > 0 ? text.slice(0, hash) : text;
+  const path = options.baseDir && !file.startsWith("/") ? `${options.baseDir}/${file}` : file;
   const read = options.readTextFile ?? ((p: string) => Deno.readTextFile(p));
   let content: string;
   try {
@@ -287,7 +292,7 @@ export async function parseDurationSpec(
       }`,
     );
   }
-  return durationModelFromText(content, { source: path });
+  return durationModelFromText(content, { source: path, select });
 }
 
 const SAMPLE_KEYS = [
@@ -372,13 +377,54 @@ function splitCsvLine(line: string): string[] {
   return out;
 }
 
+interface BenchConfig {
+  backend?: unknown;
+  threads?: unknown;
+  raw?: { oursMs?: unknown; endToEndMs?: unknown };
+}
+
+/**
+ * `deno task benchmark`'s JSON (lib/model): `configs[]` of {backend, threads, raw.oursMs} plus
+ * `preprocess.ms.p50`. A replica's service time is inference + preprocessing, so the samples are
+ * the chosen config's inference samples plus the median preprocessing time. `select` is
+ * `backend/threads` (default `native/1`, else the first config).
+ */
+function modelBenchmarkSamples(
+  data: unknown,
+  select: string | undefined,
+): { samplesMs: number[]; label: string } | null {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return null;
+  const obj = data as { configs?: unknown; preprocess?: { ms?: { p50?: unknown } } };
+  if (!Array.isArray(obj.configs)) return null;
+  const configs = (obj.configs as BenchConfig[]).filter((c) =>
+    Array.isArray(c?.raw?.oursMs) && (c.raw!.oursMs as unknown[]).length > 0 &&
+    (c.raw!.oursMs as unknown[]).every((v) => typeof v === "number")
+  );
+  if (configs.length === 0) return null;
+  const want = (select ?? "native/1").toLowerCase();
+  const chosen = configs.find((c) => `${c.backend}/${c.threads}`.toLowerCase() === want);
+  if (select !== undefined && !chosen) {
+    throw new DurationSpecError(
+      `benchmark file has no config "${select}"; it has ${
+        configs.map((c) => `${c.backend}/${c.threads}`).join(", ")
+      }`,
+    );
+  }
+  const c = chosen ?? configs[0];
+  const pre = typeof obj.preprocess?.ms?.p50 === "number" ? obj.preprocess.ms.p50 : 0;
+  return {
+    samplesMs: (c.raw!.oursMs as number[]).map((v) => v + pre),
+    label: `${c.backend}/${c.threads} inference + ${pre.toFixed(1)} ms preprocessing`,
+  };
+}
+
 /**
  * Builds an empirical model from a result file's text (JSON or CSV, see the module doc).
  * `source` names the file in errors and in the model's description.
  */
 export function durationModelFromText(
   text: string,
-  options: { source?: string } = {},
+  options: { source?: string; select?: string } = {},
 ): DurationModel {
   const source = options.source ?? "service-time file";
   const trimmed = text.trim();
@@ -388,6 +434,10 @@ export function durationModelFromText(
       data = JSON.parse(trimmed);
     } catch (error) {
       throw new DurationSpecError(`${source}: invalid JSON: ${(error as Error).message}`);
+    }
+    const bench = modelBenchmarkSamples(data, options.select);
+    if (bench) {
+      return empiricalSamplesDuration(bench.samplesMs, { source: `${source} (${bench.label})` });
     }
     const samples = findSamples(data);
     if (samples) return empiricalSamplesDuration(samples, { source });

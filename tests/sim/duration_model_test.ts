@@ -84,3 +84,18 @@ Deno.test("durationModelFromText() interpolates percentiles from JSON or a Locus
   ok(Math.abs(locust.p50 - 42) < 0.5 && Math.abs(locust.p99 - 95) < 0.5, JSON.stringify(locust));
   throws(() => durationModelFromText("{}", { source: "x.json" }), /x\.json: found neither/);
 });
+
+Deno.test("durationModelFromText() reads deno task benchmark's JSON: inference samples + preprocessing", () => {
+  const bench = JSON.stringify({
+    preprocess: { ms: { p50: 20, p99: 40 } },
+    configs: [
+      { backend: "wasm", threads: 1, raw: { oursMs: [300, 310] } },
+      { backend: "native", threads: 1, raw: { oursMs: [40, 50], endToEndMs: [70] } },
+    ],
+  });
+  const native = durationModelFromText(bench, { source: "bench.json" });
+  strictEqual(native.meanMs, 65);
+  ok(native.description.includes("native/1 inference + 20.0 ms preprocessing"), native.description);
+  strictEqual(durationModelFromText(bench, { select: "wasm/1" }).meanMs, 325);
+  throws(() => durationModelFromText(bench, { select: "webgpu/1" }), /has native\/1|wasm\/1/);
+});
