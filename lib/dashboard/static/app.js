@@ -380,6 +380,7 @@
     const inWindow = state.decisions.map((d, i) => ({ ...d, n: i + 1 }))
       .filter((d) => d.time_ms >= t0);
     const names = options.keys.map(([s]) => s);
+    const dashed = new Set(options.dashed ?? []);
     const marks = [
       Plot.ruleY([0]),
       Plot.ruleX(inWindow.filter((d) => d.direction === "up"), {
@@ -396,12 +397,22 @@
         strokeOpacity: 0.8,
         title: (d) => `#${d.n} ${d.explanation}`,
       }),
-      Plot.lineY(longFormat(state.history, options.keys), {
+      Plot.lineY(longFormat(state.history, options.keys.filter(([s]) => !dashed.has(s))), {
         x: "t",
         y: "v",
         z: "series",
         stroke: "series",
         strokeWidth: 1.8,
+        curve: options.curve ?? "linear",
+      }),
+      // Dashed series (the target) go on top so they stay visible where they equal another.
+      Plot.lineY(longFormat(state.history, options.keys.filter(([s]) => dashed.has(s))), {
+        x: "t",
+        y: "v",
+        z: "series",
+        stroke: "series",
+        strokeWidth: 2,
+        strokeDasharray: "6,4",
         curve: options.curve ?? "linear",
       }),
     ];
@@ -470,6 +481,7 @@
       yLabel: "replicas",
       curve: "step-after",
       labelDecisions: true,
+      dashed: ["target"],
       yDomain: maxReplicas
         ? [0, Math.max(maxReplicas, ...state.history.map((p) => p.target ?? 0))]
         : undefined,
