@@ -39,10 +39,19 @@ export type LogLines = string[];
 /** Starts a service for `config`, waits until RUNNING unless `wait: false`. */
 export async function serve(
   config: ServeConfig,
-  options: { numCpus?: number; wait?: boolean; logs?: LogLines; baseDir?: string } = {},
+  options: {
+    numCpus?: number;
+    wait?: boolean;
+    logs?: LogLines;
+    baseDir?: string;
+    cacheDir?: string;
+  } = {},
 ): Promise<ServeHandle> {
   const dep = config.applications[0].deployments[0];
-  const model = await prepareModel(dep.user_config.model, { baseDir: options.baseDir });
+  const model = await prepareModel(dep.user_config.model, {
+    baseDir: options.baseDir,
+    cacheDir: options.cacheDir,
+  });
   const handle = await startServe(config, {
     model,
     numCpus: options.numCpus ?? 2,
