@@ -57,7 +57,7 @@ applications:
     }).output();
     const statusText = decoder.decode(status.stdout);
     assert.equal(status.code, 0, decoder.decode(status.stderr));
-    assert.match(statusText, /^applications:\n  default:\n    status: RUNNING\n/m);
+    assert.ok(statusText.includes("applications:\n  default:\n    status: RUNNING\n"), statusText);
     assert.match(statusText, /replica_states:\n {10}RUNNING: 2\n/);
 
     const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0);
