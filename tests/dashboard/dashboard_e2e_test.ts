@@ -153,7 +153,7 @@ Deno.test({
       assert.equal(await page.locator("#replica-table tbody tr").count(), 1);
 
       // Load: 12 users against 1 replica (target_ongoing_requests 2) -> the autoscaler wants more.
-      const l = driveLoad(`${serve.url}/`, { users: 12, maxMs: 20_000, maxRequests: 20_000 });
+      const l = driveLoad(`${serve.url}/`, { users: 12, maxMs: 40_000, maxRequests: 30_000 });
       load.push(l);
       await page.waitForFunction(
         () =>

@@ -431,7 +431,7 @@
       height: 190,
       marginLeft: 42,
       marginRight: 12,
-      marginTop: 16,
+      marginTop: 24,
       x: {
         type: "time",
         domain: [new Date(t0), new Date(t1)],
