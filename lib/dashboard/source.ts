@@ -88,10 +88,16 @@ export function httpDashboardSource(
   baseUrl: string,
   options: { timeoutMs?: number; delays?: DelayConfig | null } = {},
 ): DashboardSource {
+  let protocol = "";
   try {
-    new URL(baseUrl);
+    protocol = new URL(baseUrl).protocol;
   } catch {
-    throw new TypeError(`service URL must be absolute, like http://127.0.0.1:8000, got ${baseUrl}`);
+    // reported below
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw new TypeError(
+      `service URL must be an absolute http(s) URL, like http://127.0.0.1:8000, got ${baseUrl}`,
+    );
   }
   return {
     label: baseUrl,
