@@ -13,7 +13,7 @@ export interface Rng {
   int(n: number): number;
   /** Exponential draw with the given mean. */
   exponential(mean: number): number;
-  /** Standard normal draw (Box-Muller). */
+  /** Standard normal draw (Marsaglia's polar method). */
   normal(): number;
 }
 
@@ -58,17 +58,21 @@ export function createRng(seed: number, stream = 0): Rng {
     int: (n: number) => Math.floor(next() * n),
     exponential: (mean: number) => -mean * Math.log(1 - next()),
     normal: () => {
+      // Marsaglia's polar method: no trigonometry, one log and one sqrt per pair.
       if (!Number.isNaN(spare)) {
         const value = spare;
         spare = NaN;
         return value;
       }
-      let u = next();
-      while (u === 0) u = next();
-      const v = next();
-      const r = Math.sqrt(-2 * Math.log(u));
-      spare = r * Math.sin(2 * Math.PI * v);
-      return r * Math.cos(2 * Math.PI * v);
+      let u: number, v: number, q: number;
+      do {
+        u = 2 * next() - 1;
+        v = 2 * next() - 1;
+        q = u * u + v * v;
+      } while (q >= 1 || q === 0);
+      const f = Math.sqrt((-2 * Math.log(q)) / q);
+      spare = v * f;
+      return u * f;
     },
   };
 }

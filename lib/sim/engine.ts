@@ -59,9 +59,10 @@ export interface SimReplica {
   stoppingSinceMs: number;
   /** Incremented to invalidate the replica's pending events. */
   gen: number;
-  /** Requests assigned but not yet executing (FIFO). */
-  localQueue: number[];
+  /** Requests assigned but not yet executing: a FIFO ring of `max_ongoing_requests` slots. */
+  localQueue: Int32Array;
   localHead: number;
+  localCount: number;
   /** Index in the routable list, or -1. */
   routablePos: number;
   /** Index in the has-free-slot list, or -1. */
@@ -754,7 +755,9 @@ export class SimEngine {
     if (r.executing < this.#o.replicaConcurrency) this.#startService(id, r);
     else {
       this.#rqState[id] = RQ_WAITING;
-      r.localQueue.push(id);
+      const ring = r.localQueue;
+      ring[(r.localHead + r.localCount) % ring.length] = id;
+      r.localCount++;
     }
   }
 
@@ -787,12 +790,10 @@ export class SimEngine {
     }
     this.#freeRequest(id);
     // Next request waiting inside the replica.
-    if (r.localHead < r.localQueue.length) {
-      const next = r.localQueue[r.localHead++];
-      if (r.localHead > 64 && r.localHead * 2 > r.localQueue.length) {
-        r.localQueue = r.localQueue.slice(r.localHead);
-        r.localHead = 0;
-      }
+    if (r.localCount > 0) {
+      const next = r.localQueue[r.localHead];
+      r.localHead = (r.localHead + 1) % r.localQueue.length;
+      r.localCount--;
       this.#startService(next, r);
     }
     this.#updateFreeSlot(r);
@@ -868,8 +869,9 @@ export class SimEngine {
       runningSinceMs: -1,
       stoppingSinceMs: -1,
       gen: 0,
-      localQueue: [],
+      localQueue: new Int32Array(this.#dep.maxOngoingRequests),
       localHead: 0,
+      localCount: 0,
       routablePos: -1,
       freePos: -1,
     };
@@ -1005,8 +1007,8 @@ export class SimEngine {
       }
       r.executing = 0;
       this.#executingReplicas--;
-      r.localQueue = [];
       r.localHead = 0;
+      r.localCount = 0;
       this.#release(r);
       return;
     }
