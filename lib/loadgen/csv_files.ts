@@ -10,6 +10,7 @@
 import { dirname } from "node:path";
 import type { LatencyHistogram } from "./histogram.ts";
 import {
+  type IntervalStats,
   PERCENTILES_TO_REPORT,
   readablePercentiles,
   renderPyNumber,
@@ -375,8 +376,16 @@ export class ResultFiles {
     return this.#replicas;
   }
 
-  /** One writer pass at `nowS` with the current user count and (optionally) a replica sample. */
-  pass(nowS: number, userCount: number, replicas: ReplicaSample | null = null): void {
+  /**
+   * One writer pass at `nowS` with the current user count. `extras.interval` is the interval
+   * for `_latency.csv` (default: taken from the stats now); `extras.replicas` the latest sample.
+   */
+  pass(
+    nowS: number,
+    userCount: number,
+    extras: { interval?: IntervalStats; replicas?: ReplicaSample | null } = {},
+  ): void {
+    const replicas = extras.replicas ?? null;
     this.#writeSnapshots();
     Deno.writeTextFileSync(
       this.paths.history,
@@ -391,7 +400,7 @@ export class ResultFiles {
     const at = { nowS, startS: this.#options.startS };
     Deno.writeTextFileSync(
       this.paths.latency,
-      renderLatencyRow(this.#stats.takeInterval(), at),
+      renderLatencyRow(extras.interval ?? this.#stats.takeInterval(), at),
       { append: true },
     );
     if (this.#replicas) {

@@ -1,0 +1,361 @@
+/**
+ * Runs a load test against a real HTTP target: closed-loop users following a shape (Locust's
+ * model) or the open-loop arrival-rate executor (k6's model, latency timed from the intended
+ * start, iterations dropped when `maxInFlight` are already running). Statistics go into a
+ * {@linkcode RequestStats}; with a CSV prefix the Locust files and our extras are written once a
+ * second, and a final time at the end.
+ *
+ * @module
+ */
+import { type ReplicaSample, ResultFiles, type StageRowData } from "./csv_files.ts";
+import { LatencyHistogram } from "./histogram.ts";
+import { HttpConnection, parseTarget, prepareRequest } from "./http_client.ts";
+import { RequestStats } from "./locust_stats.ts";
+import { ReplicaPoller } from "./replicas.ts";
+import type { RequestSpec } from "./request_spec.ts";
+import { arrivalTimeS, type LoadShape, stageIndexAt, stageRows, userCountAt } from "./shape.ts";
+import { waitSeconds, type WaitTime } from "./wait_time.ts";
+
+/** Options of {@linkcode runLoadTest}. */
+export interface LoadTestOptions {
+  /** Target base URL (`http://127.0.0.1:8000`). */
+  host: string;
+  /** The load shape. */
+  shape: LoadShape;
+  /** What every request sends. */
+  request: RequestSpec;
+  /** Closed loop wait (default: the shape's, else `constant(0)`). */
+  waitTime?: WaitTime;
+  /** Per-request timeout in seconds (default 60). */
+  timeoutS?: number;
+  /** Write the files under this prefix (`null`/omitted: no files). */
+  csvPrefix?: string | null;
+  /** `--csv-full-history`. */
+  fullHistory?: boolean;
+  /** Read `/api/status` for `_replicas.csv` and the live line (default true). */
+  replicas?: boolean;
+  /** Open loop: most iterations in flight (default: the shape's, else 1000). */
+  maxInFlight?: number;
+  /** Called once a second with the figures of the second just ended. */
+  onSecond?: (report: SecondReport) => void;
+  /** Notes for the user (e.g. why `_replicas.csv` is skipped). */
+  log?: (line: string) => void;
+  /** Stops the run early (files and stats are still completed). */
+  signal?: AbortSignal;
+  /** Uniform [0, 1) source for wait times (default Math.random). */
+  random?: () => number;
+}
+
+/** One second of a run, for live display. */
+export interface SecondReport {
+  /** Seconds since the start. */
+  elapsedS: number;
+  /** Shape length in seconds. */
+  durationS: number;
+  /** Name of the current stage. */
+  stage: string;
+  /** Users running (closed loop) or iterations in flight (open loop). */
+  users: number;
+  /** Requests finished in the second. */
+  requests: number;
+  /** Failures in the second. */
+  failures: number;
+  /** Median of the second (ms), `null` without samples. */
+  p50Ms: number | null;
+  /** 99th percentile of the second (ms). */
+  p99Ms: number | null;
+  /** Whole-run requests. */
+  totalRequests: number;
+  /** Whole-run failures. */
+  totalFailures: number;
+  /** Open loop: iterations dropped in the second. */
+  dropped: number;
+  /** Latest replica counts (`null` when unknown). */
+  replicas: ReplicaSample | null;
+}
+
+/** What a run produced. */
+export interface LoadTestResult {
+  /** All statistics (Locust's plus our histograms). */
+  stats: RequestStats;
+  /** Start, Unix seconds. */
+  startS: number;
+  /** End, Unix seconds. */
+  endS: number;
+  /** `users` or `arrival_rate`. */
+  executor: LoadShape["executor"];
+  /** Open loop: arrivals that found `maxInFlight` iterations running and were dropped. */
+  droppedIterations: number;
+  /** Open loop: latency from the actual send (without the wait for a slot); `null` closed loop. */
+  uncorrected: LatencyHistogram | null;
+  /** Files written, or `null`. */
+  files: ResultFiles["paths"] | null;
+  /** Why `_replicas.csv` was not written, or `null`. */
+  replicasNote: string | null;
+  /** Whether the run was stopped early through the signal. */
+  aborted: boolean;
+  /** Stage boundaries. */
+  stages: StageRowData[];
+}
+
+interface Slot {
+  conn: HttpConnection;
+  deadlineMs: number; // performance.now() deadline of the request in flight, Infinity when idle
+}
+
+/** Runs a load test in real time; resolves when the shape ends or the signal aborts it. */
+export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult> {
+  const shape = options.shape;
+  const target = parseTarget(options.host);
+  const req = options.request;
+  const prepared = prepareRequest(target, req);
+  const timeoutS = options.timeoutS ?? 60;
+  const timeoutMs = timeoutS * 1000;
+  const waitTime: WaitTime = options.waitTime ?? shape.waitTime ?? { kind: "constant", seconds: 0 };
+  const random = options.random ?? Math.random;
+  const log = options.log ?? (() => {});
+  const maxInFlight = options.maxInFlight ?? shape.maxInFlight ?? 1000;
+  const stages = stageRows(shape);
+
+  // Replicas: probe before the load starts.
+  let poller: ReplicaPoller | null = null;
+  let replicasNote: string | null = null;
+  if (options.replicas ?? true) {
+    poller = new ReplicaPoller(options.host);
+    const why = await poller.probe();
+    if (why) {
+      replicasNote = `no replica counts (${why}); ${
+        options.csvPrefix ? "_replicas.csv skipped" : "continuing"
+      }`;
+      log(replicasNote);
+      poller = null;
+    } else {
+      poller.start();
+    }
+  }
+
+  const startPerf = performance.now();
+  const startS = Date.now() / 1000;
+  const epochS = (perfMs: number) => startS + (perfMs - startPerf) / 1000;
+  const stats = new RequestStats(startS);
+  const files = options.csvPrefix
+    ? new ResultFiles(options.csvPrefix, stats, {
+      startS,
+      fullHistory: options.fullHistory,
+      replicas: poller !== null,
+      stages,
+    })
+    : null;
+
+  let ended = false;
+  let aborted = false;
+  const slots = new Set<Slot>();
+  let dropped = 0;
+  let droppedThisSecond = 0;
+  const uncorrected = shape.executor === "arrival_rate" ? new LatencyHistogram() : null;
+  let inFlight = 0;
+  const tasks: Promise<void>[] = [];
+
+  // Timeouts: one sweep every 50 ms instead of a timer per request.
+  const timeoutSweep = setInterval(() => {
+    const now = performance.now();
+    for (const s of slots) if (s.deadlineMs < now) s.conn.abort("timeout");
+  }, 50);
+
+  async function sendOnce(slot: Slot, intendedPerf: number | null): Promise<void> {
+    const t0 = performance.now();
+    slot.deadlineMs = t0 + timeoutMs;
+    const res = await slot.conn.send(prepared, timeoutS);
+    const t1 = performance.now();
+    slot.deadlineMs = Infinity;
+    if (ended) return; // finished after the end: not counted, as Locust kills running users
+    const fromMs = intendedPerf ?? t0;
+    if (uncorrected) uncorrected.record(t1 - t0);
+    stats.logRequest({
+      method: req.method,
+      name: req.name,
+      responseTimeMs: t1 - fromMs,
+      contentLength: res.contentLength,
+      nowS: epochS(t1),
+      error: res.error,
+    });
+  }
+
+  // ---- closed loop ----
+  interface User {
+    stopped: boolean;
+    slot: Slot;
+    wake: (() => void) | null;
+    timer: ReturnType<typeof setTimeout> | undefined;
+  }
+  const users: User[] = [];
+  const runUser = async (u: User) => {
+    while (!u.stopped && !ended) {
+      const t0 = performance.now();
+      await sendOnce(u.slot, null);
+      if (u.stopped || ended) break;
+      const w = waitSeconds(waitTime, (performance.now() - t0) / 1000, random);
+      if (w > 0) {
+        await new Promise<void>((resolve) => {
+          u.wake = resolve;
+          u.timer = setTimeout(resolve, w * 1000);
+        });
+        u.wake = null;
+      }
+    }
+    u.slot.conn.close();
+    slots.delete(u.slot);
+  };
+  const stopUser = (u: User) => {
+    u.stopped = true;
+    clearTimeout(u.timer);
+    u.wake?.();
+  };
+  const adjustUsers = () => {
+    const want = userCountAt(shape, (performance.now() - startPerf) / 1000);
+    while (users.length < want) {
+      const slot: Slot = { conn: new HttpConnection(target), deadlineMs: Infinity };
+      slots.add(slot);
+      const u: User = { stopped: false, slot, wake: null, timer: undefined };
+      users.push(u);
+      tasks.push(runUser(u));
+    }
+    while (users.length > want) stopUser(users.pop()!);
+  };
+
+  // ---- open loop ----
+  const idle: Slot[] = [];
+  let nextArrival = 0;
+  let schedulerTimer: ReturnType<typeof setTimeout> | undefined;
+  const launch = (dueS: number) => {
+    if (inFlight >= maxInFlight) {
+      dropped++;
+      droppedThisSecond++;
+      return;
+    }
+    inFlight++;
+    let slot = idle.pop();
+    if (!slot) {
+      slot = { conn: new HttpConnection(target), deadlineMs: Infinity };
+      slots.add(slot);
+    }
+    const s = slot;
+    tasks.push(
+      sendOnce(s, startPerf + dueS * 1000).finally(() => {
+        inFlight--;
+        if (ended) {
+          s.conn.close();
+          slots.delete(s);
+        } else idle.push(s);
+      }),
+    );
+  };
+  const schedule = () => {
+    if (ended) return;
+    const nowS = (performance.now() - startPerf) / 1000;
+    let due = arrivalTimeS(shape, nextArrival);
+    while (due !== null && due <= nowS) {
+      launch(due);
+      nextArrival++;
+      due = arrivalTimeS(shape, nextArrival);
+    }
+    if (due === null) return;
+    schedulerTimer = setTimeout(schedule, Math.max(0, Math.min(50, (due - nowS) * 1000 - 0.5)));
+  };
+
+  // ---- drive ----
+  let spawnTimer: ReturnType<typeof setInterval> | undefined;
+  if (shape.executor === "users") {
+    adjustUsers();
+    spawnTimer = setInterval(adjustUsers, 20);
+  } else {
+    schedule();
+  }
+
+  const currentUsers = () => (shape.executor === "users" ? users.length : inFlight);
+  const doPass = (perfNow: number) => {
+    const nowS = epochS(perfNow);
+    const interval = stats.takeInterval();
+    const replicas = poller?.latest() ?? null;
+    files?.pass(nowS, currentUsers(), { interval, replicas });
+    const elapsedS = (perfNow - startPerf) / 1000;
+    const idx = stageIndexAt(shape, Math.min(elapsedS, shape.durationS - 1e-9));
+    options.onSecond?.({
+      elapsedS,
+      durationS: shape.durationS,
+      stage: idx >= 0 ? shape.stages[idx].name : "",
+      users: currentUsers(),
+      requests: interval.requests,
+      failures: interval.failures,
+      p50Ms: interval.histogram.percentileMs(50),
+      p99Ms: interval.histogram.percentileMs(99),
+      totalRequests: stats.total.numRequests,
+      totalFailures: stats.total.numFailures,
+      dropped: droppedThisSecond,
+      replicas,
+    });
+    droppedThisSecond = 0;
+  };
+
+  // Locust's writer makes a pass when it starts, then one a second.
+  files?.pass(startS, 0, {
+    interval: { requests: 0, failures: 0, histogram: new LatencyHistogram() },
+    replicas: poller?.latest() ?? null,
+  });
+  await new Promise<void>((resolve) => {
+    let k = 1;
+    let passTimer: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      clearTimeout(passTimer);
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      aborted = true;
+      finish();
+    };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener("abort", onAbort);
+    const next = () => {
+      const dueMs = startPerf + k * 1000;
+      const endMs = startPerf + shape.durationS * 1000;
+      if (dueMs >= endMs) {
+        passTimer = setTimeout(finish, Math.max(0, endMs - performance.now()));
+        return;
+      }
+      passTimer = setTimeout(() => {
+        doPass(performance.now());
+        k++;
+        next();
+      }, Math.max(0, dueMs - performance.now()));
+    };
+    next();
+  });
+
+  // ---- stop ----
+  const endPerf = performance.now();
+  clearInterval(spawnTimer);
+  clearTimeout(schedulerTimer);
+  // A final pass so the last partial second is in the history and latency files.
+  if (endPerf - startPerf > 1 && files) doPass(endPerf);
+  else if (!files) stats.takeInterval();
+  ended = true;
+  for (const u of users) stopUser(u);
+  for (const s of slots) s.conn.abort("stop");
+  clearInterval(timeoutSweep);
+  await Promise.allSettled(tasks);
+  poller?.stop();
+  files?.close();
+  return {
+    stats,
+    startS,
+    endS: epochS(endPerf),
+    executor: shape.executor,
+    droppedIterations: dropped,
+    uncorrected,
+    files: files?.paths ?? null,
+    replicasNote,
+    aborted,
+    stages,
+  };
+}
