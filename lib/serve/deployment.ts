@@ -9,7 +9,7 @@
 import type { DeploymentConfig } from "../config/mod.ts";
 import type { AutoscalerHandle } from "../autoscaler/mod.ts";
 import type { Cluster } from "./cluster.ts";
-import type { Metric, Registry } from "./metrics.ts";
+import { Metric, type Registry, type Series } from "./metrics.ts";
 import { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 import { Router } from "./router.ts";
 import {
@@ -78,6 +78,11 @@ export class Deployment {
   readonly #random: () => number;
   readonly #m: Record<string, Metric>;
   readonly #labels: string[];
+  readonly #routerSeries: Series;
+  readonly #seriesByReplica = new WeakMap<
+    Replica,
+    { requests: Series; latency: Series; errors: Series }
+  >();
 
   /** Creates a deployment with no replicas; call {@link start}. */
   constructor(readonly config: DeploymentConfig, readonly options: DeploymentOptions) {
@@ -175,6 +180,9 @@ export class Deployment {
         ["deployment", "application", "state"],
       ),
     };
+    this.#routerSeries = this.#m.routerRequests.child(
+      [this.name, options.route, options.appName, "proxy", "proxy"],
+    );
     const handleLabels = [this.name, options.appName, "proxy", "proxy"];
     this.#m.queued.collect = () => this.#m.queued.set(handleLabels, this.router.queued);
     this.#m.ongoingAtReplicas.collect = () =>
@@ -301,27 +309,29 @@ export class Deployment {
     request: ClassifyRequest,
     options: { signal?: AbortSignal; timeoutMs?: number | null } = {},
   ): Promise<HandledRequest> {
-    const controller = new AbortController();
+    const timeoutMs = options.timeoutMs ?? null;
+    const outer = options.signal;
+    // The hot path (no timeout, no caller signal) allocates no controller, timer or listener.
+    let controller: AbortController | null = null;
     let phase: "queued" | "executing" = "queued";
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeoutMs = options.timeoutMs ?? null;
-    if (timeoutMs !== null) {
-      timer = setTimeout(
-        () => controller.abort(new RequestTimeoutError(phase, timeoutMs / 1000)),
-        timeoutMs,
-      );
+    let onOuterAbort: (() => void) | null = null;
+    if (timeoutMs !== null || outer) {
+      const c = new AbortController();
+      controller = c;
+      if (timeoutMs !== null) {
+        timer = setTimeout(
+          () => c.abort(new RequestTimeoutError(phase, timeoutMs / 1000)),
+          timeoutMs,
+        );
+      }
+      if (outer) {
+        onOuterAbort = () => c.abort(outer.reason);
+        outer.addEventListener("abort", onOuterAbort, { once: true });
+      }
     }
-    const outer = options.signal;
-    const onOuterAbort = () => controller.abort(outer!.reason);
-    outer?.addEventListener("abort", onOuterAbort, { once: true });
-    const signal = controller.signal;
-    this.#m.routerRequests.inc([
-      this.name,
-      this.options.route,
-      this.options.appName,
-      "proxy",
-      "proxy",
-    ]);
+    const signal = controller?.signal;
+    Metric.inc(this.#routerSeries);
     let retried = false;
     try {
       for (;;) {
@@ -330,12 +340,12 @@ export class Deployment {
         const replica = await this.router.acquire({ signal, front: retried });
         const queueMs = performance.now() - t0;
         phase = "executing";
-        const labels = [this.name, replica.id, this.options.route, this.options.appName];
+        const series = this.#replicaSeries(replica);
         try {
           const reply = await replica.send(request, signal);
-          this.#m.requests.inc(labels);
-          this.#m.latency.observe(labels, performance.now() - t0 - queueMs);
-          if (!reply.ok && reply.failure.status >= 500) this.#m.errors.inc(labels);
+          Metric.inc(series.requests);
+          this.#m.latency.observeSeries(series.latency, performance.now() - t0 - queueMs);
+          if (!reply.ok && reply.failure.status >= 500) Metric.inc(series.errors);
           return { reply, replicaId: replica.id, queueMs, retried };
         } catch (error) {
           if (error instanceof ReplicaDiedError && !retried && !this.#stopped) {
@@ -345,16 +355,30 @@ export class Deployment {
             retried = true;
             continue;
           }
-          this.#m.errors.inc(labels);
+          Metric.inc(series.errors);
           throw error;
         } finally {
           this.router.release(replica);
         }
       }
     } finally {
-      clearTimeout(timer);
-      outer?.removeEventListener("abort", onOuterAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      if (onOuterAbort) outer!.removeEventListener("abort", onOuterAbort);
     }
+  }
+
+  #replicaSeries(replica: Replica): { requests: Series; latency: Series; errors: Series } {
+    let s = this.#seriesByReplica.get(replica);
+    if (!s) {
+      const labels = [this.name, replica.id, this.options.route, this.options.appName];
+      s = {
+        requests: this.#m.requests.child(labels),
+        latency: this.#m.latency.child(labels),
+        errors: this.#m.errors.child(labels),
+      };
+      this.#seriesByReplica.set(replica, s);
+    }
+    return s;
   }
 
   /**
@@ -616,6 +640,11 @@ export class Deployment {
       this.#unhealthy = false;
       this.#setStatus("HEALTHY", completed[this.#status], "");
     }
+  }
+
+  /** True once the deployment gave up starting replicas (DEPLOY_FAILED). */
+  get deployFailed(): boolean {
+    return this.#status === "DEPLOY_FAILED";
   }
 
   /** Status, trigger and message, preferring the autoscaler's message while it scales. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Deployment } from "./deployment.ts";
-import type { Metric, Registry } from "./metrics.ts";
+import { Metric, type Registry, type Series } from "./metrics.ts";
 import { ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 import { BackPressureError } from "./router.ts";
 import type { ClassifyRequest, ClassifyResult, ServeStatusJson } from "./types.ts";
@@ -19,6 +19,8 @@ export interface HttpAppContext {
   deployment: Deployment;
   registry: Registry;
   status(): ServeStatusJson;
+  /** The application's status alone (cheap; for health checks). */
+  applicationStatus(): { status: string; message: string };
   /** `http_options.request_timeout_s` in ms, or null. */
   requestTimeoutMs: number | null;
   /** Default top-k for JSON answers (`user_config.top_k`). */
@@ -118,20 +120,34 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
   );
   const maxJsonBytes = Math.ceil(ctx.maxImageBytes * 4 / 3) + JSON_OVERHEAD_BYTES;
 
+  type RecordSeries = { requests: Series; latency: Series; errors: Series; depErrors: Series };
+  const recordCache = new Map<string, RecordSeries>();
   function record(route: string, method: string, status: number, t0: number, isApp: boolean) {
-    const code = String(status);
+    const key = `${route} ${method} ${status}`;
+    let rs = recordCache.get(key);
+    if (!rs) {
+      const code = String(status);
+      rs = {
+        requests: m.requests.child([route, method, appName, code]),
+        latency: m.latency.child([method, route, appName, code]),
+        errors: m.errors.child([route, code, method, appName]),
+        depErrors: m.depErrors.child([depName, code, method, route, appName]),
+      };
+      // Unknown-route 404s share one route label, so this cache stays small.
+      recordCache.set(key, rs);
+    }
     const latencyMs = performance.now() - t0;
-    m.requests.inc([route, method, appName, code]);
-    m.latency.observe([method, route, appName, code], latencyMs);
-    if (isApp) ctx.onAppRequest?.({ timeMs: Date.now(), latencyMs, status });
+    Metric.inc(rs.requests);
+    m.latency.observeSeries(rs.latency, latencyMs);
+    if (isApp && ctx.onAppRequest) ctx.onAppRequest({ timeMs: Date.now(), latencyMs, status });
     if (status >= 400) {
-      m.errors.inc([route, code, method, appName]);
-      if (isApp) m.depErrors.inc([depName, code, method, route, appName]);
+      Metric.inc(rs.errors);
+      if (isApp) Metric.inc(rs.depErrors);
     }
   }
 
-  async function classify(req: Request, url: URL): Promise<Response> {
-    const topParam = url.searchParams.get("top");
+  async function classify(req: Request, query: string): Promise<Response> {
+    const topParam = query ? new URLSearchParams(query).get("top") : null;
     let top = ctx.topK;
     if (topParam !== null) {
       const n = Number(topParam);
@@ -147,7 +163,7 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
     const wantsJson = topParam !== null ||
       (req.headers.get("accept") ?? "").toLowerCase().includes("application/json");
     const request = await parseClassifyBody(req, wantsJson ? top : 1);
-    if (ctx.deployment.currentStatus().status === "DEPLOY_FAILED") {
+    if (ctx.deployment.deployFailed) {
       throw new HttpError(
         503,
         "not_ready",
@@ -255,18 +271,12 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
 
   return async function handler(req: Request): Promise<Response> {
     const t0 = performance.now();
-    let url: URL;
-    try {
-      url = new URL(req.url);
-    } catch {
-      return jsonError(400, "invalid_url", `cannot parse request URL ${req.url}`);
-    }
-    const path = url.pathname;
+    const { path, query } = splitUrl(req.url);
     const method = req.method;
     try {
       if (path === "/-/healthz" || path === "/healthz") {
         if (method !== "GET" && method !== "HEAD") return methodNotAllowed(method, path, "GET");
-        const s = ctx.status().applications[appName];
+        const s = ctx.applicationStatus();
         if (s.status === "RUNNING") {
           return new Response("success", { headers: { "content-type": "text/plain" } });
         }
@@ -297,7 +307,7 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
         } else {
           ongoing++;
           try {
-            res = await classify(req, url);
+            res = await classify(req, query);
           } catch (error) {
             res = errorResponse(error);
           } finally {
@@ -382,6 +392,17 @@ async function readBody(req: Request, limit: number, what: string): Promise<Uint
     off += c.length;
   }
   return out;
+}
+
+/** Path (percent-decoding not needed for our fixed routes) and query of an absolute URL. */
+function splitUrl(url: string): { path: string; query: string } {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return { path: "/", query: "" };
+  const q = url.indexOf("?", start);
+  const h = url.indexOf("#", start);
+  const end = h < 0 ? url.length : h;
+  if (q < 0 || q > end) return { path: url.slice(start, end), query: "" };
+  return { path: url.slice(start, q), query: url.slice(q + 1, end) };
 }
 
 function firstNonSpace(bytes: Uint8Array): number {

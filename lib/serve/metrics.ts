@@ -33,7 +33,8 @@ export const LATENCY_BUCKETS_MS: readonly number[] = [
 
 type Kind = "counter" | "gauge" | "histogram";
 
-interface Series {
+/** One labelled series of a metric, updated without any lookup (cache it on hot paths). */
+export interface Series {
   labels: string[];
   value: number;
   buckets?: number[];
@@ -54,6 +55,25 @@ export class Metric {
     readonly labelNames: readonly string[],
     readonly bucketsMs: readonly number[] = LATENCY_BUCKETS_MS,
   ) {}
+
+  /** The series for `labels`, created at zero if new; keep it to update it without lookups. */
+  child(labels: readonly string[]): Series {
+    return this.#get(labels);
+  }
+
+  /** Adds `by` to a series from {@link child}. */
+  static inc(series: Series, by = 1): void {
+    series.value += by;
+  }
+
+  /** Records one observation in a histogram series from {@link child}. */
+  observeSeries(series: Series, value: number): void {
+    const b = series.buckets!;
+    const bounds = this.bucketsMs;
+    for (let i = bounds.length - 1; i >= 0 && value <= bounds[i]; i--) b[i]++;
+    series.sum! += value;
+    series.count!++;
+  }
 
   #get(labels: readonly string[]): Series {
     const key = labels.join("\u0000");
@@ -82,12 +102,7 @@ export class Metric {
 
   /** Records one observation in a histogram. */
   observe(labels: readonly string[], value: number): void {
-    const s = this.#get(labels);
-    const b = s.buckets!;
-    const bounds = this.bucketsMs;
-    for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) b[i]++;
-    s.sum! += value;
-    s.count!++;
+    this.observeSeries(this.#get(labels), value);
   }
 
   /** Drops every series (for gauges rebuilt on each collection). */

@@ -223,6 +223,7 @@ export async function startServe(
     deployment,
     registry,
     status,
+    applicationStatus: appStatus,
     requestTimeoutMs: config.http_options.request_timeout_s === null
       ? null
       : config.http_options.request_timeout_s * 1000,
