@@ -22,7 +22,7 @@ const EV_USER_WAKE = 2; // a = user, b = user generation
 const EV_SERVICE_DONE = 3; // a = request, b = request generation
 const EV_REPLICA_READY = 4; // a = replica index, b = replica generation
 const EV_ARRIVAL = 5; // open loop
-const EV_TIMEOUT = 6; // a = request, b = request generation
+const EV_TIMEOUT = 6; // a = 0 server (request_timeout_s) / 1 client timeout FIFO
 const EV_SECOND = 7; // a = second number
 const EV_USERS = 8; // re-read the user count
 const EV_DRAIN_POLL = 9; // a = replica index, b = replica generation
@@ -169,7 +169,7 @@ export interface SimObserver {
 }
 
 /** Why a simulated request failed. */
-export type SimErrorKind = "rejected" | "timeout" | "replica_stopped";
+export type SimErrorKind = "rejected" | "timeout" | "client_timeout" | "replica_stopped";
 
 /** A driver (the autoscaler) started against the engine's target interface and virtual clock. */
 export type SimController = (engine: SimEngine, clock: VirtualClock) => { stop(): void };
@@ -192,6 +192,8 @@ export interface SimEngineOptions {
   machineCores?: number | null;
   /** Requests one replica executes at once (others wait inside it, still "ongoing"); default 1. */
   replicaConcurrency?: number;
+  /** The load generator gives up on a request after this (its `--timeout`, default 60 s; null: never). */
+  clientTimeoutS?: number | null;
   /** Simulated duration; default the load's last stage end. */
   durationS?: number;
   /** Epoch ms of virtual time 0 (default 2026-01-01T00:00:00Z, for reproducible timestamps). */
@@ -295,6 +297,14 @@ export class SimEngine {
   #ringHead = 0;
   #ringLen = 0;
   #queued = 0;
+  // Timeouts: every request gets the same deadline offset, so deadlines come in send order and a
+  // FIFO per kind (server, client) replaces a heap event per request. Entries: id, gen.
+  #toIds: [Int32Array, Int32Array] = [new Int32Array(1024), new Int32Array(1024)];
+  #toGens: [Int32Array, Int32Array] = [new Int32Array(1024), new Int32Array(1024)];
+  #toHead = [0, 0];
+  #toLen = [0, 0];
+  #toArmed = [false, false];
+  #toMs = [0, 0];
   // Replicas.
   #routable: SimReplica[] = [];
   #withFreeSlot: SimReplica[] = [];
@@ -358,6 +368,9 @@ export class SimEngine {
     this.#rngArrival = createRng(seed, 4);
     this.#rngStartup = createRng(seed, 5);
     this.#target = options.deployment.initialReplicas;
+    const server = options.deployment.requestTimeoutS;
+    const client = options.clientTimeoutS === undefined ? 60 : options.clientTimeoutS;
+    this.#toMs = [server === null ? 0 : server * 1000, client === null ? 0 : client * 1000];
   }
 
   // ---------------------------------------------------------------- AutoscalingTarget interface
@@ -454,7 +467,7 @@ export class SimEngine {
           this.#second(a);
           break;
         case EV_TIMEOUT:
-          if (this.#rqGen[a] === b && this.#rqState[a] !== RQ_FREE) this.#timeout(a);
+          this.#expireTimeouts(a);
           break;
         case EV_REPLICA_READY: {
           const r = this.replicas[a];
@@ -666,10 +679,8 @@ export class SimEngine {
       this.#inSystem++;
       this.#enqueue(id);
     }
-    const timeoutS = this.#dep.requestTimeoutS;
-    if (timeoutS !== null) {
-      this.#q.push(now + timeoutS * 1000, EV_TIMEOUT, id, this.#rqGen[id]);
-    }
+    if (this.#toMs[0] > 0) this.#addTimeout(0, id);
+    if (this.#toMs[1] > 0) this.#addTimeout(1, id);
   }
 
   #enqueue(id: number): void {
@@ -830,9 +841,9 @@ export class SimEngine {
         this.#sumResponseMs += responseMs;
       } else this.#failed++;
     }
-    if (!alive) return; // a stopped user's request is not recorded (Locust kills the greenlet)
+    // Recorded even when its user was stopped meanwhile, as the load generator's runner does.
     this.#o.observer?.request?.(this.#o.startEpochMs + start, responseMs, error);
-    if (user >= 0) {
+    if (user >= 0 && alive) {
       const waitS = this.#o.load.kind === "closed"
         ? this.#o.load.waitTimeS(this.#rngWait, responseMs / 1000)
         : 0;
@@ -840,16 +851,68 @@ export class SimEngine {
     }
   }
 
-  #timeout(id: number): void {
-    if (this.#rqAbandoned[id]) return;
-    if (this.#rqStart[id] >= this.#warmupMs) this.#timedOut++;
-    this.#finish(id, "timeout");
-    if (this.#rqState[id] === RQ_QUEUED) {
+  #addTimeout(k: 0 | 1, id: number): void {
+    let ids = this.#toIds[k], gens = this.#toGens[k];
+    if (this.#toLen[k] === ids.length) {
+      const n = ids.length * 2;
+      const nIds = new Int32Array(n), nGens = new Int32Array(n);
+      for (let i = 0; i < this.#toLen[k]; i++) {
+        const j = (this.#toHead[k] + i) % ids.length;
+        nIds[i] = ids[j];
+        nGens[i] = gens[j];
+      }
+      this.#toIds[k] = ids = nIds;
+      this.#toGens[k] = gens = nGens;
+      this.#toHead[k] = 0;
+    }
+    const at = (this.#toHead[k] + this.#toLen[k]) % ids.length;
+    ids[at] = id;
+    gens[at] = this.#rqGen[id];
+    this.#toLen[k]++;
+    if (!this.#toArmed[k]) {
+      this.#toArmed[k] = true;
+      this.#q.push(this.#rqStart[id] + this.#toMs[k], EV_TIMEOUT, k, 0);
+    }
+  }
+
+  /** Expires every due entry of timeout FIFO `k`, then re-arms for the next live one. */
+  #expireTimeouts(k: number): void {
+    const ids = this.#toIds[k], gens = this.#toGens[k], cap = ids.length;
+    const now = this.clock.elapsedMs;
+    const limit = this.#toMs[k];
+    this.#toArmed[k] = false;
+    while (this.#toLen[k] > 0) {
+      const h = this.#toHead[k];
+      const id = ids[h];
+      if (this.#rqGen[id] === gens[h] && this.#rqState[id] !== RQ_FREE) {
+        const due = this.#rqStart[id] + limit;
+        if (due > now) {
+          this.#toArmed[k] = true;
+          this.#q.push(due, EV_TIMEOUT, k, 0);
+          return;
+        }
+        this.#timeout(id, k === 0);
+      }
+      this.#toHead[k] = (h + 1) % cap;
+      this.#toLen[k]--;
+    }
+  }
+
+  /**
+   * `server`: request_timeout_s ends the request (504), and a queued one leaves the queue.
+   * Client timeout: the load generator gives up; the service keeps the request (queued or
+   * executing) until it is done, as a real server does with a closed connection.
+   */
+  #timeout(id: number, server: boolean): void {
+    if (!this.#rqAbandoned[id]) {
+      if (this.#rqStart[id] >= this.#warmupMs) this.#timedOut++;
+      this.#finish(id, server ? "timeout" : "client_timeout");
+    }
+    if (server && this.#rqState[id] === RQ_QUEUED) {
       this.#queued--;
       this.#rqState[id] = RQ_DEAD;
       this.#rqGen[id]++;
     } else {
-      // At a replica: the client gives up, the replica keeps working on it.
       this.#rqAbandoned[id] = 1;
     }
   }

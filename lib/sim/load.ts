@@ -18,8 +18,8 @@ import {
 } from "../loadgen/mod.ts";
 import type { LoadModel } from "./engine.ts";
 
-/** Wait time used when neither the shape nor the caller names one (the tutorial's). */
-export const DEFAULT_SIM_WAIT_TIME: WaitTime = parseWaitTime("between(0.5, 1.5)");
+/** Wait time used when neither the shape nor the caller names one (the runner's: Locust's). */
+export const DEFAULT_SIM_WAIT_TIME: WaitTime = parseWaitTime("constant(0)");
 
 /**
  * Times (s) at which a closed-loop shape's user count can change: every stage start, every

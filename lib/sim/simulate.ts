@@ -20,6 +20,8 @@ import {
 import {
   LATENCY_HEADER,
   LatencyHistogram,
+  locustErrors,
+  parseTarget,
   renderExceptionsCsv,
   renderFailuresCsv,
   renderLatencyRow,
@@ -40,12 +42,25 @@ import type { DurationModel } from "./duration_model.ts";
 /** How a simulated request shows up in the result files (method and name, like the load test). */
 export const SIM_REQUEST = { method: "POST", name: "/" } as const;
 
-/** Failure texts, as the load generator renders the same HTTP errors. */
-export const SIM_ERROR_TEXT: Readonly<Record<SimErrorKind, string>> = {
-  rejected: "HTTPError('503 Server Error: Service Unavailable for url: /')",
-  timeout: "HTTPError('408 Client Error: Request Timeout for url: /')",
-  replica_stopped: "HTTPError('500 Server Error: Internal Server Error for url: /')",
-};
+/**
+ * The failure text the load generator writes for the same outcome against the config's
+ * `http_options` address (Locust's python-requests wording, from lib/loadgen's `locustErrors`).
+ */
+export function simErrorText(
+  kind: SimErrorKind,
+  options: { host: string; port: number; clientTimeoutS: number | null },
+): string {
+  const target = parseTarget(`http://${options.host}:${options.port}`);
+  switch (kind) {
+    case "rejected":
+    case "replica_stopped":
+      return locustErrors.http(target, SIM_REQUEST.name, 503, "Service Unavailable");
+    case "timeout":
+      return locustErrors.http(target, SIM_REQUEST.name, 504, "Gateway Timeout");
+    case "client_timeout":
+      return locustErrors.timeout(target, options.clientTimeoutS ?? 60);
+  }
+}
 
 /** Options of {@linkcode simulate}. */
 export interface SimulateOptions {
@@ -65,6 +80,8 @@ export interface SimulateOptions {
   replicaConcurrency?: number;
   /** Simulated seconds; default the load's end. */
   durationS?: number;
+  /** The load generator's per-request timeout (its `--timeout`, default 60 s; null: none). */
+  clientTimeoutS?: number | null;
   /** Epoch ms of virtual time 0 (default 2026-01-01T00:00:00Z). */
   startEpochMs?: number;
   /** Write the result files under this prefix (e.g. `results/sim/basic`). */
@@ -213,8 +230,16 @@ export async function simulate(
   const failuresByKind: Record<SimErrorKind, number> = {
     rejected: 0,
     timeout: 0,
+    client_timeout: 0,
     replica_stopped: 0,
   };
+  const clientTimeoutS = options.clientTimeoutS === undefined ? 60 : options.clientTimeoutS;
+  const errorText = Object.fromEntries(
+    (Object.keys(failuresByKind) as SimErrorKind[]).map((k) => [
+      k,
+      simErrorText(k, { ...config.http_options, clientTimeoutS }),
+    ]),
+  ) as Record<SimErrorKind, string>;
   const writing = options.outPrefix !== undefined;
   const history: string[] = [];
   const latency: string[] = [];
@@ -272,6 +297,7 @@ export async function simulate(
     machineCores: options.machineCores,
     replicaConcurrency: options.replicaConcurrency,
     durationS: options.durationS,
+    clientTimeoutS,
     startEpochMs,
     controller,
     progressEveryS: options.progressEveryS,
@@ -288,7 +314,7 @@ export async function simulate(
         if (error !== null) {
           failuresByKind[error]++;
           interval.failures++;
-          stats.logError(method, path, SIM_ERROR_TEXT[error], nowS);
+          stats.logError(method, path, errorText[error], nowS);
         }
       },
       second: (s) => {
@@ -299,11 +325,13 @@ export async function simulate(
           starting: s.startingReplicas,
           pending: s.pendingReplicas,
         });
-        if (s.second === 0) return; // the first pass comes one interval in, as the writer's
+        // One writer pass a second from 0 to the end, as the load generator's runner (its pass
+        // at 0 reports 0 users).
         const nowS = s.epochMs / 1000;
         const at = { nowS, startS };
         if (writing) {
-          history.push(renderStatsHistoryRows(stats, { nowS, userCount: s.users }));
+          const userCount = s.second === 0 ? 0 : s.users;
+          history.push(renderStatsHistoryRows(stats, { nowS, userCount }));
           latency.push(renderLatencyRow(interval, at));
           replicas.push(renderReplicasRow({
             targetReplicas: s.targetReplicas,

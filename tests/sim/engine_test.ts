@@ -243,3 +243,45 @@ Deno.test("processor sharing: more busy replicas than cores stretch service time
   const shared = run(2);
   ok(shared > 199 && shared <= 200, `mean response ${shared} ms`);
 });
+
+Deno.test("a client timeout fails the request for the user while the service still queues it", () => {
+  const run = (server: number | null, client: number | null) => {
+    const errors: (SimErrorKind | null)[] = [];
+    const engine = new SimEngine({
+      deployment: deployment({ requestTimeoutS: server }),
+      clientTimeoutS: client,
+      load: evenArrivals(2, 20),
+      serviceTime: fixedDuration(1000),
+      observer: { request: (_s, _ms, e) => errors.push(e) },
+    });
+    return { result: engine.run(), errors };
+  };
+  const client = run(null, 2.5);
+  const server = run(2.5, null);
+  ok(client.errors.filter((e) => e === "client_timeout").length > 10);
+  ok(server.errors.filter((e) => e === "timeout").length > 10);
+  // Abandoned requests stay queued (and keep the replica busy); server timeouts leave the queue.
+  ok(
+    client.result.maxQueued > 2 * server.result.maxQueued,
+    `client ${client.result.maxQueued} vs server ${server.result.maxQueued}`,
+  );
+});
+
+Deno.test("a user stopped while its request is in flight still gets that request recorded", () => {
+  const recorded: number[] = [];
+  const engine = new SimEngine({
+    deployment: deployment(),
+    load: {
+      kind: "closed",
+      usersAt: (t) => (t < 1 ? 1 : 0),
+      changeTimesS: [0, 1],
+      durationS: 10,
+      waitTimeS: () => 0,
+    },
+    serviceTime: fixedDuration(3000),
+    observer: { request: (_s, ms) => recorded.push(ms) },
+  });
+  const r = engine.run();
+  deepStrictEqual(recorded, [3000]);
+  strictEqual(r.requestsSent, 1);
+});
