@@ -55,7 +55,7 @@ Deno.test("a short closed-loop run writes all seven files with consistent counts
   const dir = await Deno.makeTempDir();
   try {
     const shape = parseShape(
-      "name: t\nwait_time: constant(0.01)\nstages:\n  - {name: a, duration: 1, users: 2, spawn_rate: 10}\n  - {name: b, duration: 1.5, users: 4, spawn_rate: 10}\n",
+      "name: t\nwait_time: constant(0.01)\nstages:\n  - {name: a, duration: 1.5, users: 2, spawn_rate: 10}\n  - {name: b, duration: 1, users: 4, spawn_rate: 10}\n",
     );
     const result = await runLoadTest({
       host: s.url,
@@ -100,7 +100,7 @@ Deno.test("a short closed-loop run writes all seven files with consistent counts
     assert.deepEqual(replicas.at(-1)!.slice(2), ["3", "1", "1", "1", "2", "5"]);
     assert.equal(
       await Deno.readTextFile(p.stages),
-      "Stage,Start (s),End (s),Users,Spawn Rate\na,0,1,2,10\nb,1,2.5,4,10\n",
+      "Stage,Start (s),End (s),Users,Spawn Rate\na,0,1.5,2,10\nb,1.5,2.5,4,10\n",
     );
     assert.equal(
       await Deno.readTextFile(p.failures),
