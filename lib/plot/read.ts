@@ -238,12 +238,17 @@ export function parseStatsHistory(text: string, options: ParseOptions = {}): Par
   return { rows, fullHistory };
 }
 
-/** Parses our `_replicas.csv` text. */
+/**
+ * Parses our `_replicas.csv` text. Rows whose counts are all empty (the service's status could not
+ * be read that second) are gaps and are left out.
+ */
 export function parseReplicas(text: string, options: ParseOptions = {}): ReplicaRow[] {
   const source = options.source ?? "<text>";
   const table = new CsvTable(text, source, { what: "replicas" });
   table.require(REPLICA_COLUMNS, "_replicas.csv");
-  return table.records.map((rec) => ({
+  const counts = REPLICA_COLUMNS.slice(2);
+  const present = table.records.filter((rec) => counts.some((c) => table.text(rec, c) !== ""));
+  return present.map((rec) => ({
     timestamp: table.number(rec, "Timestamp"),
     elapsedS: table.number(rec, "Elapsed (s)"),
     target: table.number(rec, "Target Replicas"),

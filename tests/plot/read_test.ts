@@ -97,6 +97,18 @@ Deno.test("parseReplicas/parseLatency/parseStages read our LF extras; empty late
     "Timestamp,Elapsed (s),Requests,Failures,p50 (ms),p90 (ms),p95 (ms),p99 (ms),Max (ms)\n1,0,0,0,,,,,\n2,1,5,0,10,20,30,40.5,41\n",
   );
   assert.equal(lat[0].p99Ms, null);
+  const gaps = parseReplicas(
+    "Timestamp,Elapsed (s),Target Replicas,Running Replicas,Starting Replicas,Pending Replicas,Total Ongoing Requests,Queued Requests\n1,1.0,,,,,,\n2,2.0,1,1,0,0,0,0\n",
+  );
+  assert.equal(gaps.length, 1, "a second without a status sample is a gap, not an error");
+  assert.throws(
+    () =>
+      parseReplicas(
+        "Timestamp,Elapsed (s),Target Replicas,Running Replicas,Starting Replicas,Pending Replicas,Total Ongoing Requests,Queued Requests\n1,1.0,3,,0,0,0,0\n",
+        { source: "r.csv" },
+      ),
+    /r\.csv:2: column "Running Replicas" must be a number, found ""/,
+  );
   assert.equal(lat[1].p99Ms, 40.5);
   assert.throws(
     () =>
