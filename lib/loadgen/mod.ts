@@ -17,3 +17,4 @@ export * from "./thresholds.ts";
 export * from "./replicas.ts";
 export * from "./runner.ts";
 export * from "./report.ts";
+export * from "./sweep.ts";

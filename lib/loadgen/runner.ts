@@ -64,6 +64,8 @@ export interface SecondReport {
   p50Ms: number | null;
   /** 99th percentile of the second (ms). */
   p99Ms: number | null;
+  /** The second's raw latencies (merge several for a window's exact percentiles). */
+  histogram: LatencyHistogram;
   /** Whole-run requests. */
   totalRequests: number;
   /** Whole-run failures. */
@@ -273,7 +275,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   }
 
   const currentUsers = () => (shape.executor === "users" ? users.length : inFlight);
+  let lastPassPerf = startPerf;
   const doPass = (perfNow: number) => {
+    lastPassPerf = perfNow;
     const nowS = epochS(perfNow);
     const interval = stats.takeInterval();
     const replicas = poller?.latest() ?? null;
@@ -289,6 +293,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       failures: interval.failures,
       p50Ms: interval.histogram.percentileMs(50),
       p99Ms: interval.histogram.percentileMs(99),
+      histogram: interval.histogram,
       totalRequests: stats.total.numRequests,
       totalFailures: stats.total.numFailures,
       dropped: droppedThisSecond,
@@ -337,8 +342,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   clearInterval(spawnTimer);
   clearTimeout(schedulerTimer);
   // A final pass so the last partial second is in the history and latency files.
-  if (endPerf - startPerf > 1 && files) doPass(endPerf);
-  else if (!files) stats.takeInterval();
+  if (endPerf - lastPassPerf > 1) doPass(endPerf);
   ended = true;
   for (const u of users) stopUser(u);
   for (const s of slots) s.conn.abort("stop");

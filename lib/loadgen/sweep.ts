@@ -1,0 +1,235 @@
+/**
+ * Tuning step 1, the single-replica sweep: raise the number of concurrent closed-loop users
+ * (no wait) step by step against a service with one replica until throughput stops rising, and
+ * report per level QPS, p50/p90/p99, average processing time and queue depth; then the maximum
+ * sustainable QPS, the knee, and suggested `target_ongoing_requests` (the concurrency at the
+ * knee) and `max_ongoing_requests` (the tutorial's rule: about 20-50% above the target).
+ *
+ * The analysis ({@linkcode analyzeSweep}) is a pure function of the level figures, so it can be
+ * tested and reused on simulated levels.
+ *
+ * @module
+ */
+import { LatencyHistogram } from "./histogram.ts";
+import { csvRowLf } from "./_pyformat.ts";
+import type { RequestSpec } from "./request_spec.ts";
+import { runLoadTest } from "./runner.ts";
+import { constantUsersShape } from "./shape.ts";
+
+/** Figures of one concurrency level (measured after its warm-up). */
+export interface SweepLevel {
+  /** Concurrent users (each with one request in flight at a time, no wait). */
+  concurrency: number;
+  /** Completed requests per second. */
+  qps: number;
+  /** Median latency, ms (`null` without samples). */
+  p50Ms: number | null;
+  /** 90th percentile, ms. */
+  p90Ms: number | null;
+  /** 99th percentile, ms. */
+  p99Ms: number | null;
+  /** Average processing time (mean latency seen by the client), ms. */
+  avgMs: number | null;
+  /** Requests measured. */
+  requests: number;
+  /** Failed requests measured. */
+  failures: number;
+  /** Mean `queued_requests` from `/api/status` (`null` when the service has no status). */
+  queueDepth: number | null;
+  /** Mean `ongoing_requests` on replicas from `/api/status`. */
+  ongoingRequests: number | null;
+}
+
+/** The sweep's conclusion. */
+export interface SweepAnalysis {
+  /** Highest QPS measured. */
+  maxSustainableQps: number;
+  /** Lowest concurrency within `tolerance` of that QPS (`null` with no levels). */
+  kneeConcurrency: number | null;
+  /** Suggested `target_ongoing_requests` (the knee's concurrency). */
+  suggestedTargetOngoingRequests: number | null;
+  /** Suggested `max_ongoing_requests` (~25% above the target, at least target + 1). */
+  suggestedMaxOngoingRequests: number | null;
+  /** The 20-50% band the tutorial allows for `max_ongoing_requests`. */
+  maxOngoingRequestsRange: [number, number] | null;
+  /** Whether throughput stopped rising within the levels run (else: extend the levels). */
+  plateauReached: boolean;
+}
+
+/** Options of {@linkcode analyzeSweep}. */
+export interface AnalyzeSweepOptions {
+  /** A level within this fraction of the best QPS counts as "not rising" (default 0.05). */
+  tolerance?: number;
+}
+
+/** Finds the knee and the suggestions from measured levels (pure). */
+export function analyzeSweep(
+  levels: readonly SweepLevel[],
+  options: AnalyzeSweepOptions = {},
+): SweepAnalysis {
+  const tol = options.tolerance ?? 0.05;
+  const ok = levels.filter((l) => l.requests > 0);
+  if (ok.length === 0) {
+    return {
+      maxSustainableQps: 0,
+      kneeConcurrency: null,
+      suggestedTargetOngoingRequests: null,
+      suggestedMaxOngoingRequests: null,
+      maxOngoingRequestsRange: null,
+      plateauReached: false,
+    };
+  }
+  const best = Math.max(...ok.map((l) => l.qps));
+  const knee = [...ok].sort((a, b) => a.concurrency - b.concurrency).find((l) =>
+    l.qps >= (1 - tol) * best
+  )!;
+  const maxConcurrency = Math.max(...ok.map((l) => l.concurrency));
+  const target = knee.concurrency;
+  return {
+    maxSustainableQps: best,
+    kneeConcurrency: knee.concurrency,
+    suggestedTargetOngoingRequests: target,
+    suggestedMaxOngoingRequests: Math.max(target + 1, Math.round(target * 1.25)),
+    maxOngoingRequestsRange: [
+      Math.max(target + 1, Math.ceil(target * 1.2)),
+      Math.max(target + 1, Math.floor(target * 1.5)),
+    ],
+    plateauReached: knee.concurrency < maxConcurrency,
+  };
+}
+
+/** Options of {@linkcode runSweep}. */
+export interface SweepOptions {
+  /** Target base URL. */
+  host: string;
+  /** The request. */
+  request: RequestSpec;
+  /** Concurrency levels in order (default 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64). */
+  levels?: number[];
+  /** Measured seconds per level (default 20). */
+  levelDurationS?: number;
+  /** Seconds discarded at the start of each level (default 5). */
+  warmupS?: number;
+  /** Per-request timeout, s (default 60). */
+  timeoutS?: number;
+  /** Stop after this many levels in a row without a QPS gain above `tolerance` (default 2). */
+  patience?: number;
+  /** See {@linkcode AnalyzeSweepOptions.tolerance}. */
+  tolerance?: number;
+  /** Read queue depth from `/api/status` (default true). */
+  replicas?: boolean;
+  /** Called after each level. */
+  onLevel?: (level: SweepLevel) => void;
+  /** Called every second with `[concurrency, elapsed s, requests in that second]`. */
+  onSecond?: (concurrency: number, elapsedS: number, requests: number) => void;
+  /** Notes (e.g. no /api/status). */
+  log?: (line: string) => void;
+  /** Stops the sweep. */
+  signal?: AbortSignal;
+}
+
+/** The default concurrency levels. */
+export const DEFAULT_SWEEP_LEVELS: readonly number[] = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64];
+
+/** Runs the sweep for real; returns the levels run and the analysis. */
+export async function runSweep(
+  options: SweepOptions,
+): Promise<{ levels: SweepLevel[]; analysis: SweepAnalysis }> {
+  const levelsToRun = options.levels ?? [...DEFAULT_SWEEP_LEVELS];
+  const durationS = options.levelDurationS ?? 20;
+  const warmupS = options.warmupS ?? 5;
+  const patience = options.patience ?? 2;
+  const tol = options.tolerance ?? 0.05;
+  const levels: SweepLevel[] = [];
+  let best = 0;
+  let strikes = 0;
+  let noted = false;
+  for (const concurrency of levelsToRun) {
+    if (options.signal?.aborted) break;
+    const hist = new LatencyHistogram();
+    let requests = 0;
+    let failures = 0;
+    let measuredS = 0;
+    let lastElapsed = 0;
+    const queued: number[] = [];
+    const ongoing: number[] = [];
+    await runLoadTest({
+      host: options.host,
+      shape: constantUsersShape(concurrency, warmupS + durationS),
+      request: options.request,
+      waitTime: { kind: "constant", seconds: 0 },
+      timeoutS: options.timeoutS,
+      replicas: options.replicas ?? true,
+      signal: options.signal,
+      log: (line) => {
+        if (!noted) options.log?.(line);
+        noted = true;
+      },
+      onSecond: (r) => {
+        const span = r.elapsedS - lastElapsed;
+        lastElapsed = r.elapsedS;
+        options.onSecond?.(concurrency, r.elapsedS, r.requests);
+        if (r.elapsedS - span < warmupS - 1e-6) return;
+        measuredS += span;
+        requests += r.requests;
+        failures += r.failures;
+        hist.add(r.histogram);
+        if (r.replicas) {
+          queued.push(r.replicas.queuedRequests);
+          ongoing.push(r.replicas.ongoingRequests);
+        }
+      },
+    });
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+    const level: SweepLevel = {
+      concurrency,
+      qps: measuredS > 0 ? requests / measuredS : 0,
+      p50Ms: hist.percentileMs(50),
+      p90Ms: hist.percentileMs(90),
+      p99Ms: hist.percentileMs(99),
+      avgMs: hist.meanMs,
+      requests,
+      failures,
+      queueDepth: mean(queued),
+      ongoingRequests: mean(ongoing),
+    };
+    levels.push(level);
+    options.onLevel?.(level);
+    if (level.qps > best * (1 + tol)) {
+      best = level.qps;
+      strikes = 0;
+    } else {
+      best = Math.max(best, level.qps);
+      strikes++;
+      if (strikes >= patience) break;
+    }
+    if (requests > 0 && failures / requests > 0.5) break; // the service is failing: stop here
+  }
+  return { levels, analysis: analyzeSweep(levels, { tolerance: tol }) };
+}
+
+/** CSV header of the sweep file. */
+export const SWEEP_CSV_HEADER =
+  "Concurrency,QPS,p50 (ms),p90 (ms),p99 (ms),Average (ms),Requests,Failures,Queue Depth,Ongoing Requests";
+
+/** The sweep levels as CSV (LF). */
+export function renderSweepCsv(levels: readonly SweepLevel[]): string {
+  const n = (
+    x: number | null,
+    d = 3,
+  ) => (x === null ? "" : String(Math.round(x * 10 ** d) / 10 ** d));
+  return SWEEP_CSV_HEADER + "\n" + levels.map((l) =>
+    csvRowLf([
+      String(l.concurrency),
+      n(l.qps, 2),
+      n(l.p50Ms),
+      n(l.p90Ms),
+      n(l.p99Ms),
+      n(l.avgMs),
+      String(l.requests),
+      String(l.failures),
+      n(l.queueDepth, 2),
+      n(l.ongoingRequests, 2),
+    ])
+  ).join("");
+}

@@ -1,0 +1,243 @@
+/**
+ * `deno task sweep`: tuning step 1, the single-replica sweep. Deploy the service with
+ * `configs/single_replica.yaml` first. Run with --help for the flags.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  DEFAULT_IMAGE_URI,
+  DEFAULT_SWEEP_LEVELS,
+  imageRequest,
+  readImage,
+  renderSweepCsv,
+  type RequestSpec,
+  runSweep,
+  serveImage,
+  type SweepLevel,
+  uriRequest,
+} from "../lib/loadgen/mod.ts";
+
+const HELP = `Usage: deno task sweep [options]
+
+Tuning step 1: against a service deployed with ONE replica (configs/single_replica.yaml), raise
+the number of concurrent users (no wait time) level by level until throughput stops rising.
+Prints per level QPS, p50/p90/p99, average processing time and queue depth (from /api/status),
+then the maximum sustainable QPS and suggested target_ongoing_requests / max_ongoing_requests.
+Writes results/sweep_<UTC timestamp>.csv and .json (or --out PREFIX).
+
+  --host URL            service base URL (default http://127.0.0.1:8000)
+  --levels LIST         concurrency levels, comma separated (default ${
+  DEFAULT_SWEEP_LEVELS.join(",")
+})
+  --level-duration S    measured seconds per level (default 20)
+  --warmup S            seconds discarded at the start of each level (default 5)
+  --tolerance F         a QPS gain below this fraction counts as "not rising" (default 0.05)
+  --patience N          stop after N levels in a row without a gain (default 2)
+  --timeout S           per-request timeout in seconds (default 60)
+  --uri URI | --image PATH [--image-mode raw|data-uri] | --serve-image PATH [--serve-image-port N]
+                        the request, as for deno task loadtest (default {"uri": "${DEFAULT_IMAGE_URI}"})
+  --path P              request path (default /)
+  --out PREFIX          output prefix (default results/sweep_<UTC timestamp>)
+  --no-replicas         do not read /api/status
+  -h, --help            this text
+
+Exit codes: 0 ok; 2 bad flags; 1 unexpected error.`;
+
+function fail(message: string): never {
+  console.error(`sweep: ${message}`);
+  Deno.exit(2);
+}
+
+const f = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
+
+function levelLine(l: SweepLevel): string {
+  return `${String(l.concurrency).padStart(11)} ${f(l.qps, 1).padStart(9)} ${
+    f(l.p50Ms).padStart(9)
+  } ` +
+    `${f(l.p90Ms).padStart(9)} ${f(l.p99Ms).padStart(9)} ${f(l.avgMs).padStart(9)} ` +
+    `${String(l.failures).padStart(8)} ${f(l.queueDepth, 2).padStart(11)}`;
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args.filter((a) => a !== "--"),
+      options: {
+        host: { type: "string", default: "http://127.0.0.1:8000" },
+        levels: { type: "string" },
+        "level-duration": { type: "string", default: "20" },
+        warmup: { type: "string", default: "5" },
+        tolerance: { type: "string", default: "0.05" },
+        patience: { type: "string", default: "2" },
+        timeout: { type: "string", default: "60" },
+        uri: { type: "string" },
+        image: { type: "string" },
+        "image-mode": { type: "string", default: "raw" },
+        "serve-image": { type: "string" },
+        "serve-image-port": { type: "string" },
+        path: { type: "string", default: "/" },
+        out: { type: "string" },
+        "no-replicas": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    fail(`${(e as Error).message}\nRun with --help for the flags.`);
+  }
+  if (args.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const num = (flag: string, v: string | undefined, min = 0): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) fail(`--${flag} must be a number >= ${min}, got "${v}"`);
+    return n;
+  };
+  let levels = [...DEFAULT_SWEEP_LEVELS];
+  if (args.levels) {
+    levels = args.levels.split(",").map((x) => Number(x.trim()));
+    if (levels.some((l) => !Number.isInteger(l) || l < 1)) {
+      fail(`--levels must be whole numbers >= 1 separated by commas, got "${args.levels}"`);
+    }
+  }
+  if ([args.uri, args.image, args["serve-image"]].filter((x) => x !== undefined).length > 1) {
+    fail("give only one of --uri, --image or --serve-image");
+  }
+  let request: RequestSpec;
+  let imageServer = null;
+  try {
+    if (args.image) {
+      const mode = args["image-mode"];
+      if (mode !== "raw" && mode !== "data-uri") {
+        fail(`--image-mode must be raw or data-uri, got "${mode}"`);
+      }
+      request = imageRequest(await readImage(args.image), { mode, path: args.path });
+    } else if (args["serve-image"]) {
+      imageServer = await serveImage(args["serve-image"], {
+        port: num("serve-image-port", args["serve-image-port"]),
+      });
+      console.error(
+        `sweep: serving ${args["serve-image"]} at ${imageServer.url}\n` +
+          `sweep: the service must allow this host: add "${imageServer.allowedHost}" ` +
+          `(or "127.0.0.1" for any port) to user_config.allowed_image_hosts`,
+      );
+      request = uriRequest(imageServer.url, { path: args.path });
+    } else {
+      request = uriRequest(args.uri ?? DEFAULT_IMAGE_URI, { path: args.path });
+    }
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const prefix = args.out ??
+    `results/sweep_${new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15)}`;
+  const levelDurationS = num("level-duration", args["level-duration"])!;
+  const warmupS = num("warmup", args.warmup)!;
+  if (levelDurationS <= 0) fail("--level-duration must be > 0");
+  const ac = new AbortController();
+  const onSigint = () => {
+    console.error("\nsweep: stopping after this level...");
+    ac.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  console.error(
+    `sweep: ${args.host}, levels ${
+      levels.join(",")
+    }, ${warmupS}+${levelDurationS} s each; ${request.describe}`,
+  );
+  console.log(
+    `${"concurrency".padStart(11)} ${"QPS".padStart(9)} ${"p50 ms".padStart(9)} ${
+      "p90 ms".padStart(9)
+    } ` +
+      `${"p99 ms".padStart(9)} ${"avg ms".padStart(9)} ${"failures".padStart(8)} ${
+        "queue depth".padStart(11)
+      }`,
+  );
+  const tty = Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  let result;
+  try {
+    result = await runSweep({
+      host: args.host!,
+      request,
+      levels,
+      levelDurationS,
+      warmupS,
+      timeoutS: num("timeout", args.timeout),
+      tolerance: num("tolerance", args.tolerance),
+      patience: num("patience", args.patience, 1),
+      replicas: !args["no-replicas"],
+      signal: ac.signal,
+      log: (line) => console.error(`sweep: ${line}`),
+      onSecond: (c, el, n) => {
+        if (tty) {
+          Deno.stderr.writeSync(
+            enc.encode(
+              `\r\x1b[2K  level ${c}: ${Math.floor(el)}/${warmupS + levelDurationS} s, ${n} req/s`,
+            ),
+          );
+        }
+      },
+      onLevel: (l) => {
+        if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+        console.log(levelLine(l));
+      },
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+    await imageServer?.close();
+  }
+  const a = result.analysis;
+  console.log("");
+  console.log(`max sustainable QPS (one replica): ${f(a.maxSustainableQps, 1)}`);
+  if (a.kneeConcurrency !== null) {
+    console.log(`throughput stops rising at concurrency ${a.kneeConcurrency}`);
+    console.log(
+      `suggested target_ongoing_requests: ${a.suggestedTargetOngoingRequests}` +
+        `   max_ongoing_requests: ${a.suggestedMaxOngoingRequests} ` +
+        `(tutorial: about 20-50% above the target, ${a.maxOngoingRequestsRange![0]}-${
+          a.maxOngoingRequestsRange![1]
+        })`,
+    );
+  }
+  if (!a.plateauReached) {
+    console.log("note: throughput was still rising at the last level; rerun with higher --levels");
+  }
+  if (result.levels.some((l) => l.queueDepth !== null && l.queueDepth > 0.5)) {
+    console.log(
+      "note: requests queued in the router at some levels: the deployment's max_ongoing_requests " +
+        "capped the replica's concurrency there",
+    );
+  }
+  await Deno.mkdir(prefix.replace(/[^/]*$/, "") || ".", { recursive: true });
+  await Deno.writeTextFile(`${prefix}.csv`, renderSweepCsv(result.levels));
+  await Deno.writeTextFile(
+    `${prefix}.json`,
+    JSON.stringify(
+      {
+        host: args.host,
+        request: request.describe,
+        level_duration_s: levelDurationS,
+        warmup_s: warmupS,
+        levels: result.levels,
+        analysis: result.analysis,
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+  console.log(`files: ${prefix}.csv, ${prefix}.json`);
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    console.error(`sweep: unexpected error: ${(e as Error).stack ?? e}`);
+    Deno.exit(1);
+  }
+}

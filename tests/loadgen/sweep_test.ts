@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import {
+  analyzeSweep,
+  renderSweepCsv,
+  runSweep,
+  type SweepLevel,
+  uriRequest,
+} from "../../lib/loadgen/mod.ts";
+
+const level = (concurrency: number, qps: number): SweepLevel => ({
+  concurrency,
+  qps,
+  p50Ms: null,
+  p90Ms: null,
+  p99Ms: null,
+  avgMs: null,
+  requests: 100,
+  failures: 0,
+  queueDepth: null,
+  ongoingRequests: null,
+});
+
+Deno.test("analyzeSweep() puts the knee where QPS stops rising and max 20-50% above the target", () => {
+  const a = analyzeSweep([level(1, 10), level(2, 19), level(4, 37), level(8, 40), level(16, 40.5)]);
+  assert.equal(a.maxSustainableQps, 40.5);
+  assert.equal(a.kneeConcurrency, 8);
+  assert.equal(a.suggestedTargetOngoingRequests, 8);
+  assert.equal(a.suggestedMaxOngoingRequests, 10);
+  assert.deepEqual(a.maxOngoingRequestsRange, [10, 12]);
+  assert.equal(a.plateauReached, true);
+  const rising = analyzeSweep([level(1, 10), level(2, 20)]);
+  assert.equal(rising.plateauReached, false, "still rising at the last level");
+  assert.equal(rising.suggestedMaxOngoingRequests, 3, "at least target + 1");
+});
+
+Deno.test("the sweep finds the knee of a stub that serves 4 requests at a time", async () => {
+  // 4 workers, 50 ms each: QPS rises to ~80 at concurrency 4, then requests only queue.
+  let busy = 0;
+  const waiting: (() => void)[] = [];
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    async (req) => {
+      if (new URL(req.url).pathname === "/api/status") {
+        return Response.json({
+          applications: {
+            a: {
+              deployments: {
+                d: {
+                  target_replicas: 1,
+                  replica_states: { RUNNING: 1 },
+                  ongoing_requests: busy,
+                  queued_requests: waiting.length,
+                },
+              },
+            },
+          },
+        });
+      }
+      await req.arrayBuffer();
+      if (busy >= 4) await new Promise<void>((r) => waiting.push(r));
+      else busy++;
+      await new Promise((r) => setTimeout(r, 50));
+      const next = waiting.shift();
+      if (next) next(); // hand the worker over
+      else busy--;
+      return new Response("ok");
+    },
+  );
+  const port = (server.addr as Deno.NetAddr).port;
+  try {
+    const { levels, analysis } = await runSweep({
+      host: `http://127.0.0.1:${port}`,
+      request: uriRequest("x"),
+      levels: [1, 2, 4, 8, 16],
+      levelDurationS: 1,
+      warmupS: 0.3,
+      patience: 2,
+      tolerance: 0.1,
+    });
+    assert.equal(analysis.kneeConcurrency, 4, renderSweepCsv(levels));
+    assert.equal(analysis.suggestedTargetOngoingRequests, 4);
+    assert.equal(analysis.suggestedMaxOngoingRequests, 5);
+    assert.ok(
+      analysis.maxSustainableQps > 60 && analysis.maxSustainableQps < 85,
+      renderSweepCsv(levels),
+    );
+    const l16 = levels.find((l) => l.concurrency === 16);
+    if (l16) {
+      // 12 of 16 wait in the queue, and they wait ~4 x 50 ms.
+      assert.ok(l16.queueDepth! > 8, `queue depth ${l16.queueDepth}`);
+      assert.ok(l16.p50Ms! > 150, `p50 ${l16.p50Ms}`);
+    }
+    assert.ok(levels.length >= 4, "stopped only after throughput stopped rising");
+    assert.match(
+      renderSweepCsv(levels),
+      /^Concurrency,QPS,p50 \(ms\),p90 \(ms\),p99 \(ms\),Average \(ms\),Requests,Failures,Queue Depth,Ongoing Requests\n1,/,
+    );
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+});
