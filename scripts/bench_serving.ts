@@ -192,7 +192,10 @@ async function coldStart(resnet: Awaited<ReturnType<typeof prepareModel>>) {
   const per = serve.deployment.replicas.map((r) => ({
     replica_id: r.id,
     asked_to_running_ms: (r.runningSinceMs ?? 0) - r.requestedAtMs,
+    worker_boot_ms: Math.round(r.spawnToReadyMs - r.initMs),
     model_load_in_worker_ms: Math.round(r.initMs),
+    session_create_ms: Math.round(r.loadTimings.sessionCreateMs),
+    warmup_ms: Math.round(r.loadTimings.warmupMs),
     backend: r.backend,
   }));
   await serve.shutdown();
@@ -201,7 +204,8 @@ async function coldStart(resnet: Awaited<ReturnType<typeof prepareModel>>) {
     table.push([
       `cold start, replica ${i + 1} (${p.backend})`,
       `${p.asked_to_running_ms} ms`,
-      `session create + warm-up in worker ${p.model_load_in_worker_ms} ms`,
+      `worker boot ${p.worker_boot_ms} ms, model load ${p.model_load_in_worker_ms} ms ` +
+      `(session create ${p.session_create_ms}, warm-up ${p.warmup_ms})`,
     ])
   );
 }

@@ -31,10 +31,15 @@ self.onmessage = async (event: MessageEvent<Incoming>) => {
       const t0 = performance.now();
       try {
         handler = await createReplicaHandler(msg.options);
+        // ORT-node needs an ArrayBuffer, so lib/model copies the shared model bytes once per
+        // session; that copy is garbage now. An idle worker would keep it until some later GC,
+        // so collect now when the process allows it (`--v8-flags=--expose-gc`, deno task deploy).
+        (globalThis as { gc?: () => void }).gc?.();
         self.postMessage({
           type: "ready",
           backend: handler.backend,
           initMs: performance.now() - t0,
+          loadTimings: handler.loadTimings,
         });
       } catch (error) {
         self.postMessage({

@@ -8,7 +8,7 @@
  */
 import type { DeploymentConfig } from "../config/mod.ts";
 import type { AutoscalerHandle } from "../autoscaler/mod.ts";
-import type { Cluster } from "./cluster.ts";
+import { type Cluster, machineCpuCount } from "./cluster.ts";
 import { Metric, type Registry, type Series } from "./metrics.ts";
 import { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 import { Router } from "./router.ts";
@@ -36,6 +36,12 @@ export interface DeploymentOptions {
   log?: (line: string) => void;
   /** Uniform [0,1) source for routing and health-check jitter. */
   random?: () => number;
+  /**
+   * Replicas loading their model at the same time (default: the machine's CPU count). More
+   * would only share the same cores and stack their load-time memory peaks; fewer delays
+   * capacity. Replicas waiting for a slot are STARTING (their CPUs are already allocated).
+   */
+  maxConcurrentStarts?: number;
 }
 
 /** The answer to one request, with where and how long it waited. */
@@ -71,6 +77,8 @@ export class Deployment {
   #retryAtMs = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #healthTimers = new Map<Replica, ReturnType<typeof setTimeout>>();
+  #startQueue: Replica[] = [];
+  #startsInFlight = 0;
   #autoscaler: AutoscalerLike | null = null;
   #stopped = false;
   #drains = new Set<Promise<void>>();
@@ -463,10 +471,30 @@ export class Deployment {
   }
 
   #startReplica(r: Replica): void {
+    r.state = "STARTING";
+    r.startedAtMs = Date.now();
     this.#log(`replica ${r.id} STARTING`);
+    this.#startQueue.push(r);
+    this.#pumpStarts();
+  }
+
+  #pumpStarts(): void {
+    const limit = Math.max(1, this.options.maxConcurrentStarts ?? machineCpuCount());
+    while (this.#startsInFlight < limit && this.#startQueue.length > 0) {
+      const r = this.#startQueue.shift()!;
+      if (r.state !== "STARTING" || r.dead) continue;
+      this.#startsInFlight++;
+      this.#spawnReplica(r).finally(() => {
+        this.#startsInFlight--;
+        this.#pumpStarts();
+      });
+    }
+  }
+
+  #spawnReplica(r: Replica): Promise<void> {
     this.#m.starts.inc([this.name, r.id, this.options.appName]);
     r.onCrash = (reason) => this.#onReplicaFailed(r, `crashed: ${reason}`);
-    r.start(this.options.replicaOptions).then(
+    return r.start(this.options.replicaOptions).then(
       () => {
         if (r.state !== "RUNNING") return;
         this.#startFailures = 0;

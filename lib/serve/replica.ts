@@ -39,7 +39,12 @@ interface Pending {
 }
 
 type WorkerMessage =
-  | { type: "ready"; backend: string; initMs: number }
+  | {
+    type: "ready";
+    backend: string;
+    initMs: number;
+    loadTimings: { sessionCreateMs: number; warmupMs: number };
+  }
   | { type: "init_error"; message: string }
   | { type: "res"; id: number; reply: ReplicaReply }
   | { type: "pong"; id: number }
@@ -63,8 +68,13 @@ export class Replica {
   stoppingSinceMs: number | null = null;
   /** Backend reported by the worker once ready. */
   backend = "";
-  /** Worker's own model-load time, ms. */
+  /** Worker's own model-load time (handler creation), ms. */
   initMs = 0;
+  /** From spawning the worker to its ready message, ms (boot = this - initMs). */
+  spawnToReadyMs = 0;
+  /** Session creation and warm-up inside initMs, ms. */
+  loadTimings = { sessionCreateMs: 0, warmupMs: 0 };
+  #spawnedAt = 0;
   /** Consecutive failed health checks. */
   healthFailures = 0;
   /** True once the worker is gone (crashed or terminated). */
@@ -84,8 +94,9 @@ export class Replica {
 
   /** Starts the worker and loads the model; resolves when it can serve (state is then RUNNING). */
   start(options: ReplicaOptions): Promise<void> {
-    this.state = "STARTING";
-    this.startedAtMs = Date.now();
+    if (this.state === "PENDING_ALLOCATION") this.state = "STARTING";
+    this.startedAtMs ??= Date.now();
+    this.#spawnedAt = performance.now();
     const worker = new Worker(WORKER_URL, { type: "module", name: `replica-${this.id}` });
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<WorkerMessage>) => this.#onMessage(event.data);
@@ -111,6 +122,8 @@ export class Replica {
       case "ready":
         this.backend = msg.backend;
         this.initMs = msg.initMs;
+        this.loadTimings = msg.loadTimings;
+        this.spawnToReadyMs = performance.now() - this.#spawnedAt;
         this.#ready?.resolve();
         this.#ready = null;
         break;

@@ -26,6 +26,8 @@ export const NOOP_LABEL = "noop";
 export interface ReplicaHandler {
   /** Backend actually used (`noop` for the no-op model). */
   readonly backend: string;
+  /** Session creation and warm-up times, ms (0 for the no-op model). */
+  readonly loadTimings: { sessionCreateMs: number; warmupMs: number };
   /** Runs one request to completion; never throws (failures come back as a reply). */
   handle(request: ClassifyRequest, options?: { signal?: AbortSignal }): Promise<ReplicaReply>;
   /** Releases the inference session. */
@@ -34,6 +36,8 @@ export interface ReplicaHandler {
 
 interface ClassifierLike {
   backend: string;
+  sessionCreateMs?: number;
+  warmupMs?: number;
   classify(
     image: Uint8Array,
     options?: { top?: number; maxPixels?: number },
@@ -65,6 +69,10 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
 
   return {
     backend: isNoop ? "noop" : classifier.backend,
+    loadTimings: {
+      sessionCreateMs: classifier.sessionCreateMs ?? 0,
+      warmupMs: classifier.warmupMs ?? 0,
+    },
     async handle(request, handleOptions) {
       try {
         const t0 = performance.now();

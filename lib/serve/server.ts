@@ -62,6 +62,8 @@ export async function prepareModel(
   const resolved = await resolveModel(spec, options);
   const shared = new Uint8Array(new SharedArrayBuffer(resolved.bytes.byteLength));
   shared.set(resolved.bytes);
+  // The resolved copy is garbage from here on; collect it now when allowed (--expose-gc).
+  (globalThis as { gc?: () => void }).gc?.();
   const warning = resolved.labelsMeaningful ? null : [
     "!".repeat(78),
     `!! WARNING: serving ${resolved.name}, whose weights are NOT pretrained (seeded random).`,
@@ -95,6 +97,8 @@ export interface StartServeOptions {
   decisionsCsvPath?: string;
   /** Uniform [0,1) source (routing, jitter). */
   random?: () => number;
+  /** Replicas loading their model at once (default: the machine's CPU count). */
+  maxConcurrentStarts?: number;
 }
 
 /** A running service. */
@@ -145,6 +149,7 @@ export async function startServe(
     cluster,
     registry,
     random: options.random,
+    maxConcurrentStarts: options.maxConcurrentStarts,
     log: (line) => log(`[${app.name}/${dep.name}] ${line}`),
     replicaOptions: {
       model: options.model.replicaModel,
