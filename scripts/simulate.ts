@@ -13,6 +13,8 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type ServeConfig } from "../lib/config/mod.ts";
 import { loadShape, parseWaitTime, ShapeError, stageRows } from "../lib/loadgen/mod.ts";
 import {
+  defaultReplicaConcurrency,
+  defaultStartupTime,
   type DurationModel,
   DurationSpecError,
   formatComparisonTable,
@@ -33,7 +35,7 @@ const USAGE = `usage: deno task simulate --config FILE [--config FILE ...] [opti
                          (samples or percentiles; a Locust _stats.csv works).
                          Default: noop:N configs use N ms, others resnet50 (lognormal 45/80 ms)
   --startup-time SPEC    replica startup (CPUs allocated -> RUNNING), same forms, bare numbers
-                         in seconds (default 2s)
+                         in seconds (default 0.3s for noop models, else 2s)
   --seed N               random seed (default 1)
   --out-dir DIR          result files go to DIR/<config>_*.csv (default results/sim)
   --time-scale F         compress (<1) or stretch (>1) the shape in time, as the load test does
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
         config: { type: "string", multiple: true },
         shape: { type: "string", default: "configs/loadtest/tutorial.yaml" },
         "service-time": { type: "string" },
-        "startup-time": { type: "string", default: "2s" },
+        "startup-time": { type: "string" },
         seed: { type: "string", default: "1" },
         "out-dir": { type: "string", default: "results/sim" },
         "time-scale": { type: "string" },
@@ -131,13 +133,15 @@ async function main(): Promise<void> {
   }
   const load = loadFromShape(shape, { waitTime });
 
-  let startupTime: DurationModel;
+  let flagStartupTime: DurationModel | undefined;
   let flagServiceTime: DurationModel | null = null;
   try {
-    startupTime = await parseDurationSpec(values["startup-time"], {
-      defaultUnit: "s",
-      what: "--startup-time",
-    });
+    if (values["startup-time"] !== undefined) {
+      flagStartupTime = await parseDurationSpec(values["startup-time"], {
+        defaultUnit: "s",
+        what: "--startup-time",
+      });
+    }
     if (values["service-time"] !== undefined) {
       flagServiceTime = await parseDurationSpec(values["service-time"], { what: "--service-time" });
     }
@@ -169,16 +173,18 @@ async function main(): Promise<void> {
   const encoder = new TextEncoder();
   console.error(
     `simulate: shape ${shape.name} (${shape.durationS} s, ${shape.executor}), seed ${seed}, ` +
-      `startup ${startupTime.description}, files under ${outDir}/`,
+      `files under ${outDir}/`,
   );
   for (const [i, { config }] of configs.entries()) {
     const name = names[i];
     const serviceTime = flagServiceTime ?? await defaultServiceTime(config);
     const dep = servedDeployment(config);
-    const replicaConcurrency = concurrencyFlag === "max" ||
-        (concurrencyFlag === undefined && dep.user_config.model.kind === "noop")
+    const replicaConcurrency = concurrencyFlag === undefined
+      ? defaultReplicaConcurrency(dep)
+      : concurrencyFlag === "max"
       ? dep.max_ongoing_requests
-      : Number(concurrencyFlag ?? 1);
+      : Number(concurrencyFlag);
+    const startupTime = flagStartupTime ?? defaultStartupTime(dep);
     let lastPrint = performance.now();
     const onProgress = (elapsedS: number, totalS: number) => {
       const now = performance.now();
@@ -216,7 +222,7 @@ async function main(): Promise<void> {
     }
     summaries.push(result.summary);
     console.error(
-      `simulate: ${name}: ${serviceTime.description}, concurrency ${replicaConcurrency}: ` +
+      `simulate: ${name}: ${serviceTime.description}, concurrency ${replicaConcurrency}, startup ${startupTime.description}: ` +
         `${result.events} events in ${
           result.wallMs.toFixed(0)
         } ms wall; ${result.files.length} files`,

@@ -56,6 +56,8 @@ export {
 export { erlangC, type MmcFigures, mmcFigures } from "./queueing.ts";
 export {
   countOscillations,
+  defaultReplicaConcurrency,
+  defaultStartupTime,
   formatComparisonTable,
   servedDeployment,
   SIM_REQUEST,

@@ -37,7 +37,7 @@ import {
   statsHistoryColumns,
 } from "../loadgen/mod.ts";
 import { type LoadModel, type SimController, SimEngine, type SimErrorKind } from "./engine.ts";
-import type { DurationModel } from "./duration_model.ts";
+import { type DurationModel, fixedDuration } from "./duration_model.ts";
 
 /** How a simulated request shows up in the result files (method and name, like the load test). */
 export const SIM_REQUEST = { method: "POST", name: "/" } as const;
@@ -68,7 +68,10 @@ export interface SimulateOptions {
   load: LoadModel;
   /** Service time of one request on one replica. */
   serviceTime: DurationModel;
-  /** Replica startup time (CPUs allocated -> RUNNING); default fixed 2 s. */
+  /**
+   * Replica startup time (CPUs allocated -> RUNNING); default {@linkcode defaultStartupTime}:
+   * 0.3 s for a noop model, 2 s for a real one.
+   */
   startupTime?: DurationModel;
   /** Seed of every random draw (default 1). */
   seed?: number;
@@ -76,7 +79,11 @@ export interface SimulateOptions {
   clusterCpus?: number;
   /** Physical cores for processor sharing; default off. */
   machineCores?: number | null;
-  /** Requests one replica executes at once; default 1 (CPU-bound model), use max_ongoing for noop. */
+  /**
+   * Requests one replica executes at once (the rest wait inside it, still "ongoing"). Default
+   * {@linkcode defaultReplicaConcurrency}: `max_ongoing_requests` for a noop model (it sleeps, so
+   * its requests overlap), 1 for a real model (one inference at a time on its CPUs).
+   */
   replicaConcurrency?: number;
   /** Simulated seconds; default the load's end. */
   durationS?: number;
@@ -152,6 +159,20 @@ export interface SimulationResult {
   wallMs: number;
   /** Per-second replica counts (Elapsed s, target, running) for fidelity comparisons. */
   seconds: { second: number; target: number; running: number; starting: number; pending: number }[];
+}
+
+/** Requests a replica of `dep` executes at once: all its slots for noop, else 1. */
+export function defaultReplicaConcurrency(dep: DeploymentConfig): number {
+  return dep.user_config.model.kind === "noop" ? dep.max_ongoing_requests : 1;
+}
+
+/**
+ * Replica startup of `dep`: 0.3 s for noop (a Web Worker, measured by scripts/fidelity.ts on the
+ * shared 2-core box), 2 s for a model (ONNX session creation ~1.2-2.6 s in research/spike.md and
+ * deno task benchmark).
+ */
+export function defaultStartupTime(dep: DeploymentConfig): DurationModel {
+  return fixedDuration(dep.user_config.model.kind === "noop" ? 300 : 2000);
 }
 
 /** The first application's first deployment: the one the lab serves. */
@@ -291,11 +312,11 @@ export async function simulate(
     },
     load: options.load,
     serviceTime: options.serviceTime,
-    startupTime: options.startupTime,
+    startupTime: options.startupTime ?? defaultStartupTime(dep),
     seed: options.seed,
     clusterCpus: options.clusterCpus,
     machineCores: options.machineCores,
-    replicaConcurrency: options.replicaConcurrency,
+    replicaConcurrency: options.replicaConcurrency ?? defaultReplicaConcurrency(dep),
     durationS: options.durationS,
     clientTimeoutS,
     startEpochMs,
