@@ -157,13 +157,16 @@ if (!args.values["no-dashboard"]) {
 }
 // ==============================================================================================
 
-let stopping = false;
+let stoppingSinceMs: number | null = null;
 const onSignal = (signal: Deno.Signal) => {
-  if (stopping) {
+  if (stoppingSinceMs !== null) {
+    // A terminal's Ctrl-C reaches both `deno task` (which forwards it) and this process, so
+    // a repeat within a second is the same keypress, not a request to skip draining.
+    if (Date.now() - stoppingSinceMs < 1000) return;
     console.error(`${signal} again: exiting now without draining`);
     Deno.exit(1);
   }
-  stopping = true;
+  stoppingSinceMs = Date.now();
   log(`${signal} received: stopping gracefully (send it again to exit at once)`);
   serve.shutdown().then(() => Deno.exit(0), (error) => {
     console.error(`shutdown failed: ${(error as Error).message}`);
@@ -182,7 +185,12 @@ try {
     log(`reminder: ${model.info.name} has MEANINGLESS labels (seeded weights, not pretrained)`);
   }
 } catch (error) {
-  if (!stopping) {
-    log(`deploy failed: ${(error as Error).message} (still serving status; Ctrl-C to stop)`);
+  if (stoppingSinceMs === null) {
+    if (serve.deployment.deployFailed) {
+      log(`deploy failed: ${(error as Error).message}`);
+      await serve.shutdown();
+      Deno.exit(1);
+    }
+    log(`${(error as Error).message} (still serving; Ctrl-C to stop)`);
   }
 }

@@ -290,6 +290,14 @@ export class Deployment {
       `deploying ${this.#target} replica(s) x ${this.config.ray_actor_options.num_cpus} CPU ` +
         `(cluster has ${this.options.cluster.numCpus} CPUs)`,
     );
+    const need = this.config.ray_actor_options.num_cpus;
+    if (need > this.options.cluster.numCpus) {
+      this.#log(
+        `WARNING: a replica needs ${need} CPUs but the cluster has only ` +
+          `${this.options.cluster.numCpus}: replicas will wait in PENDING_ALLOCATION until ` +
+          `ray_actor_options.num_cpus is lowered or --num-cpus raised`,
+      );
+    }
     this.#reconcile();
   }
 
