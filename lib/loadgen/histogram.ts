@@ -160,7 +160,8 @@ export class LatencyHistogram {
       throw new RangeError(`percentile must be within 0..100, got ${p}`);
     }
     if (p === 0) return this.#minMs;
-    const rank = Math.max(1, Math.ceil((p / 100) * this.#count - 1e-9));
+    const x = (p / 100) * this.#count;
+    const rank = Math.max(1, Math.ceil(x - 1e-9 * Math.max(1, x))); // 99.9% of 20000 is 19980
     let seen = 0;
     for (let i = this.#lowIndex; i <= this.#highIndex; i++) {
       seen += this.#counts[i];
