@@ -115,7 +115,18 @@ export async function loadRuntime(
     backend,
     threads: effective,
     tensor: (data, dims) => new ort.Tensor("float32", data, dims),
-    createSession: (bytes) => ort.InferenceSession.create(plainBytes(bytes), sessionOptions),
+    createSession: async (bytes) => {
+      // ORT-web's emscripten glue (node flavour) replaces `globalThis.Worker` with node's
+      // worker_threads Worker when it initialises (first session); a Deno Worker created after
+      // that in this realm gets no `self` and never answers. Its pthread pool is already
+      // started by then, so put Deno's Worker back.
+      const denoWorker = globalThis.Worker;
+      try {
+        return await ort.InferenceSession.create(plainBytes(bytes), sessionOptions);
+      } finally {
+        if (globalThis.Worker !== denoWorker) globalThis.Worker = denoWorker;
+      }
+    },
   };
 }
 
