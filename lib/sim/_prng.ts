@@ -28,6 +28,60 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+class Sfc32 implements Rng {
+  #a: number;
+  #b: number;
+  #c: number;
+  #d: number;
+  #spare = NaN;
+
+  constructor(a: number, b: number, c: number, d: number) {
+    this.#a = a | 0;
+    this.#b = b | 0;
+    this.#c = c | 0;
+    this.#d = d | 0;
+    for (let i = 0; i < 12; i++) this.next();
+  }
+
+  /** An arrow property, so `rng.next` can be passed around as a plain function. */
+  next = (): number => {
+    const a = this.#a, b = this.#b, c = this.#c;
+    const d = (this.#d + 1) | 0;
+    const t = (((a + b) | 0) + d) | 0;
+    this.#a = b ^ (b >>> 9);
+    this.#b = (c + (c << 3)) | 0;
+    this.#c = (((c << 21) | (c >>> 11)) + t) | 0;
+    this.#d = d;
+    return (t >>> 0) / 4294967296;
+  };
+
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  exponential(mean: number): number {
+    return -mean * Math.log(1 - this.next());
+  }
+
+  normal(): number {
+    // Marsaglia's polar method: no trigonometry, one log and one sqrt per pair.
+    const spare = this.#spare;
+    if (spare === spare) {
+      this.#spare = NaN;
+      return spare;
+    }
+    let u: number, v: number, q: number;
+    do {
+      u = 2 * this.next() - 1;
+      v = 2 * this.next() - 1;
+      q = u * u + v * v;
+    } while (q >= 1 || q === 0);
+    const f = Math.sqrt((-2 * Math.log(q)) / q);
+    this.#spare = v * f;
+    return u * f;
+  }
+}
+
 /**
  * Creates a random stream from a seed and a stream number, so independent parts of the model
  * (arrivals, service times, routing...) draw from independent streams: changing one config knob
@@ -35,44 +89,5 @@ function splitmix32(seed: number): () => number {
  */
 export function createRng(seed: number, stream = 0): Rng {
   const mix = splitmix32((Math.floor(seed) ^ Math.imul(stream + 1, 0x27d4eb2d)) >>> 0);
-  let a = mix(), b = mix(), c = mix(), d = mix();
-  const u32 = (): number => {
-    a >>>= 0;
-    b >>>= 0;
-    c >>>= 0;
-    d >>>= 0;
-    let t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    t = (t + d) | 0;
-    c = (c + t) | 0;
-    return t >>> 0;
-  };
-  for (let i = 0; i < 12; i++) u32();
-  let spare = NaN;
-  const next = (): number => u32() / 4294967296;
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    exponential: (mean: number) => -mean * Math.log(1 - next()),
-    normal: () => {
-      // Marsaglia's polar method: no trigonometry, one log and one sqrt per pair.
-      if (!Number.isNaN(spare)) {
-        const value = spare;
-        spare = NaN;
-        return value;
-      }
-      let u: number, v: number, q: number;
-      do {
-        u = 2 * next() - 1;
-        v = 2 * next() - 1;
-        q = u * u + v * v;
-      } while (q >= 1 || q === 0);
-      const f = Math.sqrt((-2 * Math.log(q)) / q);
-      spare = v * f;
-      return u * f;
-    },
-  };
+  return new Sfc32(mix(), mix(), mix(), mix());
 }

@@ -307,6 +307,7 @@ export class SimEngine {
   #toMs = [0, 0];
   // Replicas.
   #routable: SimReplica[] = [];
+  #ongoingMap = new Map<string, number>();
   #withFreeSlot: SimReplica[] = [];
   #pending: SimReplica[] = [];
   #target: number;
@@ -375,11 +376,21 @@ export class SimEngine {
 
   // ---------------------------------------------------------------- AutoscalingTarget interface
 
-  /** Requests ongoing on each RUNNING replica (executing or waiting inside it), by replica id. */
+  /**
+   * Requests ongoing on each RUNNING replica (executing or waiting inside it), by replica id.
+   * The same map object is refreshed on every call.
+   */
   ongoingByReplica(): ReadonlyMap<string, number> {
-    // RUNNING replicas are exactly the routable ones (the full list also holds stopped ones).
-    const map = new Map<string, number>();
+    // RUNNING replicas are exactly the routable ones. One map is kept and refreshed in place
+    // (the controller reads it synchronously on every 100 ms tick; a fresh 1,000-entry map per
+    // tick was a visible share of large what-ifs): valid until the next call.
+    const map = this.#ongoingMap;
+    if (map.size !== this.#routable.length) map.clear();
     for (const r of this.#routable) map.set(r.id, r.ongoing);
+    if (map.size !== this.#routable.length) {
+      map.clear();
+      for (const r of this.#routable) map.set(r.id, r.ongoing);
+    }
     return map;
   }
 
