@@ -41,15 +41,20 @@ async function bareSession(req: BenchRequest): Promise<{ ort: any; session: any;
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
     };
   } else if (req.backend === "wasm") {
     ort = await import("onnxruntime-web");
     ort.env.wasm.numThreads = req.threads;
-    options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+    options = { executionProviders: ["wasm"], graphOptimizationLevel: "all", logSeverityLevel: 3 };
   } else {
     ort = await import("onnxruntime-web/webgpu");
     ort.env.wasm.numThreads = 1;
-    options = { executionProviders: ["webgpu"], graphOptimizationLevel: "all" };
+    options = {
+      executionProviders: ["webgpu"],
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+    };
   }
   ort = ort.default?.InferenceSession ? ort.default : ort;
   const bytes = req.model.buffer instanceof ArrayBuffer ? req.model : req.model.slice();

@@ -98,6 +98,7 @@ export async function loadRuntime(
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      logSeverityLevel: 3, // errors only: no "nodes not assigned to the preferred EP" chatter
     };
   } else if (backend === "wasm") {
     if (wasmThreadsInRealm === null) {
@@ -105,11 +106,19 @@ export async function loadRuntime(
       wasmThreadsInRealm = n;
     }
     effective = wasmThreadsInRealm;
-    sessionOptions = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+    sessionOptions = {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+    };
   } else {
     ort.env.wasm.numThreads = 1;
     effective = 1;
-    sessionOptions = { executionProviders: ["webgpu"], graphOptimizationLevel: "all" };
+    sessionOptions = {
+      executionProviders: ["webgpu"],
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+    };
   }
   return {
     backend,

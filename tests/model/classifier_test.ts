@@ -4,7 +4,6 @@ import {
   type Classifier,
   createClassifier,
   imagenetLabels,
-  ModelError,
   probeWebGpu,
   topK,
 } from "../../lib/model/mod.ts";
@@ -22,14 +21,8 @@ if (!haveFixtures) {
 }
 const gpu = await probeWebGpu();
 const realGpu = gpu.available && !gpu.fallback;
-if (haveFixtures && !realGpu) {
-  console.warn(
-    `skipping the webgpu fixture test: ${
-      gpu.available
-        ? `the adapter is a software fallback (${gpu.description})`
-        : "no WebGPU adapter"
-    }; ORT's webgpu EP on a software adapter takes ~30 s to start and ~2 s per image`,
-  );
+if (haveFixtures && !gpu.available) {
+  console.warn(`skipping the webgpu fixture test: no WebGPU adapter (${gpu.description})`);
 }
 
 const read = (name: string) => Deno.readFile(new URL(name, fixtures));
@@ -86,8 +79,10 @@ for (const backend of ["native", "wasm"] as const) {
 }
 
 Deno.test({
-  name: "MobileNetV2 classifies dog.jpg as Samoyed on webgpu",
-  ignore: !haveFixtures || !realGpu,
+  // Runs on a software adapter too (Mesa llvmpipe here: ~3 s to load, ~1 s per image for this
+  // small model; int8 nodes run on ORT's CPU fallback inside the webgpu session).
+  name: "MobileNetV2 classifies dog.jpg as Samoyed on webgpu (software adapter included)",
+  ignore: !haveFixtures || !gpu.available,
   fn: async () => {
     const classifier = await createClassifier(await read("mobilenetv2-12-int8.onnx"), {
       backend: "webgpu",
@@ -175,19 +170,6 @@ Deno.test("topK() returns softmax probabilities, best first, skipping a backgrou
   assert.deepEqual(top.map((p) => [p.index, p.label]), [[1, "b"], [2, "c"]]);
   assert.ok(Math.abs(top[0].probability - Math.exp(3) / z) < 1e-12);
   assert.deepEqual(topK(logits, 10).map((p) => p.index), [0, 2, 3, 1]);
-});
-
-Deno.test({
-  name: "createClassifier() refuses webgpu with a clear ModelError when there is no adapter",
-  ignore: gpu.available,
-  fn: async () => {
-    await assert.rejects(
-      createClassifier(channelMeanNhwc(32), { backend: "webgpu", threads: 1 }),
-      (e: unknown) =>
-        e instanceof ModelError && e.code === "backend_unavailable" &&
-        /try --backend native/.test(e.message),
-    );
-  },
 });
 
 Deno.test({

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+
+const repo = new URL("../../", import.meta.url).pathname;
+const fixtures = new URL("../../../shared/fixtures/", import.meta.url);
+const haveFixtures = await Deno.stat(new URL("dog.jpg", fixtures)).then(() => true, () => false);
+
+async function deno(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: repo,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("importing lib/model/mod.ts loads neither onnxruntime nor sharp (no FFI permission needed)", async () => {
+  // Native addons need --allow-ffi (sharp also --allow-env): a static import of either would fail
+  // under --allow-read alone.
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/noop_path.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import * as m from ${
+        JSON.stringify(new URL("../../lib/model/mod.ts", import.meta.url).href)
+      };
+const labels = m.imagenetLabels();
+console.log(labels.length, labels[258], m.detectImageFormat(new Uint8Array([0xff, 0xd8, 0xff])));
+`,
+    );
+    const r = await deno([
+      "run",
+      "--no-check",
+      "--config",
+      `${repo}deno.json`,
+      "--allow-read",
+      script,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "1000 Samoyed jpeg");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "deno task classify --backend webgpu without an adapter exits 3 saying which backend to try",
+  ignore: !haveFixtures,
+  fn: async () => {
+    // DENO_WEBGPU_BACKEND=vulkan hides the Mesa GL adapter on machines without a Vulkan driver.
+    const r = await deno(
+      [
+        "run",
+        "-A",
+        "scripts/classify.ts",
+        new URL("dog.jpg", fixtures).pathname,
+        "--model",
+        new URL("mobilenetv2-12-int8.onnx", fixtures).pathname,
+        "--backend",
+        "webgpu",
+      ],
+      { DENO_WEBGPU_BACKEND: "vulkan" },
+    );
+    if (r.code === 0) {
+      console.warn("a Vulkan WebGPU adapter exists here: the no-adapter path was not exercised");
+      assert.match(r.stdout, /Samoyed/);
+      return;
+    }
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /backend "webgpu" cannot load: no WebGPU adapter.*try --backend native/);
+  },
+});
