@@ -787,8 +787,8 @@ export function dashboardChart(
   return root as ChartElement;
 }
 
-/** Re-exported for callers that build their own marks on the same headless document. */
-export { chartDocument, Plot };
+/** Re-exported for callers that build their own Plot charts on the same headless document. */
+export { chartDocument };
 
 /** One line of a {@link lineChart}. */
 export interface LineSeries {

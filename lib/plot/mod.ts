@@ -45,7 +45,6 @@ export {
   type LineChartOptions,
   type LineSeries,
   type PercentileName,
-  Plot,
   queueChart,
   replicasChart,
   rpsChart,
