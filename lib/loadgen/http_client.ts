@@ -49,6 +49,8 @@ export interface PreparedRequest {
   method: string;
   /** Path with query (`/`). */
   path: string;
+  /** Stats entry name (Locust's `name=`, default the path); HTTP error texts use it. */
+  name: string;
   /** The whole request, encoded once. */
   bytes: Uint8Array;
 }
@@ -56,7 +58,13 @@ export interface PreparedRequest {
 /** Encodes a request (headers as python-requests would send them, plus our User-Agent). */
 export function prepareRequest(
   target: HttpTarget,
-  request: { method: string; path: string; body?: Uint8Array | null; contentType?: string | null },
+  request: {
+    method: string;
+    path: string;
+    name?: string;
+    body?: Uint8Array | null;
+    contentType?: string | null;
+  },
 ): PreparedRequest {
   const body = request.body ?? null;
   let head = `${request.method} ${request.path} HTTP/1.1\r\nHost: ${target.hostHeader}\r\n` +
@@ -72,7 +80,7 @@ export function prepareRequest(
   const bytes = new Uint8Array(headBytes.byteLength + (body?.byteLength ?? 0));
   bytes.set(headBytes, 0);
   if (body) bytes.set(body, headBytes.byteLength);
-  return { method: request.method, path: request.path, bytes };
+  return { method: request.method, path: request.path, name: request.name ?? request.path, bytes };
 }
 
 /** The outcome of one request. */
@@ -104,32 +112,36 @@ function pyTimeout(seconds: number): string {
   return String(seconds); // 10 -> "10", 2.5 -> "2.5", as Python prints the value given
 }
 
-/** Locust's (python-requests) error texts for a target. */
+/**
+ * Locust's `HttpUser` error texts (locust/clients.py @ 407343d0 with python-requests 2.x and
+ * urllib3 2.x). Since Locust 2.14 `raise_for_status()` runs with the URL set to the request's
+ * *name*, so HTTP errors read `for url: /`; connection errors are unwrapped down to the first
+ * exception that is not a requests/urllib3 wrapper (`ConnectionRefusedError(111, ...)`).
+ * Checked against a real Locust run for the 503, timeout and refused cases.
+ */
 export const locustErrors = {
-  /** `raise_for_status()` on a 4xx/5xx response. */
-  http(target: HttpTarget, path: string, status: number, reason: string): string {
+  /** `raise_for_status()` on a 4xx/5xx response; `name` is the stats entry name (the path). */
+  http(_target: HttpTarget, name: string, status: number, reason: string): string {
     const kind = status >= 500 ? "Server Error" : "Client Error";
-    const text = `${status} ${kind}: ${reason} for url: ${target.origin}${path}`;
+    const text = `${status} ${kind}: ${reason} for url: ${name}`;
     return `HTTPError(${text.includes("'") && !text.includes('"') ? `"${text}"` : `'${text}'`})`;
   },
-  /** Connection refused (urllib3 2.x NewConnectionError inside MaxRetryError). */
-  refused(target: HttpTarget, path: string): string {
-    return `ConnectionError(MaxRetryError("HTTPConnectionPool(host='${target.hostname}', port=${target.port}): ` +
-      `Max retries exceeded with url: ${path} (Caused by NewConnectionError('<urllib3.connection.HTTPConnection ` +
-      `object at 0x....>: Failed to establish a new connection: [Errno 111] Connection refused'))"))`;
+  /** Connection refused (unwrapped from ConnectionError > MaxRetryError > NewConnectionError). */
+  refused(): string {
+    return "ConnectionRefusedError(111, 'Connection refused')";
   },
-  /** No response within the timeout. */
+  /** No response within the timeout (requests' ReadTimeout is not unwrapped). */
   timeout(target: HttpTarget, timeoutS: number): string {
     return `ReadTimeout(ReadTimeoutError("HTTPConnectionPool(host='${target.hostname}', port=${target.port}): ` +
       `Read timed out. (read timeout=${pyTimeout(timeoutS)})"))`;
   },
-  /** The server closed the connection before answering. */
+  /** The server closed the connection before answering (unwrapped from ProtocolError). */
   disconnected(): string {
-    return "ConnectionError(ProtocolError('Connection aborted.', RemoteDisconnected('Remote end closed connection without response')))";
+    return "RemoteDisconnected('Remote end closed connection without response')";
   },
-  /** The server reset the connection. */
+  /** The server reset the connection (unwrapped from ProtocolError). */
   reset(): string {
-    return "ConnectionError(ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer')))";
+    return "ConnectionResetError(104, 'Connection reset by peer')";
   },
   /** The body ended before its announced length. */
   prematureEnd(): string {
@@ -182,14 +194,14 @@ export class HttpConnection {
         try {
           return await this.#attempt(req);
         } catch (e2) {
-          return this.#failure(e2, req, timeoutS);
+          return this.#failure(e2, timeoutS);
         }
       }
-      return this.#failure(e, req, timeoutS);
+      return this.#failure(e, timeoutS);
     }
   }
 
-  #failure(e: unknown, req: PreparedRequest, timeoutS: number): HttpResult {
+  #failure(e: unknown, timeoutS: number): HttpResult {
     this.#close();
     const t = this.#target;
     if (this.#aborted === "timeout") {
@@ -204,7 +216,7 @@ export class HttpConnection {
       return {
         status: 0,
         contentLength: 0,
-        error: locustErrors.refused(t, req.path),
+        error: locustErrors.refused(),
         errorKind: "refused",
       };
     }
@@ -323,7 +335,7 @@ export class HttpConnection {
     if (close) this.#close();
     const result: HttpResult = { status, contentLength: bodyBytes };
     if (status >= 400) {
-      result.error = locustErrors.http(this.#target, req.path, status, reason);
+      result.error = locustErrors.http(this.#target, req.name, status, reason);
       result.errorKind = "http";
     }
     return result;
