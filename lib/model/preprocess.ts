@@ -64,7 +64,11 @@ export interface PreprocessOptions {
   maxPixels?: number;
   /** Resize kernel (default {@link DEFAULT_RESIZE_KERNEL}). */
   kernel?: ResizeKernel;
-  /** Turn on JPEG/WebP shrink-on-load (faster, box-filtered; default false). */
+  /**
+   * Let libjpeg/libwebp shrink in the DCT domain while decoding (default false). About 2x faster
+   * on a 12-megapixel JPEG but less faithful to torchvision (mean deviation from the reference
+   * resize 0.51 vs 0.28 levels of 255 there); no effect below a ~5x reduction (e.g. dog.jpg).
+   */
   fastShrinkOnLoad?: boolean;
   /** Where the image came from, for messages. */
   source?: string;
