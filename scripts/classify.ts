@@ -54,7 +54,8 @@ async function readImage(source: string, maxBytes: number): Promise<Uint8Array> 
   try {
     res = await fetch(source, { signal: AbortSignal.timeout(10_000) });
   } catch (e) {
-    fail(`cannot fetch ${source}: ${(e as Error).message}`);
+    const err = e as Error & { cause?: Error };
+    fail(`cannot fetch ${source}: ${err.message}${err.cause ? `: ${err.cause.message}` : ""}`);
   }
   if (!res.ok || !res.body) {
     await res.body?.cancel();
