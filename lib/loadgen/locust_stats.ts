@@ -54,13 +54,19 @@ export function readablePercentiles(percentiles: readonly number[]): string[] {
 /**
  * Locust's `calculate_response_time_percentile`: walks the bucketed times from the top and
  * returns the first key where `n - processed <= int(n * p)`, i.e. `a[min(int(n*p), n-1)]`
- * of the sorted bucketed values; 0 when there are none.
+ * of the sorted bucketed values; 0 when there are none. `options.numRequests` is Locust's `n`
+ * (requests with a time); it defaults to the sum of the counts.
  */
 export function calculateResponseTimePercentile(
   responseTimes: ReadonlyMap<number, number>,
-  numRequests: number,
   percent: number,
+  options: { numRequests?: number } = {},
 ): number {
+  let numRequests = options.numRequests;
+  if (numRequests === undefined) {
+    numRequests = 0;
+    for (const c of responseTimes.values()) numRequests += c;
+  }
   const numOfRequest = Math.trunc(numRequests * percent);
   let processed = 0;
   const keys = [...responseTimes.keys()].sort((a, b) => b - a);
@@ -264,11 +270,9 @@ export class StatsEntry {
 
   /** Whole-run percentile of the bucketed times (`p` in 0..1). */
   responseTimePercentile(p: number): number {
-    return calculateResponseTimePercentile(
-      this.responseTimes,
-      this.numRequests - this.numNoneRequests,
-      p,
-    );
+    return calculateResponseTimePercentile(this.responseTimes, p, {
+      numRequests: this.numRequests - this.numNoneRequests,
+    });
   }
 
   /**
@@ -295,11 +299,10 @@ export class StatsEntry {
       const d = v - (cached.responseTimes.get(k) ?? 0);
       if (d !== 0) diff.set(k, d);
     }
-    return calculateResponseTimePercentile(
-      diff,
-      (this.numRequests - this.numNoneRequests) - (cached.numRequests - cached.numNoneRequests),
-      p,
-    );
+    return calculateResponseTimePercentile(diff, p, {
+      numRequests: (this.numRequests - this.numNoneRequests) -
+        (cached.numRequests - cached.numNoneRequests),
+    });
   }
 
   #currentRate(perSec: Map<number, number>): number {
@@ -424,6 +427,7 @@ export class RequestStats {
   /** The Aggregated entry. */
   total: StatsEntry;
   #useCache: boolean;
+  #errorKeys: Map<string, { text: string; key: string }> = new Map();
   #interval: LatencyHistogram = new LatencyHistogram();
   #intervalRequests = 0;
   #intervalFailures = 0;
@@ -459,9 +463,18 @@ export class RequestStats {
     this.total.logError(nowS);
     this.get(name, method, nowS).logError(nowS);
     this.#intervalFailures += 1;
-    const text = maskObjectAddress(error);
-    const key = createHash("sha256").update(`${method}.${name}.${pyStrRepr(text)}`, "utf8")
-      .digest("hex");
+    const rawKey = `${method}\0${name}\0${error}`;
+    let cachedKey = this.#errorKeys.get(rawKey);
+    if (cachedKey === undefined) {
+      const text = maskObjectAddress(error);
+      cachedKey = {
+        text,
+        key: createHash("sha256").update(`${method}.${name}.${pyStrRepr(text)}`, "utf8")
+          .digest("hex"),
+      };
+      this.#errorKeys.set(rawKey, cachedKey);
+    }
+    const { text, key } = cachedKey;
     const row = this.errors.get(key);
     if (row) {
       row.occurrences += 1;
