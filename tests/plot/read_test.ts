@@ -153,3 +153,11 @@ Deno.test("loadRun() aligns a run on the start its extras record and picks up ev
     /nope_stats_history\.csv: file not found/,
   );
 });
+
+Deno.test("loadRun() reads a real Locust 2.12 --csv-full-history output as windowed percentiles", async () => {
+  const run = await loadRun(`${FIXTURES}locust212_full_history_stats_history.csv`);
+  assert.equal(run.percentileKind, "window");
+  assert.equal(run.history.length, 11, "one Aggregated row per second, entry rows skipped");
+  assert.equal(run.totals?.requests, 474);
+  assert.deepEqual(run.stages.map((s) => s.users), [2, 10]);
+});
