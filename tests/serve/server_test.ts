@@ -291,3 +291,34 @@ Deno.test("autoscaling_config starts the autoscaler, which adds replicas under l
     await s.shutdown();
   }
 });
+
+Deno.test("a draining replica is killed after graceful_shutdown_timeout_s and its request retried elsewhere", async () => {
+  const logs: string[] = [];
+  const s = await serve(
+    makeConfig({
+      num_replicas: 2,
+      graceful_shutdown_wait_loop_s: 0.05,
+      graceful_shutdown_timeout_s: 0.2,
+      user_config: { model: "noop:800" },
+    }),
+    { logs },
+  );
+  try {
+    const newest = [...s.deployment.replicas].sort((a, b) => b.startedAtMs! - a.startedAtMs!)[0];
+    const requests = [postImage(s.url, TINY_PNG, json), postImage(s.url, TINY_PNG, json)];
+    await waitFor(() => newest.ongoing === 1, "a request on the newest replica");
+    s.deployment.setTargetReplicas(1);
+    const answers = await Promise.all(requests);
+    assert.deepEqual(answers.map((a) => a.status), [200, 200]);
+    assert.ok(
+      answers.some((a) => (a.body as { retried: boolean }).retried),
+      JSON.stringify(answers),
+    );
+    assert.ok(
+      logs.some((l) => l.includes("graceful_shutdown_timeout_s=0.2; killing it")),
+      logs.join("\n"),
+    );
+  } finally {
+    await s.shutdown();
+  }
+});
