@@ -215,20 +215,22 @@ async function coldStart(resnet: Awaited<ReturnType<typeof prepareModel>>) {
 async function throughput(resnet: Awaited<ReturnType<typeof prepareModel>>) {
   if (resnet.replicaModel.kind !== "onnx") return;
   const image = await testImage();
-  progress(`throughput: one in-process session, threads 1, ${durationS} s`);
   const classifier = await createClassifier(resnet.replicaModel.bytes, {
     backend: "native",
     threads: 1,
   });
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < durationS * 1000) {
-    await classifier.classify(image);
-    n++;
-  }
-  const single = n / ((performance.now() - t0) / 1000);
-  await classifier.close();
-
+  // Measured before and after the replicas and averaged: the machine's load drifts.
+  const measureSingle = async (label: string) => {
+    progress(`throughput: one in-process session, threads 1, ${durationS} s (${label})`);
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < durationS * 1000) {
+      await classifier.classify(image);
+      n++;
+    }
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const singleBefore = await measureSingle("before");
   progress(`throughput: 2 replicas x 1 CPU over HTTP, 4 closed-loop clients, ${durationS} s`);
   const serve = await startServe(
     config({ num_replicas: 2, user_config: { backend: "native" } }),
@@ -251,10 +253,14 @@ async function throughput(resnet: Awaited<ReturnType<typeof prepareModel>>) {
   }));
   const served = done / ((performance.now() - t1) / 1000);
   await serve.shutdown();
+  const singleAfter = await measureSingle("after");
+  await classifier.close();
+  const single = (singleBefore + singleAfter) / 2;
   const ratio = served / (2 * single);
   results.throughput = {
     image_bytes: image.length,
     single_session_per_s: single,
+    single_session_before_after_per_s: [singleBefore, singleAfter],
     two_replicas_http_per_s: served,
     failed,
     ratio_to_twice_single: ratio,
@@ -263,7 +269,9 @@ async function throughput(resnet: Awaited<ReturnType<typeof prepareModel>>) {
   table.push([
     "1 session x 1 thread (in-process)",
     `${single.toFixed(1)} /s`,
-    "decode + preprocess + infer",
+    `decode + preprocess + infer (${singleBefore.toFixed(1)} before, ${
+      singleAfter.toFixed(1)
+    } after)`,
   ]);
   table.push([
     "2 replicas x 1 CPU over HTTP",
