@@ -33,6 +33,42 @@ const RQ_FREE = 0, RQ_QUEUED = 1, RQ_WAITING = 2, RQ_EXECUTING = 3;
 /** Timed out while queued: its stale ring entry frees it when dequeued (keeps FIFO order exact). */
 const RQ_DEAD = 4;
 
+/** A FIFO of (request id, generation) pairs in a power-of-two ring. */
+class IdFifo {
+  ids = new Int32Array(1024);
+  gens = new Int32Array(1024);
+  head = 0;
+  length = 0;
+  mask = 1023;
+
+  push(id: number, gen: number): void {
+    if (this.length === this.ids.length) this.#grow();
+    const at = (this.head + this.length) & this.mask;
+    this.ids[at] = id;
+    this.gens[at] = gen;
+    this.length++;
+  }
+
+  shift(): void {
+    this.head = (this.head + 1) & this.mask;
+    this.length--;
+  }
+
+  #grow(): void {
+    const n = this.ids.length * 2;
+    const ids = new Int32Array(n), gens = new Int32Array(n);
+    for (let i = 0; i < this.length; i++) {
+      const j = (this.head + i) & this.mask;
+      ids[i] = this.ids[j];
+      gens[i] = this.gens[j];
+    }
+    this.ids = ids;
+    this.gens = gens;
+    this.head = 0;
+    this.mask = n - 1;
+  }
+}
+
 /** Replica lifecycle states, as in Ray Serve (`PENDING_ALLOCATION` is a STARTING sub-phase). */
 export type SimReplicaState =
   | "PENDING_ALLOCATION"
@@ -292,17 +328,12 @@ export class SimEngine {
   #rqServiceStart = new Float64Array(1024);
   #rqFree: number[] = [];
   #rqNext = 0;
-  // Router queue: ring buffer of request ids (stale entries skipped).
-  #ring = new Int32Array(1024);
-  #ringHead = 0;
-  #ringLen = 0;
+  // Router queue: FIFO of request ids (entries of timed-out requests are skipped).
+  #ring = new IdFifo();
   #queued = 0;
   // Timeouts: every request gets the same deadline offset, so deadlines come in send order and a
-  // FIFO per kind (server, client) replaces a heap event per request. Entries: id, gen.
-  #toIds: [Int32Array, Int32Array] = [new Int32Array(1024), new Int32Array(1024)];
-  #toGens: [Int32Array, Int32Array] = [new Int32Array(1024), new Int32Array(1024)];
-  #toHead = [0, 0];
-  #toLen = [0, 0];
+  // FIFO per kind (0 server, 1 client) replaces a heap event per request.
+  #toFifo: [IdFifo, IdFifo] = [new IdFifo(), new IdFifo()];
   #toArmed = [false, false];
   #toMs = [0, 0];
   // Replicas.
@@ -696,26 +727,17 @@ export class SimEngine {
 
   #enqueue(id: number): void {
     this.#rqState[id] = RQ_QUEUED;
-    if (this.#ringLen === this.#ring.length) {
-      const next = new Int32Array(this.#ring.length * 2);
-      for (let i = 0; i < this.#ringLen; i++) {
-        next[i] = this.#ring[(this.#ringHead + i) % this.#ring.length];
-      }
-      this.#ring = next;
-      this.#ringHead = 0;
-    }
-    this.#ring[(this.#ringHead + this.#ringLen) % this.#ring.length] = id;
-    this.#ringLen++;
+    this.#ring.push(id, 0);
     this.#queued++;
     if (this.#queued > this.#maxQueued) this.#maxQueued = this.#queued;
   }
 
   /** Oldest live queued request, or -1 (entries of timed-out requests are skipped). */
   #dequeue(): number {
-    while (this.#ringLen > 0) {
-      const id = this.#ring[this.#ringHead];
-      this.#ringHead = (this.#ringHead + 1) % this.#ring.length;
-      this.#ringLen--;
+    const ring = this.#ring;
+    while (ring.length > 0) {
+      const id = ring.ids[ring.head];
+      ring.shift();
       const state = this.#rqState[id];
       if (state === RQ_QUEUED) {
         this.#queued--;
@@ -778,7 +800,8 @@ export class SimEngine {
     else {
       this.#rqState[id] = RQ_WAITING;
       const ring = r.localQueue;
-      ring[(r.localHead + r.localCount) % ring.length] = id;
+      const at = r.localHead + r.localCount;
+      ring[at >= ring.length ? at - ring.length : at] = id;
       r.localCount++;
     }
   }
@@ -814,7 +837,7 @@ export class SimEngine {
     // Next request waiting inside the replica.
     if (r.localCount > 0) {
       const next = r.localQueue[r.localHead];
-      r.localHead = (r.localHead + 1) % r.localQueue.length;
+      r.localHead = r.localHead + 1 === r.localQueue.length ? 0 : r.localHead + 1;
       r.localCount--;
       this.#startService(next, r);
     }
@@ -863,23 +886,7 @@ export class SimEngine {
   }
 
   #addTimeout(k: 0 | 1, id: number): void {
-    let ids = this.#toIds[k], gens = this.#toGens[k];
-    if (this.#toLen[k] === ids.length) {
-      const n = ids.length * 2;
-      const nIds = new Int32Array(n), nGens = new Int32Array(n);
-      for (let i = 0; i < this.#toLen[k]; i++) {
-        const j = (this.#toHead[k] + i) % ids.length;
-        nIds[i] = ids[j];
-        nGens[i] = gens[j];
-      }
-      this.#toIds[k] = ids = nIds;
-      this.#toGens[k] = gens = nGens;
-      this.#toHead[k] = 0;
-    }
-    const at = (this.#toHead[k] + this.#toLen[k]) % ids.length;
-    ids[at] = id;
-    gens[at] = this.#rqGen[id];
-    this.#toLen[k]++;
+    this.#toFifo[k].push(id, this.#rqGen[id]);
     if (!this.#toArmed[k]) {
       this.#toArmed[k] = true;
       this.#q.push(this.#rqStart[id] + this.#toMs[k], EV_TIMEOUT, k, 0);
@@ -888,14 +895,14 @@ export class SimEngine {
 
   /** Expires every due entry of timeout FIFO `k`, then re-arms for the next live one. */
   #expireTimeouts(k: number): void {
-    const ids = this.#toIds[k], gens = this.#toGens[k], cap = ids.length;
+    const fifo = this.#toFifo[k];
     const now = this.clock.elapsedMs;
     const limit = this.#toMs[k];
     this.#toArmed[k] = false;
-    while (this.#toLen[k] > 0) {
-      const h = this.#toHead[k];
-      const id = ids[h];
-      if (this.#rqGen[id] === gens[h] && this.#rqState[id] !== RQ_FREE) {
+    while (fifo.length > 0) {
+      const h = fifo.head;
+      const id = fifo.ids[h];
+      if (this.#rqGen[id] === fifo.gens[h] && this.#rqState[id] !== RQ_FREE) {
         const due = this.#rqStart[id] + limit;
         if (due > now) {
           this.#toArmed[k] = true;
@@ -904,8 +911,7 @@ export class SimEngine {
         }
         this.#timeout(id, k === 0);
       }
-      this.#toHead[k] = (h + 1) % cap;
-      this.#toLen[k]--;
+      fifo.shift();
     }
   }
 
