@@ -195,6 +195,11 @@ async function main(): Promise<number> {
   console.log(`max sustainable QPS (one replica): ${f(a.maxSustainableQps, 1)}`);
   if (a.kneeConcurrency !== null) {
     console.log(`throughput stops rising at concurrency ${a.kneeConcurrency}`);
+    if (a.latencyKneeConcurrency !== null) {
+      console.log(
+        `median latency stays within 1.5x of its lowest up to concurrency ${a.latencyKneeConcurrency}`,
+      );
+    }
     console.log(
       `suggested target_ongoing_requests: ${a.suggestedTargetOngoingRequests}` +
         `   max_ongoing_requests: ${a.suggestedMaxOngoingRequests} ` +

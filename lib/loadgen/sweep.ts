@@ -2,8 +2,9 @@
  * Tuning step 1, the single-replica sweep: raise the number of concurrent closed-loop users
  * (no wait) step by step against a service with one replica until throughput stops rising, and
  * report per level QPS, p50/p90/p99, average processing time and queue depth; then the maximum
- * sustainable QPS, the knee, and suggested `target_ongoing_requests` (the concurrency at the
- * knee) and `max_ongoing_requests` (the tutorial's rule: about 20-50% above the target).
+ * sustainable QPS, the knee, and suggested `target_ongoing_requests` (the concurrency where
+ * throughput stops rising, or earlier where the median latency starts to climb, whichever comes
+ * first) and `max_ongoing_requests` (the tutorial's rule: about 20-50% above the target).
  *
  * The analysis ({@linkcode analyzeSweep}) is a pure function of the level figures, so it can be
  * tested and reused on simulated levels.
@@ -46,7 +47,12 @@ export interface SweepAnalysis {
   maxSustainableQps: number;
   /** Lowest concurrency within `tolerance` of that QPS (`null` with no levels). */
   kneeConcurrency: number | null;
-  /** Suggested `target_ongoing_requests` (the knee's concurrency). */
+  /**
+   * Highest concurrency whose median latency is still within `latencyFactor` of the lowest
+   * median seen (`null` without latency figures): beyond it requests mostly wait.
+   */
+  latencyKneeConcurrency: number | null;
+  /** Suggested `target_ongoing_requests`: the lower of the two knees. */
   suggestedTargetOngoingRequests: number | null;
   /** Suggested `max_ongoing_requests` (~25% above the target, at least target + 1). */
   suggestedMaxOngoingRequests: number | null;
@@ -60,6 +66,8 @@ export interface SweepAnalysis {
 export interface AnalyzeSweepOptions {
   /** A level within this fraction of the best QPS counts as "not rising" (default 0.05). */
   tolerance?: number;
+  /** Median latency above this multiple of the lowest median marks the latency knee (default 1.5). */
+  latencyFactor?: number;
 }
 
 /** Finds the knee and the suggestions from measured levels (pure). */
@@ -73,6 +81,7 @@ export function analyzeSweep(
     return {
       maxSustainableQps: 0,
       kneeConcurrency: null,
+      latencyKneeConcurrency: null,
       suggestedTargetOngoingRequests: null,
       suggestedMaxOngoingRequests: null,
       maxOngoingRequestsRange: null,
@@ -84,10 +93,19 @@ export function analyzeSweep(
     l.qps >= (1 - tol) * best
   )!;
   const maxConcurrency = Math.max(...ok.map((l) => l.concurrency));
-  const target = knee.concurrency;
+  const withP50 = ok.filter((l) => l.p50Ms !== null);
+  let latencyKnee: number | null = null;
+  if (withP50.length > 0) {
+    const floor = Math.min(...withP50.map((l) => l.p50Ms!));
+    const factor = options.latencyFactor ?? 1.5;
+    const near = withP50.filter((l) => l.p50Ms! <= factor * floor).map((l) => l.concurrency);
+    latencyKnee = Math.max(...near);
+  }
+  const target = latencyKnee === null ? knee.concurrency : Math.min(knee.concurrency, latencyKnee);
   return {
     maxSustainableQps: best,
     kneeConcurrency: knee.concurrency,
+    latencyKneeConcurrency: latencyKnee,
     suggestedTargetOngoingRequests: target,
     suggestedMaxOngoingRequests: Math.max(target + 1, Math.round(target * 1.25)),
     maxOngoingRequestsRange: [

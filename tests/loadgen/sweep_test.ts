@@ -28,6 +28,14 @@ Deno.test("analyzeSweep() puts the knee where QPS stops rising and max 20-50% ab
   assert.equal(a.suggestedMaxOngoingRequests, 10);
   assert.deepEqual(a.maxOngoingRequestsRange, [10, 12]);
   assert.equal(a.plateauReached, true);
+  // Latency climbing before throughput flattens pulls the target down.
+  const withLatency = [level(1, 10), level(2, 19), level(4, 37), level(8, 40), level(16, 40.5)]
+    .map((l, i) => ({ ...l, p50Ms: [20, 21, 28, 45, 90][i] }));
+  const b = analyzeSweep(withLatency);
+  assert.equal(b.kneeConcurrency, 8);
+  assert.equal(b.latencyKneeConcurrency, 4);
+  assert.equal(b.suggestedTargetOngoingRequests, 4);
+  assert.equal(b.suggestedMaxOngoingRequests, 5);
   const rising = analyzeSweep([level(1, 10), level(2, 20)]);
   assert.equal(rising.plateauReached, false, "still rising at the last level");
   assert.equal(rising.suggestedMaxOngoingRequests, 3, "at least target + 1");
