@@ -47,11 +47,40 @@ function importBackend(backend: ConcreteBackend): Promise<OrtModule> {
       ? import("onnxruntime-node")
       : backend === "wasm"
       ? import("onnxruntime-web")
-      : import("onnxruntime-web/webgpu");
+      : withoutNullOrigin(() => import("onnxruntime-web/webgpu"));
     modules.set(backend, p);
     p.catch(() => modules.delete(backend));
   }
   return p;
+}
+
+/**
+ * Runs `fn` with `globalThis.location` hidden when its origin is the opaque "null" (a Deno Worker
+ * started from a file: URL). The webgpu bundle computes `new URL(href, location.origin)` at import
+ * and throws "Invalid URL ... with base 'null'" there; on the main thread Deno has no `location`.
+ */
+async function withoutNullOrigin<T>(fn: () => Promise<T>): Promise<T> {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  const own = Object.getOwnPropertyDescriptor(globalThis, "location");
+  let origin: unknown;
+  try {
+    origin = g.location?.origin;
+  } catch {
+    origin = undefined;
+  }
+  if (origin !== "null" || (own && !own.configurable)) return await fn();
+  Object.defineProperty(globalThis, "location", {
+    value: undefined,
+    configurable: true,
+    writable: true,
+  });
+  try {
+    return await fn();
+  } finally {
+    if (own) Object.defineProperty(globalThis, "location", own);
+    else delete g.location;
+  }
 }
 
 /** ORT wants an ArrayBuffer-backed view; a SharedArrayBuffer-backed one (shared model bytes) is copied. */

@@ -172,46 +172,54 @@ Deno.test("topK() returns softmax probabilities, best first, skipping a backgrou
   assert.deepEqual(topK(logits, 10).map((p) => p.index), [0, 2, 3, 1]);
 });
 
+async function classifyInWorker(backend: "native" | "webgpu") {
+  const model = await read("mobilenetv2-12-int8.onnx");
+  const shared = new Uint8Array(new SharedArrayBuffer(model.length));
+  shared.set(model);
+  const worker = new Worker(new URL("./_classify_worker.ts", import.meta.url), { type: "module" });
+  try {
+    return await new Promise<{ ok: boolean; label?: string; backend?: string; error?: string }>(
+      (resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("worker did not answer in 60 s")), 60_000);
+        worker.onmessage = (e) => {
+          clearTimeout(timer);
+          resolve(e.data);
+        };
+        worker.onerror = (e) => {
+          clearTimeout(timer);
+          e.preventDefault();
+          reject(new Error(e.message));
+        };
+        worker.postMessage({ model: shared, backend, threads: 1, fixtures: fixtures.href });
+      },
+    );
+  } finally {
+    worker.terminate();
+  }
+}
+
 Deno.test({
   name:
     "a classifier works inside a Web Worker (model bytes in a SharedArrayBuffer), also after wasm ran in the parent",
   ignore: !haveFixtures,
   fn: async () => {
-    const model = await read("mobilenetv2-12-int8.onnx");
-    const shared = new Uint8Array(new SharedArrayBuffer(model.length));
-    shared.set(model);
-    const worker = new Worker(new URL("./_classify_worker.ts", import.meta.url), {
-      type: "module",
+    assert.deepEqual(await classifyInWorker("native"), {
+      ok: true,
+      label: "Samoyed",
+      backend: "native",
     });
-    try {
-      const reply = await new Promise<
-        { ok: boolean; label?: string; backend?: string; error?: string }
-      >(
-        (resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error("worker did not answer in 60 s")),
-            60_000,
-          );
-          worker.onmessage = (e) => {
-            clearTimeout(timer);
-            resolve(e.data);
-          };
-          worker.onerror = (e) => {
-            clearTimeout(timer);
-            e.preventDefault();
-            reject(new Error(e.message));
-          };
-          worker.postMessage({
-            model: shared,
-            backend: "native",
-            threads: 1,
-            fixtures: fixtures.href,
-          });
-        },
-      );
-      assert.deepEqual(reply, { ok: true, label: "Samoyed", backend: "native" });
-    } finally {
-      worker.terminate();
-    }
+  },
+});
+
+Deno.test({
+  // The webgpu bundle builds URLs against location.origin, which is "null" in a Worker.
+  name: "the webgpu backend loads inside a Web Worker",
+  ignore: !haveFixtures || !gpu.available,
+  fn: async () => {
+    assert.deepEqual(await classifyInWorker("webgpu"), {
+      ok: true,
+      label: "Samoyed",
+      backend: "webgpu",
+    });
   },
 });
