@@ -13,6 +13,7 @@ import * as Plot from "@observablehq/plot";
 import { chartDocument, type ChartElement, SVG_NS, svgEl } from "./_dom.ts";
 import type { RunData, StageRow } from "./read.ts";
 import { type RunSummary, scalingDecisions, summarizeRun } from "./summary.ts";
+import { bucketRows, compressSteps } from "./_downsample.ts";
 
 /** Colours for runs when several are overlaid (Observable's categorical scheme). */
 export const RUN_COLORS: readonly string[] = [
@@ -62,6 +63,11 @@ export interface ChartOptions {
   stages?: boolean;
   /** Fixed x range in seconds; default 0 .. the longest run. */
   xDomainS?: [number, number];
+  /**
+   * Most points per per-second series (default 1200); longer runs are bucketed (latency: max per
+   * bucket, so spikes survive; rates: mean). Step series (users, replicas) are compressed losslessly.
+   */
+  maxPoints?: number;
 }
 
 /** Options of {@link latencyChart}. */
@@ -285,7 +291,7 @@ export function usersChart(
     : [{ label: "users", color: SERIES.users }];
   list.forEach((run, i) => {
     marks.push(
-      Plot.line(run.history, {
+      Plot.line(compressSteps(run.history, ["users"]), {
         x: "elapsedS",
         y: "users",
         stroke: multi(list) ? runColor(i) : SERIES.users,
@@ -355,8 +361,16 @@ export function rpsChart(
   const marks: Mark[] = [];
   const legend: LegendItem[] = [];
   const sources = new Set<string>();
+  const bucketed = new Set<number>();
   list.forEach((run, i) => {
-    const { rows, source } = rateRows(run);
+    const { rows: raw, source } = rateRows(run);
+    const { rows, bucketS } = bucketRows(raw as unknown as Record<string, number | null>[], {
+      x: "elapsedS",
+      keys: ["requests", "failures"],
+      maxPoints: options.maxPoints ?? 1200,
+      reduce: "mean",
+    });
+    if (bucketS > 0) bucketed.add(bucketS);
     sources.add(source);
     const color = multi(list) ? runColor(i) : SERIES.requests;
     marks.push(Plot.line(rows, { x: "elapsedS", y: "requests", stroke: color, strokeWidth: 1.8 }));
@@ -385,6 +399,7 @@ export function rpsChart(
       "From _stats_history.csv: Locust's current rate (mean of ~10 s ending 2 s earlier), so it lags.",
     );
   }
+  if (bucketed.size > 0) notes.push(`Long run: mean per ${[...bucketed].join("/")} s.`);
   const chart = basePlot(list, options, { label: "Requests/s" }, marks);
   return frame({
     width: options.width ?? 760,
@@ -394,6 +409,8 @@ export function rpsChart(
     notes: [...notes, ...stageNote(list, options.stages ?? true)],
   });
 }
+
+const PCTS: readonly PercentileName[] = ["p50", "p90", "p95", "p99"];
 
 const PCT_DASH: Record<PercentileName, string | undefined> = {
   p50: "2,2",
@@ -414,6 +431,7 @@ export function latencyChart(
   const legend: LegendItem[] = [];
   const notes: string[] = [];
   const kinds = new Set<string>();
+  const bucketSizes = new Set<number>();
   list.forEach((run, i) => {
     const fromLatency = run.latency !== null && run.latency.length > 0;
     const rows: Record<string, number | null>[] = fromLatency
@@ -432,13 +450,22 @@ export function latencyChart(
         p99: r.p99Ms,
       }));
     kinds.add(fromLatency ? "per_second" : run.percentileKind);
+    // Locust writes 0 for an empty window: no data, not a 0 ms response.
+    if (!fromLatency) {
+      for (const r of rows) for (const p of PCTS) if (r[p] === 0) r[p] = null;
+    }
+    const bucketed = bucketRows(rows, {
+      x: "elapsedS",
+      keys: PCTS,
+      maxPoints: options.maxPoints ?? 1200,
+      reduce: "max",
+    });
+    if (bucketed.bucketS > 0) bucketSizes.add(bucketed.bucketS);
     for (const p of percentiles) {
       marks.push(
-        Plot.line(rows, {
+        Plot.line(bucketed.rows, {
           x: "elapsedS",
-          // Locust writes 0 for an empty window: no data, not a 0 ms response.
-          y: (d: Record<string, number | null>) =>
-            d[p] === null || (!fromLatency && d[p] === 0) ? NaN : d[p],
+          y: (d: Record<string, number | null>) => d[p] ?? NaN,
           stroke: multi(list) ? runColor(i) : SERIES[p],
           strokeWidth: p === "p99" ? 2 : 1.5,
           strokeDasharray: multi(list) ? PCT_DASH[p] : undefined,
@@ -470,6 +497,11 @@ export function latencyChart(
   }
   if (kinds.has("per_second")) {
     notes.push("Exact percentiles of each second's samples (_latency.csv).");
+  }
+  if (bucketSizes.size > 0) {
+    notes.push(
+      `Long run: the worst second per ${[...bucketSizes].join("/")} s is drawn (spikes kept).`,
+    );
   }
   if (kinds.has("cumulative")) {
     notes.push(
@@ -531,10 +563,14 @@ export function replicasChart(
   let maxY = 1;
   let totalDecisions = 0;
   list.forEach((run, i) => {
-    const reps = run.replicas;
-    if (!reps || reps.length === 0) return;
+    const allReps = run.replicas;
+    if (!allReps || allReps.length === 0) return;
     const color = (series: keyof typeof SERIES) => (multi(list) ? runColor(i) : SERIES[series]);
-    for (const r of reps) maxY = Math.max(maxY, r.target, r.running + r.starting + r.pending);
+    for (const r of allReps) {
+      maxY = Math.max(maxY, r.target, r.running + r.starting + r.pending);
+    }
+    const decisions = scalingDecisions(allReps);
+    const reps = compressSteps(allReps, ["target", "running", "starting", "pending"]);
     marks.push(
       Plot.line(reps, {
         x: "elapsedS",
@@ -591,7 +627,6 @@ export function replicasChart(
       );
       legend.push({ label: "pending (no free CPU)", color: SERIES.pending });
     }
-    const decisions = scalingDecisions(reps);
     totalDecisions += decisions.length;
     marks.push(
       Plot.dot(decisions, {
@@ -665,15 +700,24 @@ export function queueChart(
   const marks: Mark[] = [];
   list.forEach((run, i) => {
     if (!run.replicas) return;
+    const steps = compressSteps(run.replicas, ["ongoing", "queued"]);
+    const rows = steps.length > (options.maxPoints ?? 1200)
+      ? bucketRows(steps as unknown as Record<string, number | null>[], {
+        x: "elapsedS",
+        keys: ["ongoing", "queued"],
+        maxPoints: options.maxPoints ?? 1200,
+        reduce: "max",
+      }).rows
+      : steps;
     marks.push(
-      Plot.line(run.replicas, {
+      Plot.line(rows, {
         x: "elapsedS",
         y: "ongoing",
         stroke: multi(list) ? runColor(i) : SERIES.ongoing,
         strokeWidth: 1.8,
         curve: "step-after",
       }),
-      Plot.line(run.replicas, {
+      Plot.line(rows, {
         x: "elapsedS",
         y: "queued",
         stroke: multi(list) ? runColor(i) : SERIES.queued,
