@@ -19,15 +19,32 @@ import {
   uriRequest,
 } from "../lib/loadgen/mod.ts";
 
-const args = parseArgs({
-  args: Deno.args.filter((a) => a !== "--"),
-  options: {
-    duration: { type: "string", default: "10" },
-    users: { type: "string", default: "64" },
-    "wrk-threads": { type: "string", default: "1" },
-    "latency-users": { type: "string", default: "50" },
-  },
-}).values;
+const parsed = (() => {
+  try {
+    return parseArgs({
+      args: Deno.args.filter((a) => a !== "--"),
+      options: {
+        duration: { type: "string", default: "10" },
+        users: { type: "string", default: "64" },
+        "wrk-threads": { type: "string", default: "1" },
+        "latency-users": { type: "string", default: "50" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`bench_loadgen: ${(e as Error).message} (see --help)`);
+    Deno.exit(2);
+  }
+})();
+const args = parsed.values;
+if (args.help) {
+  console.log(
+    "Usage: deno task bench-loadgen [--duration S=10] [--users N=64] [--wrk-threads N=1] " +
+      "[--latency-users N=50]\nThroughput vs wrk on a trivial endpoint, and latency against a 20 ms stub; " +
+      "writes results/loadgen_benchmark_<ts>.json.",
+  );
+  Deno.exit(0);
+}
 const durationS = Number(args.duration);
 const users = Number(args.users);
 const wrkThreads = Number(args["wrk-threads"]);

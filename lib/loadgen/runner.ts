@@ -194,7 +194,14 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const runUser = async (u: User) => {
     while (!u.stopped && !ended) {
       const t0 = performance.now();
-      await sendOnce(u.slot, null);
+      try {
+        await sendOnce(u.slot, null);
+      } catch (e) {
+        // Not a request failure: an error in the user's own code, as Locust's exceptions file.
+        const err = e instanceof Error ? e : new Error(String(e));
+        stats.logException(err.message, err.stack ?? String(err));
+        u.slot.conn.close();
+      }
       if (u.stopped || ended) break;
       const w = waitSeconds(waitTime, (performance.now() - t0) / 1000, random);
       if (w > 0) {
