@@ -326,6 +326,10 @@ export class SimEngine {
   #rqGen = new Int32Array(1024);
   #rqAbandoned = new Uint8Array(1024);
   #rqServiceStart = new Float64Array(1024);
+  /** Token of the request's pending completion event (0: none); unique across the run. */
+  #rqSvcToken = new Int32Array(1024);
+  #rqRetried = new Uint8Array(1024);
+  #svcToken = 0;
   #rqFree: number[] = [];
   #rqNext = 0;
   // Router queue: FIFO of request ids (entries of timed-out requests are skipped).
@@ -497,7 +501,7 @@ export class SimEngine {
           if (this.#userGen[a] === b) this.#send(a);
           break;
         case EV_SERVICE_DONE:
-          if (this.#rqGen[a] === b) this.#serviceDone(a);
+          if (this.#rqSvcToken[a] === b) this.#serviceDone(a);
           break;
         case EV_ARRIVAL:
           this.#openArrival(b);
@@ -662,6 +666,8 @@ export class SimEngine {
     };
     this.#rqStart = f64(this.#rqStart);
     this.#rqServiceStart = f64(this.#rqServiceStart);
+    this.#rqSvcToken = i32(this.#rqSvcToken);
+    this.#rqRetried = u8(this.#rqRetried);
     this.#rqUser = i32(this.#rqUser);
     this.#rqUserGen = i32(this.#rqUserGen);
     this.#rqReplica = i32(this.#rqReplica);
@@ -672,6 +678,7 @@ export class SimEngine {
 
   #freeRequest(id: number): void {
     this.#rqState[id] = RQ_FREE;
+    this.#rqSvcToken[id] = 0;
     this.#rqGen[id]++;
     this.#rqFree.push(id);
   }
@@ -701,28 +708,33 @@ export class SimEngine {
     this.#rqUserGen[id] = user >= 0 ? this.#userGen[user] : 0;
     this.#rqReplica[id] = -1;
     this.#rqAbandoned[id] = 0;
-    const measured = now >= this.#warmupMs;
-    if (measured) this.#arrivals++;
-    // Route: FIFO fairness first (nobody overtakes the queue), then power of two choices.
-    const replica = this.#queued === 0 ? this.#pick() : null;
-    if (replica) {
-      this.#accumulateArea();
-      this.#inSystem++;
-      this.#assign(id, replica);
-    } else if (
-      this.#dep.maxQueuedRequests >= 0 && this.#queued >= this.#dep.maxQueuedRequests
-    ) {
-      if (measured) this.#rejected++;
-      this.#finish(id, "rejected");
-      this.#freeRequest(id);
-      return;
-    } else {
-      this.#accumulateArea();
-      this.#inSystem++;
-      this.#enqueue(id);
-    }
+    this.#rqRetried[id] = 0;
+    if (now >= this.#warmupMs) this.#arrivals++;
+    this.#accumulateArea();
+    this.#inSystem++;
+    if (!this.#route(id)) return;
     if (this.#toMs[0] > 0) this.#addTimeout(0, id);
     if (this.#toMs[1] > 0) this.#addTimeout(1, id);
+  }
+
+  /**
+   * Routes a request that is in the system: FIFO fairness first (nobody overtakes the queue),
+   * then power of two choices; a full queue rejects it (503). Returns false when rejected.
+   */
+  #route(id: number): boolean {
+    const replica = this.#queued === 0 ? this.#pick() : null;
+    if (replica) {
+      this.#assign(id, replica);
+      return true;
+    }
+    if (this.#dep.maxQueuedRequests >= 0 && this.#queued >= this.#dep.maxQueuedRequests) {
+      if (this.#rqStart[id] >= this.#warmupMs) this.#rejected++;
+      this.#finish(id, "rejected");
+      this.#freeRequest(id);
+      return false;
+    }
+    this.#enqueue(id);
+    return true;
   }
 
   #enqueue(id: number): void {
@@ -818,7 +830,9 @@ export class SimEngine {
       const demand = this.#executingReplicas * this.#dep.numCpusPerReplica;
       if (demand > cores) serviceMs *= demand / cores;
     }
-    this.#q.push(now + serviceMs, EV_SERVICE_DONE, id, this.#rqGen[id]);
+    const token = ++this.#svcToken;
+    this.#rqSvcToken[id] = token;
+    this.#q.push(now + serviceMs, EV_SERVICE_DONE, id, token);
   }
 
   #serviceDone(id: number): void {
@@ -865,10 +879,8 @@ export class SimEngine {
     const user = this.#rqUser[id];
     const alive = user < 0 || this.#userGen[user] === this.#rqUserGen[id];
     const responseMs = now - start;
-    if (error !== "rejected") {
-      this.#accumulateArea();
-      this.#inSystem--;
-    }
+    this.#accumulateArea();
+    this.#inSystem--;
     if (start >= this.#warmupMs) {
       if (error === null) {
         this.#completed++;
@@ -1071,7 +1083,8 @@ export class SimEngine {
       return;
     }
     if (now - r.stoppingSinceMs >= timeoutMs - 1e-9) {
-      // Force kill: every request still on it fails.
+      // Force kill: its requests are retried once on another replica (as serving does); a
+      // request already retried fails with 503.
       const victims: number[] = [];
       for (let id = 0; id < this.#rqNext; id++) {
         const s = this.#rqState[id];
@@ -1082,14 +1095,25 @@ export class SimEngine {
       for (const id of victims) {
         r.ongoing--;
         this.#totalOngoing--;
-        if (!this.#rqAbandoned[id]) this.#finish(id, "replica_stopped");
-        this.#freeRequest(id); // also cancels its completion event
+        this.#rqSvcToken[id] = 0; // cancels its completion event
       }
       r.executing = 0;
       this.#executingReplicas--;
       r.localHead = 0;
       r.localCount = 0;
+      this.#updateFreeSlot(r);
       this.#release(r);
+      for (const id of victims) {
+        if (this.#rqAbandoned[id]) this.#freeRequest(id);
+        else if (this.#rqRetried[id]) {
+          this.#finish(id, "replica_stopped");
+          this.#freeRequest(id);
+        } else {
+          this.#rqRetried[id] = 1;
+          this.#rqReplica[id] = -1;
+          this.#route(id);
+        }
+      }
       return;
     }
     const waitMs = Math.max(1, this.#dep.gracefulShutdownWaitLoopS * 1000);

@@ -177,20 +177,54 @@ Deno.test("downscaling drains a busy replica: it stops only after its requests f
   ok(errors.every((e) => e === null), "no request fails during a graceful drain");
 });
 
-Deno.test("a drain longer than graceful_shutdown_timeout_s force-stops and fails the requests", () => {
+Deno.test("a drain longer than graceful_shutdown_timeout_s force-stops and retries the request elsewhere", () => {
+  const recorded: { ms: number; error: SimErrorKind | null }[] = [];
+  const engine = new SimEngine({
+    // Two users, two single-slot replicas: each replica holds one 10 s request.
+    deployment: deployment({ initialReplicas: 2, gracefulShutdownTimeoutS: 3 }),
+    load: {
+      kind: "closed",
+      usersAt: (t) => (t < 0.5 ? 2 : 0),
+      changeTimesS: [0, 0.5],
+      durationS: 30,
+      waitTimeS: () => 0,
+    },
+    serviceTime: fixedDuration(10_000),
+    controller: (target, clock) => {
+      const id = clock.setTimeout(() => target.setTargetReplicas(1), 1000);
+      return { stop: () => clock.clearTimeout(id) };
+    },
+    observer: { request: (_s, ms, error) => recorded.push({ ms, error }) },
+  });
+  engine.run();
+  // The stopped replica is killed at 1 + 3 s; its request waits for the survivor (free at 10 s)
+  // and runs again from scratch: 20 s, no failure.
+  deepStrictEqual(recorded, [{ ms: 10_000, error: null }, { ms: 20_000, error: null }]);
+});
+
+Deno.test("a force-stopped request with no replica left waits in the queue instead of failing", () => {
   const errors: (SimErrorKind | null)[] = [];
+  const seconds: SecondSnapshot[] = [];
   const engine = new SimEngine({
     deployment: deployment({ initialReplicas: 1, gracefulShutdownTimeoutS: 3 }),
-    load: constantUsersLoad(1, { durationS: 20, waitTimeS: () => 0 }),
+    load: {
+      kind: "closed",
+      usersAt: (t) => (t < 0.5 ? 1 : 0),
+      changeTimesS: [0, 0.5],
+      durationS: 20,
+      waitTimeS: () => 0,
+    },
     serviceTime: fixedDuration(10_000),
     controller: (target, clock) => {
       const id = clock.setTimeout(() => target.setTargetReplicas(0), 1000);
       return { stop: () => clock.clearTimeout(id) };
     },
-    observer: { request: (_s, _ms, e) => errors.push(e) },
+    observer: { request: (_s, _ms, e) => errors.push(e), second: (s) => seconds.push(s) },
   });
   engine.run();
-  deepStrictEqual(errors, ["replica_stopped"]);
+  deepStrictEqual(errors, []);
+  deepStrictEqual([seconds[3].runningReplicas, seconds[3].stoppingReplicas], [0, 1]);
+  deepStrictEqual([seconds[5].stoppingReplicas, seconds[5].queuedRequests], [0, 1]);
 });
 
 Deno.test("closed-loop users follow the shape's Locust spawn batches of floor(spawn_rate)", () => {
