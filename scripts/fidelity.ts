@@ -328,6 +328,8 @@ const sim = await simulate(config, {
   startupTime,
   replicaConcurrency: dep.max_ongoing_requests,
   clusterCpus: numCpus,
+  // The serving pool starts at most one replica per machine CPU at a time.
+  maxConcurrentStarts: navigator.hardwareConcurrency,
   seed,
   outPrefix: `${outDir}/sim`,
 });

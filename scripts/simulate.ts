@@ -42,6 +42,10 @@ const USAGE = `usage: deno task simulate --config FILE [--config FILE ...] [opti
   --wait-time W          override the shape's wait time, e.g. "between(0.5, 1.5)"
   --num-cpus N           cluster CPUs: replicas beyond them wait in PENDING (default unbounded)
   --machine-cores N      processor sharing: busy replicas share N cores (default off)
+  --max-concurrent-starts N
+                         replicas starting at once (deno task deploy starts one per machine
+                         CPU; default unbounded, like a Ray cluster)
+  --client-timeout S     the load test's per-request timeout (default 60, as deno task loadtest)
   --replica-concurrency N|max
                          requests one replica executes at once (default: max_ongoing_requests
                          for noop models, else 1)
@@ -88,6 +92,8 @@ async function main(): Promise<void> {
         "wait-time": { type: "string" },
         "num-cpus": { type: "string" },
         "machine-cores": { type: "string" },
+        "max-concurrent-starts": { type: "string" },
+        "client-timeout": { type: "string" },
         "replica-concurrency": { type: "string" },
         trace: { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
@@ -109,6 +115,15 @@ async function main(): Promise<void> {
   const timeScale = positiveNumber("--time-scale", values["time-scale"]);
   const clusterCpus = positiveNumber("--num-cpus", values["num-cpus"]);
   const machineCores = positiveNumber("--machine-cores", values["machine-cores"]) ?? null;
+  const maxStartsText = values["max-concurrent-starts"];
+  if (
+    maxStartsText !== undefined &&
+    !(Number.isInteger(Number(maxStartsText)) && Number(maxStartsText) >= 1)
+  ) {
+    fail(`--max-concurrent-starts must be an integer >= 1, got "${maxStartsText}"`);
+  }
+  const maxConcurrentStarts = maxStartsText === undefined ? undefined : Number(maxStartsText);
+  const clientTimeoutS = positiveNumber("--client-timeout", values["client-timeout"]) ?? 60;
   const concurrencyFlag = values["replica-concurrency"];
   if (
     concurrencyFlag !== undefined && concurrencyFlag !== "max" &&
@@ -204,6 +219,8 @@ async function main(): Promise<void> {
         seed,
         clusterCpus,
         machineCores,
+        maxConcurrentStarts,
+        clientTimeoutS,
         replicaConcurrency,
         outPrefix: `${outDir}/${name}`,
         stages: stageRows(shape),

@@ -103,6 +103,8 @@ export interface SimReplica {
   routablePos: number;
   /** Index in the has-free-slot list, or -1. */
   freePos: number;
+  /** Holds one of the `maxConcurrentStarts` start slots. */
+  startSlot: boolean;
 }
 
 /** Closed-loop load: users who send a request, wait for the answer, then wait `waitTimeS`. */
@@ -228,6 +230,11 @@ export interface SimEngineOptions {
   machineCores?: number | null;
   /** Requests one replica executes at once (others wait inside it, still "ongoing"); default 1. */
   replicaConcurrency?: number;
+  /**
+   * Replicas that may be starting at once; more wait in STARTING (CPUs held) for a slot, as the
+   * serving pool starts at most one per machine CPU. Default unbounded.
+   */
+  maxConcurrentStarts?: number;
   /** The load generator gives up on a request after this (its `--timeout`, default 60 s; null: never). */
   clientTimeoutS?: number | null;
   /** Simulated duration; default the load's last stage end. */
@@ -345,6 +352,8 @@ export class SimEngine {
   #ongoingMap = new Map<string, number>();
   #withFreeSlot: SimReplica[] = [];
   #pending: SimReplica[] = [];
+  #startQueue: SimReplica[] = [];
+  #startsInFlight = 0;
   #target: number;
   #cpusUsed = 0;
   #counts = { PENDING_ALLOCATION: 0, STARTING: 0, RUNNING: 0, STOPPING: 0, STOPPED: 0 };
@@ -966,6 +975,7 @@ export class SimEngine {
       localCount: 0,
       routablePos: -1,
       freePos: -1,
+      startSlot: false,
     };
     this.replicas.push(r);
     this.#counts.PENDING_ALLOCATION++;
@@ -996,14 +1006,36 @@ export class SimEngine {
     this.#setState(r, "STARTING");
     if (instant) this.#becomeRunning(r);
     else {
-      const startupMs = this.#o.startupTime ? this.#o.startupTime.sampleMs(this.#rngStartup) : 2000;
-      this.#q.push(this.clock.elapsedMs + startupMs, EV_REPLICA_READY, r.index, r.gen);
+      this.#startQueue.push(r);
+      this.#pumpStarts();
     }
     return true;
   }
 
+  /** Starts queued STARTING replicas while fewer than `maxConcurrentStarts` are starting. */
+  #pumpStarts(): void {
+    const limit = this.#o.maxConcurrentStarts ?? Infinity;
+    while (this.#startsInFlight < limit && this.#startQueue.length > 0) {
+      const r = this.#startQueue.shift()!;
+      if (r.state !== "STARTING") continue;
+      this.#startsInFlight++;
+      r.startSlot = true;
+      const startupMs = this.#o.startupTime ? this.#o.startupTime.sampleMs(this.#rngStartup) : 2000;
+      this.#q.push(this.clock.elapsedMs + startupMs, EV_REPLICA_READY, r.index, r.gen);
+    }
+  }
+
+  /** A replica that held a start slot left STARTING (running, or stopped). */
+  #endStart(r: SimReplica): void {
+    if (!r.startSlot) return;
+    r.startSlot = false;
+    this.#startsInFlight--;
+    this.#pumpStarts();
+  }
+
   #becomeRunning(r: SimReplica): void {
     r.runningSinceMs = this.clock.elapsedMs;
+    this.#endStart(r);
     this.#setState(r, "RUNNING");
     r.routablePos = this.#routable.length;
     this.#routable.push(r);
@@ -1024,6 +1056,7 @@ export class SimEngine {
 
   #release(r: SimReplica): void {
     this.#cpusUsed -= this.#dep.numCpusPerReplica;
+    this.#endStart(r);
     r.gen++;
     this.#setState(r, "STOPPED");
     // Freed CPUs go to replicas waiting for them, oldest first.
@@ -1047,12 +1080,15 @@ export class SimEngine {
       live++;
     }
     if (live <= this.#target) return;
-    // Stop order (Ray): not-yet-running first, newest first; then RUNNING, newest first.
+    // Stop order (Ray, and the serving pool): PENDING, then STARTING, then RUNNING; within each,
+    // the most recently started (or requested) first.
     const candidates = this.replicas.filter((r) =>
       r.state === "PENDING_ALLOCATION" || r.state === "STARTING" || r.state === "RUNNING"
     );
-    const rank = (r: SimReplica) => (r.state === "RUNNING" ? 1 : 0);
-    candidates.sort((x, y) => rank(x) - rank(y) || y.index - x.index);
+    const rank = (r: SimReplica) =>
+      r.state === "PENDING_ALLOCATION" ? 0 : r.state === "STARTING" ? 1 : 2;
+    const since = (r: SimReplica) => (r.startedAtMs >= 0 ? r.startedAtMs : r.requestedAtMs);
+    candidates.sort((x, y) => rank(x) - rank(y) || since(y) - since(x) || y.index - x.index);
     for (const r of candidates) {
       if (live <= this.#target) break;
       live--;
@@ -1167,6 +1203,10 @@ function validateOptions(options: SimEngineOptions): void {
   const c = options.replicaConcurrency;
   if (c !== undefined && !(Number.isInteger(c) && c >= 1)) {
     bad("replicaConcurrency", c, "an integer >= 1");
+  }
+  const mcs = options.maxConcurrentStarts;
+  if (mcs !== undefined && !(Number.isInteger(mcs) && mcs >= 1) && mcs !== Infinity) {
+    bad("maxConcurrentStarts", mcs, "an integer >= 1");
   }
   const m = options.machineCores;
   if (m !== undefined && m !== null && !(m > 0)) bad("machineCores", m, "null or > 0");

@@ -85,6 +85,11 @@ export interface SimulateOptions {
    * its requests overlap), 1 for a real model (one inference at a time on its CPUs).
    */
   replicaConcurrency?: number;
+  /**
+   * Replicas starting at once (the serving pool's limit is the machine's CPU count); default
+   * unbounded, like a Ray cluster.
+   */
+  maxConcurrentStarts?: number;
   /** Simulated seconds; default the load's end. */
   durationS?: number;
   /** The load generator's per-request timeout (its `--timeout`, default 60 s; null: none). */
@@ -317,6 +322,7 @@ export async function simulate(
     clusterCpus: options.clusterCpus,
     machineCores: options.machineCores,
     replicaConcurrency: options.replicaConcurrency ?? defaultReplicaConcurrency(dep),
+    maxConcurrentStarts: options.maxConcurrentStarts,
     durationS: options.durationS,
     clientTimeoutS,
     startEpochMs,

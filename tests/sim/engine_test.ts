@@ -319,3 +319,23 @@ Deno.test("a user stopped while its request is in flight still gets that request
   deepStrictEqual(recorded, [3000]);
   strictEqual(r.requestsSent, 1);
 });
+
+Deno.test("maxConcurrentStarts: extra replicas wait in STARTING for a start slot", () => {
+  const seconds: SecondSnapshot[] = [];
+  const engine = new SimEngine({
+    deployment: deployment({ initialReplicas: 1 }),
+    maxConcurrentStarts: 1,
+    load: poissonLoad(1, { durationS: 6 }),
+    serviceTime: fixedDuration(10),
+    startupTime: fixedDuration(1000),
+    controller: (target, clock) => {
+      const id = clock.setTimeout(() => target.setTargetReplicas(4), 500);
+      return { stop: () => clock.clearTimeout(id) };
+    },
+    observer: { second: (s) => seconds.push(s) },
+  });
+  engine.run();
+  // One start at a time, 1 s each, from 0.5 s: RUNNING at 1.5, 2.5 and 3.5 s.
+  deepStrictEqual(seconds.slice(1, 5).map((s) => s.runningReplicas), [1, 2, 3, 4]);
+  deepStrictEqual(seconds.slice(1, 5).map((s) => s.startingReplicas), [3, 2, 1, 0]);
+});
