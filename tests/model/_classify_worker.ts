@@ -14,9 +14,13 @@ scope.onmessage = async (e: MessageEvent) => {
   try {
     const classifier = await createClassifier(model, { backend, threads });
     const dog = await Deno.readFile(new URL("dog.jpg", fixtures));
-    const { top } = await classifier.classify(dog, { top: 1 });
+    const { top } = await classifier.classify(dog, { top: 5 });
     await classifier.close();
-    scope.postMessage({ ok: true, label: top[0].label, backend: classifier.backend });
+    scope.postMessage({
+      ok: true,
+      backend: classifier.backend,
+      top: top.map((p) => ({ index: p.index, probability: p.probability })),
+    });
   } catch (err) {
     scope.postMessage({ ok: false, error: String(err) });
   }

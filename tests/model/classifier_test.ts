@@ -79,24 +79,6 @@ for (const backend of ["native", "wasm"] as const) {
 }
 
 Deno.test({
-  // Runs on a software adapter too (Mesa llvmpipe here: ~3 s to load, ~1 s per image for this
-  // small model; int8 nodes run on ORT's CPU fallback inside the webgpu session).
-  name: "MobileNetV2 classifies dog.jpg as Samoyed on webgpu (software adapter included)",
-  ignore: !haveFixtures || !gpu.available,
-  fn: async () => {
-    const classifier = await createClassifier(await read("mobilenetv2-12-int8.onnx"), {
-      backend: "webgpu",
-      threads: 1,
-    });
-    try {
-      await checkDog(classifier);
-    } finally {
-      await classifier.close();
-    }
-  },
-});
-
-Deno.test({
   name: "backend auto picks a real WebGPU adapter, else native (a software adapter is not used)",
   ignore: !haveFixtures,
   fn: async () => {
@@ -178,7 +160,14 @@ async function classifyInWorker(backend: "native" | "webgpu") {
   shared.set(model);
   const worker = new Worker(new URL("./_classify_worker.ts", import.meta.url), { type: "module" });
   try {
-    return await new Promise<{ ok: boolean; label?: string; backend?: string; error?: string }>(
+    return await new Promise<
+      {
+        ok: boolean;
+        backend?: string;
+        top?: { index: number; probability: number }[];
+        error?: string;
+      }
+    >(
       (resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("worker did not answer in 60 s")), 60_000);
         worker.onmessage = (e) => {
@@ -203,23 +192,25 @@ Deno.test({
     "a classifier works inside a Web Worker (model bytes in a SharedArrayBuffer), also after wasm ran in the parent",
   ignore: !haveFixtures,
   fn: async () => {
-    assert.deepEqual(await classifyInWorker("native"), {
-      ok: true,
-      label: "Samoyed",
-      backend: "native",
-    });
+    const reply = await classifyInWorker("native");
+    assert.equal(reply.error, undefined);
+    assert.equal(reply.backend, "native");
+    assert.deepEqual(reply.top?.map((p) => p.index), EXPECTED_TOP5);
   },
 });
 
 Deno.test({
-  // The webgpu bundle builds URLs against location.origin, which is "null" in a Worker.
-  name: "the webgpu backend loads inside a Web Worker",
+  // The webgpu bundle builds URLs against location.origin, which is "null" in a Worker. Runs on a
+  // software adapter too (Mesa llvmpipe here: ~3 s to load, ~1 s per image for this small model;
+  // its int8 nodes run on ORT's CPU fallback inside the webgpu session).
+  name: "MobileNetV2 classifies dog.jpg as Samoyed (p ~0.88) on webgpu inside a Web Worker",
   ignore: !haveFixtures || !gpu.available,
   fn: async () => {
-    assert.deepEqual(await classifyInWorker("webgpu"), {
-      ok: true,
-      label: "Samoyed",
-      backend: "webgpu",
-    });
+    const reply = await classifyInWorker("webgpu");
+    assert.equal(reply.error, undefined);
+    assert.equal(reply.backend, "webgpu");
+    assert.deepEqual(reply.top?.map((p) => p.index), EXPECTED_TOP5);
+    const p = reply.top![0].probability;
+    assert.ok(p > 0.85 && p < 0.91, `p(Samoyed) = ${p}`);
   },
 });
