@@ -124,6 +124,35 @@ async function overhead() {
   const bareResult = await wrk(`http://127.0.0.1:${bare.addr.port}/`, null);
   await bare.shutdown();
 
+  // Control for the worker design itself (the spike's "via 1 worker round trip"): a bare
+  // handler that echoes through one Web Worker, no router, parsing or metrics.
+  progress("overhead: bare handler + one Web Worker round trip (control)");
+  const workerFile = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(
+    workerFile,
+    `self.onmessage = (e) => self.postMessage({ id: e.data.id, body: "noop" });\n`,
+  );
+  const echo = new Worker(new URL(`file://${workerFile}`), { type: "module" });
+  const waiting = new Map<number, (body: string) => void>();
+  echo.onmessage = (e) => {
+    waiting.get(e.data.id)?.(e.data.body);
+    waiting.delete(e.data.id);
+  };
+  let nextId = 0;
+  const viaWorker = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Promise<Response>((resolve) => {
+        const id = nextId++;
+        waiting.set(id, (body) => resolve(new Response(body)));
+        echo.postMessage({ id });
+      }),
+  );
+  const workerResult = await wrk(`http://127.0.0.1:${viaWorker.addr.port}/`, null);
+  await viaWorker.shutdown();
+  echo.terminate();
+  await Deno.remove(workerFile);
+
   progress("overhead: noop model, 2 replicas, POST a 1x1 PNG");
   const lua = await Deno.makeTempFile({ suffix: ".lua" });
   const bodyLua = Array.from(TINY_PNG, (b) => `\\${b}`).join("");
@@ -150,8 +179,10 @@ async function overhead() {
   results.overhead = {
     command: `wrk -t1 -c50 -d${durationS}s --latency`,
     bare_deno_serve: bareResult,
+    bare_plus_worker_round_trip: workerResult,
     noop_2_replicas: serveResult,
     ratio_to_bare: ratio,
+    ratio_to_worker_round_trip: serveResult.rps / workerResult.rps,
     targets: { rps: ">= 20000", p50_ms: "< 2" },
   };
   table.push([
@@ -160,11 +191,18 @@ async function overhead() {
     `p50 ${bareResult.p50_ms} ms, p99 ${bareResult.p99_ms} ms`,
   ]);
   table.push([
+    "control: bare + 1 worker round trip",
+    `${workerResult.rps.toFixed(0)} req/s`,
+    `p50 ${workerResult.p50_ms} ms, p99 ${workerResult.p99_ms} ms, ` +
+    `${(workerResult.rps / bareResult.rps * 100).toFixed(0)}% of bare`,
+  ]);
+  table.push([
     "noop, 2 replicas (HTTP+router+worker)",
     `${serveResult.rps.toFixed(0)} req/s`,
-    `p50 ${serveResult.p50_ms} ms, p99 ${serveResult.p99_ms} ms, ${
-      (ratio * 100).toFixed(0)
-    }% of bare, non-2xx ${serveResult.non_2xx}`,
+    `p50 ${serveResult.p50_ms} ms, p99 ${serveResult.p99_ms} ms, ` +
+    `${(ratio * 100).toFixed(0)}% of bare, ` +
+    `${(serveResult.rps / workerResult.rps * 100).toFixed(0)}% of the worker control, ` +
+    `non-2xx ${serveResult.non_2xx}`,
   ]);
 }
 

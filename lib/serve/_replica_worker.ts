@@ -22,7 +22,8 @@ type Incoming =
   | { type: "close" };
 
 let handler: ReplicaHandler | null = null;
-const controllers = new Map<number, AbortController>();
+/** Requests being handled; the controller is null when nothing can be cancelled midway. */
+const inFlight = new Map<number, AbortController | null>();
 
 self.onmessage = async (event: MessageEvent<Incoming>) => {
   const msg = event.data;
@@ -50,19 +51,23 @@ self.onmessage = async (event: MessageEvent<Incoming>) => {
       break;
     }
     case "req": {
-      const controller = new AbortController();
-      controllers.set(msg.id, controller);
-      const reply = handler ? await handler.handle(msg.request, { signal: controller.signal }) : {
-        ok: false as const,
-        failure: { status: 503, error: "not_ready", detail: "replica is not initialised" },
-      };
-      controllers.delete(msg.id);
-      if (!controller.signal.aborted) self.postMessage({ type: "res", id: msg.id, reply });
+      // Only a URI fetch can be cancelled midway; raw-byte requests skip the controller.
+      const controller = msg.request.source.kind === "uri" ? new AbortController() : null;
+      inFlight.set(msg.id, controller);
+      const reply = handler
+        ? await handler.handle(msg.request, controller ? { signal: controller.signal } : undefined)
+        : {
+          ok: false as const,
+          failure: { status: 503, error: "not_ready", detail: "replica is not initialised" },
+        };
+      const cancelled = !inFlight.has(msg.id);
+      inFlight.delete(msg.id);
+      if (!cancelled) self.postMessage({ type: "res", id: msg.id, reply });
       break;
     }
     case "cancel":
-      controllers.get(msg.id)?.abort();
-      controllers.delete(msg.id);
+      inFlight.get(msg.id)?.abort();
+      inFlight.delete(msg.id);
       break;
     case "ping":
       self.postMessage({ type: "pong", id: msg.id });

@@ -180,7 +180,7 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
     const result: ClassifyResult = reply.result;
     const label = result.top[0]?.label ?? "";
     if (!wantsJson) {
-      return new Response(label, { headers: { "content-type": "text/plain; charset=utf-8" } });
+      return new Response(label); // Deno adds text/plain;charset=UTF-8 for a string body
     }
     return json({
       label,

@@ -161,26 +161,27 @@ export class Replica {
     const id = this.#nextId++;
     const worker = this.#worker;
     return new Promise<ReplicaReply>((resolve, reject) => {
-      let onAbort: (() => void) | null = null;
-      if (signal) {
-        onAbort = () => {
+      if (!signal) {
+        this.#pending.set(id, { resolve, reject });
+      } else {
+        const onAbort = () => {
           if (this.#pending.delete(id)) {
             worker.postMessage({ type: "cancel", id });
             reject(signal.reason);
           }
         };
         signal.addEventListener("abort", onAbort, { once: true });
+        this.#pending.set(id, {
+          resolve: (reply) => {
+            signal.removeEventListener("abort", onAbort);
+            resolve(reply);
+          },
+          reject: (error) => {
+            signal.removeEventListener("abort", onAbort);
+            reject(error);
+          },
+        });
       }
-      this.#pending.set(id, {
-        resolve: (reply) => {
-          if (onAbort) signal!.removeEventListener("abort", onAbort);
-          resolve(reply);
-        },
-        reject: (error) => {
-          if (onAbort) signal!.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      });
       // Cloned, not transferred: a retry on another replica needs the bytes again.
       worker.postMessage({ type: "req", id, request });
     });
