@@ -193,6 +193,7 @@ export interface SecondSnapshot {
   stoppingReplicas: number;
   totalOngoingRequests: number;
   queuedRequests: number;
+  /** Closed loop: users running; open loop: requests in flight (the runner's User Count). */
   users: number;
 }
 
@@ -1171,7 +1172,8 @@ export class SimEngine {
       stoppingReplicas: c.STOPPING,
       totalOngoingRequests: this.#totalOngoing,
       queuedRequests: this.#queued,
-      users: this.#activeUsers.length,
+      // Open loop: requests in flight, as the load generator's runner reports for arrival rates.
+      users: this.#o.load.kind === "closed" ? this.#activeUsers.length : this.#inSystem,
     });
     const every = this.#o.progressEveryS;
     if (s > 0 && s % every === 0) this.#o.observer?.progress?.(s, this.#endMs / 1000);

@@ -131,6 +131,8 @@ export interface SimulationSummary {
   p99Ms: number | null;
   meanMs: number;
   maxMs: number | null;
+  /** Open loop: arrivals dropped because `max_in_flight` requests were in flight. */
+  dropped: number;
   /** Largest router queue seen. */
   maxQueued: number;
   maxRunning: number;
@@ -396,6 +398,7 @@ export async function simulate(
     p99Ms: p99,
     meanMs: total.avgResponseTime,
     maxMs: total.histogram.maxMs,
+    dropped: run.dropped,
     maxQueued: run.maxQueued,
     maxRunning: run.maxRunning,
     replicaSeconds: run.replicaSeconds,
@@ -476,6 +479,11 @@ export function formatComparisonTable(summaries: readonly SimulationSummary[]): 
     String(s.oscillations),
     String(s.scalingDecisions),
   ]);
+  if (summaries.some((s) => s.dropped > 0)) {
+    // Open loop only: arrivals dropped at max_in_flight.
+    header.splice(5, 0, "dropped");
+    rows.forEach((r, i) => r.splice(5, 0, String(summaries[i].dropped)));
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
