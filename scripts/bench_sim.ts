@@ -26,6 +26,7 @@ import {
   lognormalDuration,
   parseDurationSpec,
   RESNET50_SERVICE_TIME,
+  SimEngine,
   simulate,
 } from "../lib/sim/mod.ts";
 
@@ -211,7 +212,27 @@ if (!values.quick) {
     },
   });
   const wallMs = performance.now() - t0;
+  // The same load on the bare engine (fixed replicas at the what-if's peak, no autoscaler, no
+  // statistics or files): separates the simulator core from the code it reuses.
+  const bare = new SimEngine({
+    deployment: {
+      initialReplicas: res.summary.maxRunning,
+      maxOngoingRequests: 5,
+      maxQueuedRequests: -1,
+      numCpusPerReplica: 1,
+      gracefulShutdownWaitLoopS: 2,
+      gracefulShutdownTimeoutS: 20,
+      requestTimeoutS: null,
+    },
+    load: loadFromShape(shape),
+    serviceTime: model,
+    seed: 1,
+  });
+  const tb = performance.now();
+  const bareRun = bare.run();
+  const bareMs = performance.now() - tb;
   whatIf = {
+    bareEngine: { wallMs: bareMs, events: bareRun.events, replicas: res.summary.maxRunning },
     shape: shape.name,
     peakUsers: Math.max(...shape.stages.map((s) => s.users)),
     maxReplicas: 1000,
@@ -257,6 +278,12 @@ if (whatIf) {
         fmt(whatIf.summary.replicaHours, 1)
       } replica-h  ` +
       (whatIf.wallMs <= 10_000 ? "<= 10 s: yes" : "<= 10 s: NO"),
+  );
+  console.log(
+    `         the bare engine on the same load (${whatIf.bareEngine.replicas} fixed replicas, no ` +
+      `autoscaler, no stats/files): ${
+        fmt(whatIf.bareEngine.wallMs)
+      } ms, ${whatIf.bareEngine.events} events`,
   );
 }
 const jsonPath = `results/sim_benchmark_${stamp}.json`;
