@@ -106,7 +106,13 @@ async function sources(names: string[]): Promise<string[]> {
 /** Executes a notebook in place with nbconvert on the project-local kernel. */
 export async function executeNotebook(
   path: string,
-  options: { quick?: boolean; outputDir?: string; timeoutS?: number } = {},
+  options: {
+    quick?: boolean;
+    outputDir?: string;
+    timeoutS?: number;
+    /** Extra environment for the kernel (e.g. `AUTOSCALE_LAB_RESULTS_DIR`). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<{ code: number; stderr: string }> {
   const args = [
     "nbconvert",
@@ -126,6 +132,7 @@ export async function executeNotebook(
     PATH: `${denoDir}:${Deno.env.get("PATH") ?? ""}`,
   };
   if (options.quick) env.AUTOSCALE_LAB_QUICK = "1";
+  Object.assign(env, options.env ?? {});
   const out = await new Deno.Command("jupyter", { args, env, stdout: "piped", stderr: "piped" })
     .output();
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };

@@ -64,4 +64,10 @@ export {
 } from "./summary.ts";
 export { escapeHtml, reportHtml, type ReportOptions } from "./report.ts";
 export { expandGlob, isGlob } from "./glob.ts";
-export { isQuickMode, markdownTable, QUICK_ENV } from "./notebook.ts";
+export {
+  isQuickMode,
+  markdownTable,
+  notebookResultsDir,
+  QUICK_ENV,
+  RESULTS_DIR_ENV,
+} from "./notebook.ts";

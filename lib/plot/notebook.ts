@@ -51,3 +51,22 @@ export function markdownTable(
     ...rows.map((r) => `| ${columns.map((c) => cell(r[c])).join(" | ")} |`),
   ].join("\n");
 }
+
+/** Environment variable that redirects the notebooks' result files (the notebook test uses a temp dir). */
+export const RESULTS_DIR_ENV = "AUTOSCALE_LAB_RESULTS_DIR";
+
+/**
+ * Where a notebook (running in `notebooks/`) writes and reads its result files:
+ * `$AUTOSCALE_LAB_RESULTS_DIR` when set, else `../results/notebooks` (full runs) or
+ * `../results/notebooks_quick` (quick mode), so quick runs never overwrite a full run's files.
+ */
+export function notebookResultsDir(): string {
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get(RESULTS_DIR_ENV);
+  } catch {
+    fromEnv = undefined;
+  }
+  if (fromEnv) return fromEnv.replace(/\/$/, "");
+  return isQuickMode() ? "../results/notebooks_quick" : "../results/notebooks";
+}
