@@ -87,6 +87,8 @@ async function testImage(): Promise<Uint8Array<ArrayBuffer>> {
 // ---- 1. overhead ---------------------------------------------------------------------------
 
 interface WrkResult {
+  /** CPU time of this process (all threads: HTTP, router, workers) per request, µs. */
+  cpu_us_per_request: number | null;
   rps: number;
   p50_ms: number;
   p99_ms: number;
@@ -101,10 +103,23 @@ function parseLatencyMs(text: string): number {
   return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
 }
 
+/** User + system CPU ticks of this process (Linux), or null. */
+function cpuTicks(): number | null {
+  try {
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return null;
+  }
+}
+const TICKS_PER_S = 100;
+
 async function wrk(url: string, luaPath: string | null): Promise<WrkResult> {
+  const c0 = cpuTicks();
   const wrkArgs = ["-t1", "-c50", `-d${durationS}s`, "--latency"];
   if (luaPath) wrkArgs.push("-s", luaPath);
   const out = await new Deno.Command("wrk", { args: [...wrkArgs, url], stdout: "piped" }).output();
+  const c1 = cpuTicks();
   const text = new TextDecoder().decode(out.stdout);
   if (out.code !== 0) throw new Error(`wrk failed:\n${text}`);
   const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)?.[1]);
@@ -112,7 +127,10 @@ async function wrk(url: string, luaPath: string | null): Promise<WrkResult> {
   const p99 = parseLatencyMs(text.match(/\s99%\s+(\S+)/)?.[1] ?? "");
   const requests = Number(text.match(/(\d+) requests in/)?.[1]);
   const non2xx = Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
-  return { rps, p50_ms: p50, p99_ms: p99, requests, non_2xx: non2xx };
+  const cpu = c0 !== null && c1 !== null && requests > 0
+    ? Math.round((c1 - c0) / TICKS_PER_S * 1e6 / requests)
+    : null;
+  return { cpu_us_per_request: cpu, rps, p50_ms: p50, p99_ms: p99, requests, non_2xx: non2xx };
 }
 
 async function overhead() {
@@ -188,13 +206,14 @@ async function overhead() {
   table.push([
     "bare Deno.serve",
     `${bareResult.rps.toFixed(0)} req/s`,
-    `p50 ${bareResult.p50_ms} ms, p99 ${bareResult.p99_ms} ms`,
+    `p50 ${bareResult.p50_ms} ms, p99 ${bareResult.p99_ms} ms, CPU ${bareResult.cpu_us_per_request} us/req`,
   ]);
   table.push([
     "control: bare + 1 worker round trip",
     `${workerResult.rps.toFixed(0)} req/s`,
     `p50 ${workerResult.p50_ms} ms, p99 ${workerResult.p99_ms} ms, ` +
-    `${(workerResult.rps / bareResult.rps * 100).toFixed(0)}% of bare`,
+    `${(workerResult.rps / bareResult.rps * 100).toFixed(0)}% of bare, ` +
+    `CPU ${workerResult.cpu_us_per_request} us/req`,
   ]);
   table.push([
     "noop, 2 replicas (HTTP+router+worker)",
@@ -202,7 +221,7 @@ async function overhead() {
     `p50 ${serveResult.p50_ms} ms, p99 ${serveResult.p99_ms} ms, ` +
     `${(ratio * 100).toFixed(0)}% of bare, ` +
     `${(serveResult.rps / workerResult.rps * 100).toFixed(0)}% of the worker control, ` +
-    `non-2xx ${serveResult.non_2xx}`,
+    `CPU ${serveResult.cpu_us_per_request} us/req, non-2xx ${serveResult.non_2xx}`,
   ]);
 }
 
