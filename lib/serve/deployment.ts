@@ -60,6 +60,8 @@ export function initialReplicaCount(config: DeploymentConfig): number {
 }
 
 const HEALTH_CHECK_UNHEALTHY_THRESHOLD = 3;
+/** Ray's SERVE_SLOW_STARTUP_WARNING_S (30 s), repeated every 30 s. */
+const SLOW_STARTUP_WARNING_MS = 30_000;
 
 /** A deployment's replicas, router and status; see the module doc. */
 export class Deployment {
@@ -78,6 +80,7 @@ export class Deployment {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #healthTimers = new Map<Replica, ReturnType<typeof setTimeout>>();
   #startQueue: Replica[] = [];
+  #slowStartTimer: ReturnType<typeof setInterval> | undefined;
   #startsInFlight = 0;
   #autoscaler: AutoscalerLike | null = null;
   #stopped = false;
@@ -299,6 +302,36 @@ export class Deployment {
       );
     }
     this.#reconcile();
+    this.#slowStartTimer = setInterval(() => this.#warnSlowStarts(), SLOW_STARTUP_WARNING_MS);
+  }
+
+  /** Ray's slow-start warning: replicas asked for more than 30 s ago and still not RUNNING. */
+  #warnSlowStarts(): void {
+    const now = Date.now();
+    const slow = (state: ReplicaState) =>
+      this.#replicas.filter((r) =>
+        r.state === state && now - r.requestedAtMs > SLOW_STARTUP_WARNING_MS
+      ).length;
+    const pending = slow("PENDING_ALLOCATION");
+    const starting = slow("STARTING");
+    if (pending > 0) {
+      this.#log(
+        `WARNING: ${pending} replica(s) have waited more than ${
+          SLOW_STARTUP_WARNING_MS / 1000
+        } s ` +
+          `for CPUs: each needs ${this.config.ray_actor_options.num_cpus}, the cluster has ` +
+          `${this.options.cluster.numCpus - this.options.cluster.cpusUsed} of ` +
+          `${this.options.cluster.numCpus} free (raise --num-cpus or lower num_cpus)`,
+      );
+    }
+    if (starting > 0) {
+      this.#log(
+        `WARNING: ${starting} replica(s) have taken more than ${
+          SLOW_STARTUP_WARNING_MS / 1000
+        } s ` +
+          `to start (model load); the machine may be overloaded`,
+      );
+    }
   }
 
   /** Makes the deployment report the autoscaler's status and decisions. */
@@ -407,6 +440,7 @@ export class Deployment {
     this.#target = 0;
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#slowStartTimer);
     // Requests still waiting have nowhere to go once every replica drains.
     const queuedWait = this.#waitForQueueToEmpty(this.config.graceful_shutdown_timeout_s * 1000);
     await queuedWait;
