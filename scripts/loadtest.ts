@@ -4,28 +4,31 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   constantUsersShape,
   DEFAULT_IMAGE_URI,
   evaluateThresholds,
   formatSummary,
   formatWaitTime,
-  imageRequest,
   liveReporter,
   type LoadShape,
   loadShape,
   parseDurationS,
   parseThreshold,
   parseWaitTime,
-  readImage,
-  type RequestSpec,
   runLoadTest,
   scaleShape,
-  serveImage,
   THRESHOLDS_FAILED_EXIT_CODE,
-  uriRequest,
 } from "../lib/loadgen/mod.ts";
+import {
+  type Cli,
+  cli,
+  parseFlags,
+  REQUEST_OPTIONS,
+  requestFromFlags,
+  runMain,
+  utcStamp,
+} from "./_loadgen_cli.ts";
 
 const HELP = `Usage: deno task loadtest [options]
 
@@ -67,62 +70,34 @@ Output
 Exit codes: 0 ok; ${THRESHOLDS_FAILED_EXIT_CODE} a --threshold failed (as k6); 2 bad flags or files; 1 unexpected error.
 Request failures alone do not change the exit code (use --threshold "fail_ratio<0.01").`;
 
-function fail(message: string): never {
-  console.error(`loadtest: ${message}`);
-  Deno.exit(2);
-}
-
-function utcStamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
-}
+const loadtestCli: Cli = cli("loadtest");
+const fail: Cli["fail"] = loadtestCli.fail;
+const num: Cli["num"] = loadtestCli.num;
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      options: {
-        host: { type: "string", default: "http://127.0.0.1:8000" },
-        shape: { type: "string" },
-        users: { type: "string", short: "u" },
-        "spawn-rate": { type: "string", short: "r" },
-        rate: { type: "string" },
-        "run-time": { type: "string", short: "t" },
-        "time-scale": { type: "string", default: "1" },
-        "wait-time": { type: "string" },
-        "max-in-flight": { type: "string" },
-        timeout: { type: "string", default: "60" },
-        uri: { type: "string" },
-        image: { type: "string" },
-        "image-mode": { type: "string", default: "raw" },
-        "serve-image": { type: "string" },
-        "serve-image-port": { type: "string" },
-        path: { type: "string", default: "/" },
-        csv: { type: "string" },
-        "csv-full-history": { type: "boolean", default: false },
-        "no-replicas": { type: "boolean", default: false },
-        threshold: { type: "string", multiple: true, default: [] },
-        "progress-every": { type: "string", default: "10" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    fail(`${(e as Error).message}\nRun with --help for the flags.`);
-  }
+  const args = parseFlags(loadtestCli, {
+    host: { type: "string", default: "http://127.0.0.1:8000" },
+    shape: { type: "string" },
+    users: { type: "string", short: "u" },
+    "spawn-rate": { type: "string", short: "r" },
+    rate: { type: "string" },
+    "run-time": { type: "string", short: "t" },
+    "time-scale": { type: "string", default: "1" },
+    "wait-time": { type: "string" },
+    "max-in-flight": { type: "string" },
+    timeout: { type: "string", default: "60" },
+    ...REQUEST_OPTIONS,
+    csv: { type: "string" },
+    "csv-full-history": { type: "boolean", default: false },
+    "no-replicas": { type: "boolean", default: false },
+    threshold: { type: "string", multiple: true, default: [] },
+    "progress-every": { type: "string", default: "10" },
+    help: { type: "boolean", short: "h", default: false },
+  });
   if (args.help) {
     console.log(HELP);
     return 0;
   }
-  const num = (flag: string, value: string | undefined, min = 0): number | undefined => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min) {
-      fail(`--${flag} must be a number >= ${min}, got "${value}"`);
-    }
-    return n;
-  };
   const timeScale = num("time-scale", args["time-scale"])!;
   if (timeScale <= 0) fail(`--time-scale must be > 0, got ${timeScale}`);
   const thresholds = (args.threshold as string[]).map((t) => {
@@ -187,36 +162,9 @@ async function main(): Promise<number> {
     }
   }
 
-  // Request.
-  const requestFlags = [args.uri, args.image, args["serve-image"]].filter((x) => x !== undefined);
-  if (requestFlags.length > 1) fail("give only one of --uri, --image or --serve-image");
-  if (args["image-mode"] !== "raw" && args["image-mode"] !== "data-uri") {
-    fail(`--image-mode must be raw or data-uri, got "${args["image-mode"]}"`);
-  }
-  let request: RequestSpec;
-  let imageServer = null;
-  try {
-    if (args.image) {
-      request = imageRequest(await readImage(args.image), {
-        mode: args["image-mode"] as "raw" | "data-uri",
-        path: args.path,
-      });
-    } else if (args["serve-image"]) {
-      imageServer = await serveImage(args["serve-image"], {
-        port: num("serve-image-port", args["serve-image-port"]),
-      });
-      console.error(
-        `loadtest: serving ${args["serve-image"]} at ${imageServer.url}\n` +
-          `loadtest: the service must allow this host: add "${imageServer.allowedHost}" ` +
-          `(or "127.0.0.1" for any port) to user_config.allowed_image_hosts`,
-      );
-      request = uriRequest(imageServer.url, { path: args.path });
-    } else {
-      request = uriRequest(args.uri ?? DEFAULT_IMAGE_URI, { path: args.path });
-    }
-  } catch (e) {
-    fail((e as Error).message);
-  }
+  const { request, imageServer } = await requestFromFlags(loadtestCli, args, {
+    checkImageModeAlways: true,
+  });
 
   const prefix = args.csv ?? `results/load_test_${utcStamp()}`;
   const ac = new AbortController();
@@ -293,11 +241,4 @@ async function main(): Promise<number> {
   return checked.some((c) => !c.ok) ? THRESHOLDS_FAILED_EXIT_CODE : 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`loadtest: unexpected error: ${(e as Error).stack ?? e}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(loadtestCli, main);

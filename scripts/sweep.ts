@@ -4,19 +4,22 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   DEFAULT_IMAGE_URI,
   DEFAULT_SWEEP_LEVELS,
-  imageRequest,
-  readImage,
   renderSweepCsv,
-  type RequestSpec,
   runSweep,
-  serveImage,
   type SweepLevel,
-  uriRequest,
 } from "../lib/loadgen/mod.ts";
+import {
+  type Cli,
+  cli,
+  parseFlags,
+  REQUEST_OPTIONS,
+  requestFromFlags,
+  runMain,
+  utcStamp,
+} from "./_loadgen_cli.ts";
 
 const HELP = `Usage: deno task sweep [options]
 
@@ -44,10 +47,9 @@ Writes results/sweep_<UTC timestamp>.csv and .json (or --out PREFIX).
 
 Exit codes: 0 ok; 2 bad flags; 1 unexpected error.`;
 
-function fail(message: string): never {
-  console.error(`sweep: ${message}`);
-  Deno.exit(2);
-}
+const sweepCli: Cli = cli("sweep");
+const fail: Cli["fail"] = sweepCli.fail;
+const num: Cli["num"] = sweepCli.num;
 
 const f = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
 
@@ -60,43 +62,23 @@ function levelLine(l: SweepLevel): string {
 }
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      options: {
-        host: { type: "string", default: "http://127.0.0.1:8000" },
-        levels: { type: "string" },
-        "level-duration": { type: "string", default: "20" },
-        warmup: { type: "string", default: "5" },
-        tolerance: { type: "string", default: "0.05" },
-        patience: { type: "string", default: "2" },
-        timeout: { type: "string", default: "60" },
-        uri: { type: "string" },
-        image: { type: "string" },
-        "image-mode": { type: "string", default: "raw" },
-        "serve-image": { type: "string" },
-        "serve-image-port": { type: "string" },
-        path: { type: "string", default: "/" },
-        out: { type: "string" },
-        "no-replicas": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    fail(`${(e as Error).message}\nRun with --help for the flags.`);
-  }
+  const args = parseFlags(sweepCli, {
+    host: { type: "string", default: "http://127.0.0.1:8000" },
+    levels: { type: "string" },
+    "level-duration": { type: "string", default: "20" },
+    warmup: { type: "string", default: "5" },
+    tolerance: { type: "string", default: "0.05" },
+    patience: { type: "string", default: "2" },
+    timeout: { type: "string", default: "60" },
+    ...REQUEST_OPTIONS,
+    out: { type: "string" },
+    "no-replicas": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
   if (args.help) {
     console.log(HELP);
     return 0;
   }
-  const num = (flag: string, v: string | undefined, min = 0): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min) fail(`--${flag} must be a number >= ${min}, got "${v}"`);
-    return n;
-  };
   let levels = [...DEFAULT_SWEEP_LEVELS];
   if (args.levels) {
     levels = args.levels.split(",").map((x) => Number(x.trim()));
@@ -104,36 +86,8 @@ async function main(): Promise<number> {
       fail(`--levels must be whole numbers >= 1 separated by commas, got "${args.levels}"`);
     }
   }
-  if ([args.uri, args.image, args["serve-image"]].filter((x) => x !== undefined).length > 1) {
-    fail("give only one of --uri, --image or --serve-image");
-  }
-  let request: RequestSpec;
-  let imageServer = null;
-  try {
-    if (args.image) {
-      const mode = args["image-mode"];
-      if (mode !== "raw" && mode !== "data-uri") {
-        fail(`--image-mode must be raw or data-uri, got "${mode}"`);
-      }
-      request = imageRequest(await readImage(args.image), { mode, path: args.path });
-    } else if (args["serve-image"]) {
-      imageServer = await serveImage(args["serve-image"], {
-        port: num("serve-image-port", args["serve-image-port"]),
-      });
-      console.error(
-        `sweep: serving ${args["serve-image"]} at ${imageServer.url}\n` +
-          `sweep: the service must allow this host: add "${imageServer.allowedHost}" ` +
-          `(or "127.0.0.1" for any port) to user_config.allowed_image_hosts`,
-      );
-      request = uriRequest(imageServer.url, { path: args.path });
-    } else {
-      request = uriRequest(args.uri ?? DEFAULT_IMAGE_URI, { path: args.path });
-    }
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  const prefix = args.out ??
-    `results/sweep_${new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15)}`;
+  const { request, imageServer } = await requestFromFlags(sweepCli, args);
+  const prefix = args.out ?? `results/sweep_${utcStamp()}`;
   const levelDurationS = num("level-duration", args["level-duration"])!;
   const warmupS = num("warmup", args.warmup)!;
   if (levelDurationS <= 0) fail("--level-duration must be > 0");
@@ -238,11 +192,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`sweep: unexpected error: ${(e as Error).stack ?? e}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(sweepCli, main);
