@@ -1,28 +1,13 @@
 /** Shared fixtures for the autoscaler tests: a full default config and a fake deployment. */
-import type { AutoscalingConfig } from "../../lib/config/mod.ts";
+import { AUTOSCALING_DEFAULTS, type AutoscalingConfig } from "../../lib/config/mod.ts";
 import type { AutoscalingContext, AutoscalingTarget } from "../../lib/autoscaler/mod.ts";
 
-/** Research §2.8's config: target 2, min 1, max 10, 30 s up, 600 s down, factors 1. */
+/**
+ * Research §2.8's config: Ray Serve's autoscaling defaults (target 2, min 1, 30 s up, 600 s
+ * down, factors 1) with max 10.
+ */
 export function config(overrides: Partial<AutoscalingConfig> = {}): AutoscalingConfig {
-  return {
-    min_replicas: 1,
-    max_replicas: 10,
-    initial_replicas: null,
-    target_ongoing_requests: 2,
-    metrics_interval_s: 10,
-    look_back_period_s: 30,
-    smoothing_factor: 1,
-    upscale_smoothing_factor: null,
-    downscale_smoothing_factor: null,
-    upscaling_factor: null,
-    downscaling_factor: null,
-    upscale_delay_s: 30,
-    downscale_delay_s: 600,
-    downscale_to_zero_delay_s: null,
-    aggregation_function: "mean",
-    policy: null,
-    ...overrides,
-  };
+  return { ...AUTOSCALING_DEFAULTS, max_replicas: 10, ...overrides };
 }
 
 /** A context with the given running/target/total; everything else neutral. */
