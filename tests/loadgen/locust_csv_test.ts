@@ -38,31 +38,7 @@ const reference = JSON.parse(
 
 function replay(run: RefRun): { stats: RequestStats; historyDefault: string; historyFull: string } {
   const stats = new RequestStats(run.start);
-  let historyDefault = "";
-  let historyFull = "";
-  // Interleave events and passes in time order, as Locust saw them.
-  let e = 0;
-  for (const pass of run.passes) {
-    while (e < run.events.length && run.events[e].t < pass.t) {
-      const ev = run.events[e++];
-      stats.logRequest({
-        method: ev.method,
-        name: ev.name,
-        responseTimeMs: ev.rt,
-        contentLength: ev.len,
-        nowS: ev.t,
-        error: ev.error ?? undefined,
-      });
-    }
-    historyDefault += renderStatsHistoryRows(stats, { nowS: pass.t, userCount: pass.users });
-    historyFull += renderStatsHistoryRows(stats, {
-      nowS: pass.t,
-      userCount: pass.users,
-      fullHistory: true,
-    });
-  }
-  for (; e < run.events.length; e++) {
-    const ev = run.events[e];
+  const log = (ev: RefEvent) =>
     stats.logRequest({
       method: ev.method,
       name: ev.name,
@@ -71,7 +47,20 @@ function replay(run: RefRun): { stats: RequestStats; historyDefault: string; his
       nowS: ev.t,
       error: ev.error ?? undefined,
     });
+  let historyDefault = "";
+  let historyFull = "";
+  // Interleave events and passes in time order, as Locust saw them.
+  let e = 0;
+  for (const pass of run.passes) {
+    while (e < run.events.length && run.events[e].t < pass.t) log(run.events[e++]);
+    historyDefault += renderStatsHistoryRows(stats, { nowS: pass.t, userCount: pass.users });
+    historyFull += renderStatsHistoryRows(stats, {
+      nowS: pass.t,
+      userCount: pass.users,
+      fullHistory: true,
+    });
   }
+  for (; e < run.events.length; e++) log(run.events[e]);
   return { stats, historyDefault, historyFull };
 }
 
