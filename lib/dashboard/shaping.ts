@@ -207,19 +207,12 @@ export function explainDecision(
   let delayText: string;
   switch (d.reason) {
     case "upscale":
-      delay = {
-        name: "upscale_delay_s",
-        required_s: cfg?.upscale_delay_s ?? null,
-        held_s: d.held_s,
-      };
+    case "downscale": {
+      // upscale_delay_s or downscale_delay_s
+      const name = `${d.reason}_delay_s` as const;
+      delay = { name, required_s: cfg?.[name] ?? null, held_s: d.held_s };
       break;
-    case "downscale":
-      delay = {
-        name: "downscale_delay_s",
-        required_s: cfg?.downscale_delay_s ?? null,
-        held_s: d.held_s,
-      };
-      break;
+    }
     case "downscale_to_zero": {
       const own = cfg?.downscale_to_zero_delay_s ?? null;
       delay = {
