@@ -217,6 +217,18 @@ export class Reader {
     return `is not a field of ${spec.name}; expected one of: ${spec.known.join(", ")}`;
   }
 
+  /** Reports a value of the wrong type (at the value, or the key when it has none). */
+  private wrongType(entry: Entry, fieldPath: string, expected: string): typeof INVALID {
+    const node = entry.value;
+    this.error(
+      "type",
+      node ?? entry.keyNode,
+      fieldPath,
+      `must be ${expected}, got ${describe(node)}`,
+    );
+    return INVALID;
+  }
+
   /** Reads a number field with its type and range rules; see {@link NumOptions}. */
   num(
     entries: Map<string, Entry>,
@@ -239,13 +251,7 @@ export class Reader {
     const value = isScalar(node) ? node.value : undefined;
     if (value === null && options.nullable) return null;
     if (typeof value !== "number" || Number.isNaN(value)) {
-      this.error(
-        "type",
-        node ?? entry.keyNode,
-        fieldPath,
-        `must be ${expected}, got ${describe(node)}`,
-      );
-      return INVALID;
+      return this.wrongType(entry, fieldPath, expected);
     }
     if (!Number.isFinite(value)) {
       this.error("range", node, fieldPath, `must be ${expected}, got ${describe(node)}`);
@@ -304,15 +310,7 @@ export class Reader {
     const node = entry.value;
     const value = isScalar(node) ? node.value : undefined;
     if (value === null && options.nullable) return null;
-    if (typeof value !== "string") {
-      this.error(
-        "type",
-        node ?? entry.keyNode,
-        fieldPath,
-        `must be ${expected}, got ${describe(node)}`,
-      );
-      return INVALID;
-    }
+    if (typeof value !== "string") return this.wrongType(entry, fieldPath, expected);
     if (options.nonEmpty && value.trim() === "") {
       this.error("range", node, fieldPath, `must be ${expected}, got an empty string`);
       return INVALID;
