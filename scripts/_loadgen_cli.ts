@@ -27,21 +27,8 @@ export const REQUEST_OPTIONS = {
   path: { type: "string", default: "/" },
 } as const;
 
-/** The parsed values of {@link REQUEST_OPTIONS}. */
-export interface RequestFlags {
-  /** `--uri`: post `{"uri": URI}`. */
-  uri?: string;
-  /** `--image`: post this image file. */
-  image?: string;
-  /** `--image-mode`: `raw` or `data-uri` (validated here). */
-  "image-mode"?: string;
-  /** `--serve-image`: serve this file on 127.0.0.1 and post its URL. */
-  "serve-image"?: string;
-  /** `--serve-image-port`: fixed port for `--serve-image`. */
-  "serve-image-port"?: string;
-  /** `--path`: request path. */
-  path?: string;
-}
+/** The parsed values of {@link REQUEST_OPTIONS} (a script's own flags may come along). */
+export type RequestFlags = FlagValues<typeof REQUEST_OPTIONS>;
 
 /** A script's error exits and number-flag parsing, each message prefixed with its name. */
 export interface Cli {
