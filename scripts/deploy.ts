@@ -7,7 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, parseModelSpec } from "../lib/config/mod.ts";
+import { ConfigError, formatIssue, loadConfig, parseModelSpec } from "../lib/config/mod.ts";
 import { prepareModel, startServe } from "../lib/serve/mod.ts";
 import { serveDashboardSource, startDashboard } from "../lib/dashboard/mod.ts";
 
@@ -82,7 +82,7 @@ try {
   if (error instanceof ConfigError) fail(`invalid config:\n${error.message}`);
   fail((error as Error).message);
 }
-for (const w of loaded.warnings) console.error(`warning: ${w.message} (${w.path})`);
+for (const w of loaded.warnings) console.error(`warning: ${formatIssue(w)}`);
 const config = loaded.config;
 const app = config.applications[0];
 const dep = app?.deployments[0];
