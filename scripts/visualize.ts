@@ -17,6 +17,7 @@ import {
   expandGlob,
   latencyChart,
   loadRun,
+  missingFontsWarning,
   queueChart,
   replicasChart,
   reportHtml,
@@ -130,6 +131,8 @@ async function main(args: string[]): Promise<void> {
     if (n > 1) run.name = `${run.name} (${n})`;
   }
 
+  const fontWarning = await missingFontsWarning();
+  if (fontWarning) console.error(`visualize: warning: ${fontWarning}`);
   const outDir = values["output-dir"] as string;
   await Deno.mkdir(outDir, { recursive: true });
   const charts = [

@@ -52,7 +52,7 @@ export {
   runColor,
   usersChart,
 } from "./charts.ts";
-export { chartPng, chartSvg, type PngOptions, writeChart } from "./render.ts";
+export { chartPng, chartSvg, missingFontsWarning, type PngOptions, writeChart } from "./render.ts";
 export {
   type RunSummary,
   type ScalingDecision,

@@ -50,3 +50,28 @@ export async function writeChart(
   await Deno.writeFile(pngPath, await chartPng(chart, options));
   return { svgPath, pngPath };
 }
+
+/**
+ * On Linux, a warning when no TrueType/OpenType font is installed: librsvg then draws every glyph
+ * as a box without any error. `null` when fonts are found (or on other systems).
+ */
+export async function missingFontsWarning(
+  options: { fontDirs?: string[] } = {},
+): Promise<string | null> {
+  if (Deno.build.os !== "linux") return null;
+  const dirs = options.fontDirs ?? ["/usr/share/fonts", "/usr/local/share/fonts"];
+  const stack = [...dirs];
+  let seen = 0;
+  while (stack.length > 0 && seen < 5000) {
+    const dir = stack.pop() as string;
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        seen++;
+        if (e.isDirectory) stack.push(`${dir}/${e.name}`);
+        else if (/\.(ttf|otf|ttc)$/i.test(e.name)) return null;
+      }
+    } catch { /* missing or unreadable */ }
+  }
+  return `no fonts found in ${dirs.join(" or ")}: chart text in PNGs will render as boxes ` +
+    `(Debian/Ubuntu: apt-get install -y --no-install-recommends fonts-dejavu-core)`;
+}

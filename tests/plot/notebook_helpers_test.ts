@@ -4,6 +4,7 @@ import {
   isQuickMode,
   lineChart,
   markdownTable,
+  missingFontsWarning,
   QUICK_ENV,
 } from "../../lib/plot/mod.ts";
 
@@ -56,4 +57,21 @@ Deno.test("isQuickMode() follows AUTOSCALE_LAB_QUICK", () => {
     if (before === undefined) Deno.env.delete(QUICK_ENV);
     else Deno.env.set(QUICK_ENV, before);
   }
+});
+
+Deno.test({
+  name: "missingFontsWarning() says how to install fonts when a font folder has none",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const empty = await Deno.makeTempDir({ prefix: "nofonts_" });
+    try {
+      const warning = await missingFontsWarning({ fontDirs: [empty] });
+      assert.match(warning ?? "", /fonts-dejavu-core/);
+      await Deno.mkdir(`${empty}/truetype/dejavu`, { recursive: true });
+      await Deno.writeFile(`${empty}/truetype/dejavu/DejaVuSans.ttf`, new Uint8Array(4));
+      assert.equal(await missingFontsWarning({ fontDirs: [empty] }), null);
+    } finally {
+      await Deno.remove(empty, { recursive: true });
+    }
+  },
 });
