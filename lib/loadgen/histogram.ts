@@ -50,7 +50,8 @@ function countsIndex(v: number): number {
   if (v < SUB_BUCKET_COUNT) bucketIndex = 0;
   else if (v < 2 ** 31) bucketIndex = bitLength(v) - (SUB_BUCKET_HALF_COUNT_MAGNITUDE + 1);
   else bucketIndex = Math.floor(Math.log2(v)) + 1 - (SUB_BUCKET_HALF_COUNT_MAGNITUDE + 1);
-  const subBucketIndex = Math.floor(v / 2 ** bucketIndex);
+  // v >>> k is floor(v / 2^k) for integers 0 <= v < 2^32, without a division and a Math.pow.
+  const subBucketIndex = v < 2 ** 31 ? v >>> bucketIndex : Math.floor(v / 2 ** bucketIndex);
   return (bucketIndex + 1) * SUB_BUCKET_HALF_COUNT + (subBucketIndex - SUB_BUCKET_HALF_COUNT);
 }
 
@@ -101,7 +102,14 @@ export class LatencyHistogram {
   record(valueMs: number, count = 1): void {
     const v = valueMs > 0 ? valueMs : 0;
     const us = Math.round(v * 1000);
-    let i = us < SUB_BUCKET_COUNT ? us : countsIndex(us);
+    let i: number;
+    if (us < SUB_BUCKET_COUNT) i = us;
+    else if (us < 2 ** 31) {
+      // countsIndex() inlined for the common range: bucket b = bitLength(us) - 11, and the index
+      // (b + 1)·1024 + (us >>> b) - 1024.
+      const b = 21 - Math.clz32(us);
+      i = (b << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + (us >>> b);
+    } else i = countsIndex(us);
     if (i > this.#maxIndex) i = this.#maxIndex;
     this.#counts[i] += count;
     this.#count += count;

@@ -69,19 +69,32 @@ export function calculateResponseTimePercentile(
   }
   const numOfRequest = Math.trunc(numRequests * percent);
   let processed = 0;
-  const keys = [...responseTimes.keys()].sort((a, b) => b - a);
-  for (const key of keys) {
+  const keys = sortedKeys(responseTimes);
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const key = keys[i];
     processed += responseTimes.get(key)!;
     if (numRequests - processed <= numOfRequest) return key;
   }
   return 0;
 }
 
+/**
+ * The map's keys in ascending order. A typed array's numeric sort orders distinct numbers as the
+ * comparator sort `(a, b) => a - b` does (the keys are distinct bucketed times), without calling
+ * a comparator per comparison: this runs 12 times per stats-history row.
+ */
+function sortedKeys(counts: ReadonlyMap<number, number>): Float64Array {
+  const keys = new Float64Array(counts.size);
+  let i = 0;
+  for (const k of counts.keys()) keys[i++] = k;
+  return keys.sort();
+}
+
 /** Locust's `median_from_dict`: the lower median `a[(n-1)//2]` of the bucketed values. */
 export function medianFromDict(total: number, counts: ReadonlyMap<number, number>): number {
   let pos = (total - 1) / 2;
   let k = 0;
-  for (k of [...counts.keys()].sort((a, b) => a - b)) {
+  for (k of sortedKeys(counts)) {
     const c = counts.get(k)!;
     if (pos < c) return k;
     pos -= c;

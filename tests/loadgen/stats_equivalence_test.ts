@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import {
+  calculateResponseTimePercentile,
+  LatencyHistogram,
+  medianFromDict,
+} from "../../lib/loadgen/mod.ts";
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** HdrHistogram's bucket index as first written (division by a power of two), the reference. */
+function referenceIndex(v: number): number {
+  let bucketIndex: number;
+  if (v < 2048) bucketIndex = 0;
+  else if (v < 2 ** 31) bucketIndex = 32 - Math.clz32(v) - 11;
+  else bucketIndex = Math.floor(Math.log2(v)) + 1 - 11;
+  return (bucketIndex + 1) * 1024 + (Math.floor(v / 2 ** bucketIndex) - 1024);
+}
+
+Deno.test("LatencyHistogram puts every value in the bucket of the reference index formula", () => {
+  const rnd = lcg(3);
+  const values: number[] = [0, 2.047, 2.048, 2.049, 4.095, 4.096, 2147483.647, 2147483.648];
+  for (let i = 0; i < 20_000; i++) values.push(Math.exp(rnd() * 22) / 1000);
+  const h = new LatencyHistogram({ highestTrackableMs: 1e7 });
+  const expected = new Map<number, number>();
+  const maxIndex = referenceIndex(Math.ceil(1e7 * 1000));
+  for (const v of values) {
+    h.record(v);
+    const i = Math.min(referenceIndex(Math.round(v * 1000)), maxIndex);
+    expected.set(i, (expected.get(i) ?? 0) + 1);
+  }
+  const got = new Map(h.toJSON().buckets);
+  assert.deepEqual([...got].sort((a, b) => a[0] - b[0]), [...expected].sort((a, b) => a[0] - b[0]));
+});
+
+Deno.test("calculateResponseTimePercentile() and medianFromDict() match the comparator-sort walk", () => {
+  const refPercentile = (m: Map<number, number>, p: number) => {
+    let n = 0;
+    for (const c of m.values()) n += c;
+    const k = Math.trunc(n * p);
+    let processed = 0;
+    for (const key of [...m.keys()].sort((a, b) => b - a)) {
+      processed += m.get(key)!;
+      if (n - processed <= k) return key;
+    }
+    return 0;
+  };
+  const refMedian = (total: number, m: Map<number, number>) => {
+    let pos = (total - 1) / 2;
+    let k = 0;
+    for (k of [...m.keys()].sort((a, b) => a - b)) {
+      if (pos < m.get(k)!) return k;
+      pos -= m.get(k)!;
+    }
+    return k;
+  };
+  const rnd = lcg(11);
+  for (let trial = 0; trial < 200; trial++) {
+    const m = new Map<number, number>();
+    const n = Math.floor(rnd() * 300);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const key = Math.round(Math.exp(rnd() * 12) * 10) / 10;
+      const c = 1 + Math.floor(rnd() * 50);
+      m.set(key, (m.get(key) ?? 0) + c);
+      total += c;
+    }
+    for (const p of [0, 0.5, 0.66, 0.9, 0.99, 0.999, 0.9999, 1]) {
+      assert.equal(
+        calculateResponseTimePercentile(m, p),
+        refPercentile(m, p),
+        `trial ${trial} p ${p}`,
+      );
+    }
+    assert.equal(medianFromDict(total, m), refMedian(total, m), `trial ${trial} median`);
+  }
+});
