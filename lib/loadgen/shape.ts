@@ -83,7 +83,7 @@ export function parseDurationS(value: unknown): number | null {
   if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value : null;
   if (typeof value !== "string") return null;
   const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (/^\d+(\.\d+)?$/.test(text)) return Number.isFinite(Number(text)) ? Number(text) : null;
   const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
   let total = 0;
   let matched = 0;
@@ -93,7 +93,7 @@ export function parseDurationS(value: unknown): number | null {
     total += m[2] === "h" ? n * 3600 : m[2] === "m" ? n * 60 : m[2] === "s" ? n : n / 1000;
     matched = re.lastIndex;
   }
-  return matched === text.length && text.length > 0 ? total : null;
+  return matched === text.length && text.length > 0 && Number.isFinite(total) ? total : null;
 }
 
 /** Options for {@linkcode parseShape}. */
@@ -125,7 +125,13 @@ export function parseShape(text: string, options: ParseShapeOptions = {}): LoadS
     }
     return `${source}: ${label}`;
   };
-  const root = doc.toJS() as Record<string, unknown> | null;
+  let root: Record<string, unknown> | null;
+  try {
+    root = doc.toJS() as Record<string, unknown> | null;
+  } catch (e) {
+    // yaml refuses alias expansions that would blow up (a "billion laughs" document).
+    throw new ShapeError(`${source}: cannot be read: ${(e as Error).message}`);
+  }
   if (root === null || typeof root !== "object" || Array.isArray(root) || !isMap(doc.contents)) {
     throw new ShapeError(`${source}: a shape must be a mapping with a "stages" list`);
   }
