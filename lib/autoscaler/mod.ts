@@ -77,5 +77,6 @@ export {
   type ReplayRow,
   replayRowsToCsv,
   replayTrace,
+  TraceError,
   type TracePoint,
 } from "./replay.ts";

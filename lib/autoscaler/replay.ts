@@ -77,7 +77,20 @@ export interface ReplayResult {
   ticks: number;
 }
 
-/** Parses a `time_s,total_ongoing_requests` CSV; errors name the file, line and problem. */
+/** A trace that cannot be used; `message` names the file, the line and what would be right. */
+export class TraceError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "TraceError";
+  }
+}
+
+/**
+ * Parses a `time_s,total_ongoing_requests` CSV.
+ *
+ * @throws {TraceError} naming the file, line and problem.
+ */
 export function parseTrace(text: string, options: { source?: string } = {}): TracePoint[] {
   const source = options.source ?? "trace";
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
@@ -94,7 +107,7 @@ export function parseTrace(text: string, options: { source?: string } = {}): Tra
       timeCol = cells.indexOf("time_s");
       valueCol = cells.indexOf("total_ongoing_requests");
       if (timeCol < 0 || valueCol < 0) {
-        throw new Error(
+        throw new TraceError(
           `${source}:${
             i + 1
           }: the header must name the columns time_s and total_ongoing_requests, got "${line}"`,
@@ -105,7 +118,7 @@ export function parseTrace(text: string, options: { source?: string } = {}): Tra
     const timeS = Number(cells[timeCol]);
     const value = Number(cells[valueCol]);
     if (cells[timeCol] === undefined || cells[timeCol] === "" || !Number.isFinite(timeS)) {
-      throw new Error(
+      throw new TraceError(
         `${source}:${i + 1}: time_s must be a number of seconds, got "${cells[timeCol] ?? ""}"`,
       );
     }
@@ -113,7 +126,7 @@ export function parseTrace(text: string, options: { source?: string } = {}): Tra
       cells[valueCol] === undefined || cells[valueCol] === "" || !Number.isFinite(value) ||
       value < 0
     ) {
-      throw new Error(
+      throw new TraceError(
         `${source}:${i + 1}: total_ongoing_requests must be a number >= 0, got "${
           cells[valueCol] ?? ""
         }"`,
@@ -121,18 +134,18 @@ export function parseTrace(text: string, options: { source?: string } = {}): Tra
     }
     const prev = points.at(-1);
     if (prev !== undefined && timeS < prev.timeS) {
-      throw new Error(
+      throw new TraceError(
         `${source}:${i + 1}: time_s must not go backwards (${timeS} after ${prev.timeS})`,
       );
     }
     points.push({ timeS, totalOngoing: value });
   }
   if (headerLine < 0) {
-    throw new Error(
+    throw new TraceError(
       `${source}: empty trace; expected a header "time_s,total_ongoing_requests" and rows`,
     );
   }
-  if (points.length === 0) throw new Error(`${source}: the trace has a header but no rows`);
+  if (points.length === 0) throw new TraceError(`${source}: the trace has a header but no rows`);
   return points;
 }
 
