@@ -232,6 +232,22 @@ export async function parseDurationSpec(
   if (text === "") {
     throw new DurationSpecError(`${what}: empty spec; try fixed:45 or lognormal:45,80`);
   }
+  try {
+    return await parseSpec(text, what, options);
+  } catch (error) {
+    // The model builders (fixed, lognormal, ...) do not know the flag; say which one it was.
+    if (error instanceof DurationSpecError && !error.message.startsWith(what)) {
+      throw new DurationSpecError(`${what}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+async function parseSpec(
+  text: string,
+  what: string,
+  options: ParseDurationSpecOptions,
+): Promise<DurationModel> {
   const valueOpts = { defaultUnit: options.defaultUnit, what };
   if (/^[0-9.]/.test(text) && /^[0-9.e+-]+\s*(ms|s)?$/i.test(text)) {
     return fixedDuration(parseDurationValueMs(text, valueOpts));
@@ -435,7 +451,15 @@ export function durationModelFromText(
     } catch (error) {
       throw new DurationSpecError(`${source}: invalid JSON: ${(error as Error).message}`);
     }
-    const bench = modelBenchmarkSamples(data, options.select);
+    let bench: ReturnType<typeof modelBenchmarkSamples>;
+    try {
+      bench = modelBenchmarkSamples(data, options.select);
+    } catch (error) {
+      if (error instanceof DurationSpecError) {
+        throw new DurationSpecError(`${source}: ${error.message}`);
+      }
+      throw error;
+    }
     if (bench) {
       return empiricalSamplesDuration(bench.samplesMs, { source: `${source} (${bench.label})` });
     }
@@ -449,7 +473,10 @@ export function durationModelFromText(
       }) nor percentiles (p50_ms, p99_ms, ... or percentiles: {"50": ms})`,
     );
   }
-  const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== "");
+  // Keep each line's own number (1-based, in the untrimmed text) for messages.
+  const numbered = text.split(/\r?\n/).map((line, i) => ({ line, no: i + 1 }))
+    .filter((l) => l.line.trim() !== "");
+  const lines = numbered.map((l) => l.line);
   if (lines.length === 0) throw new DurationSpecError(`${source}: file is empty`);
   const header = splitCsvLine(lines[0]).map((h) => h.trim());
   if (header.includes("Request Count") && header.includes("Name")) {
@@ -487,7 +514,9 @@ export function durationModelFromText(
     const v = Number(cell);
     if (cell === "" || !Number.isFinite(v)) {
       throw new DurationSpecError(
-        `${source}:${i + 1}: expected a number of ms in column ${column + 1}, got "${cell}"`,
+        `${source}:${numbered[i].no}: expected a number of ms in column ${
+          column + 1
+        }, got "${cell}"`,
       );
     }
     samples.push(v);
