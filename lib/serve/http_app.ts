@@ -212,7 +212,10 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
       );
     }
     const limit = kind === "bytes" ? ctx.maxImageBytes : maxJsonBytes;
-    const body = await readBody(req, limit, kind === "bytes" ? "image" : "JSON");
+    const what = kind === "bytes" ? "image" : "JSON";
+    const body = ctx.requestTimeoutMs === null
+      ? await readBody(req, limit, what)
+      : await withBodyDeadline(readBody(req, limit, what), ctx.requestTimeoutMs);
     if (body.length === 0) {
       throw new HttpError(
         400,
@@ -395,6 +398,31 @@ async function readBody(req: Request, limit: number, what: string): Promise<Uint
     off += c.length;
   }
   return out;
+}
+
+/**
+ * Bounds reading a request body by `request_timeout_s`: a client that sends its headers and then
+ * only part of the body (or nothing) gets a 408 instead of holding the request open forever.
+ */
+async function withBodyDeadline(read: Promise<Uint8Array>, timeoutMs: number): Promise<Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() =>
+      reject(
+        new HttpError(
+          408,
+          "request_timeout",
+          `the request body did not arrive within ${timeoutMs / 1000} s ` +
+            `(http_options.request_timeout_s); send the whole body promptly`,
+        ),
+      ), timeoutMs);
+  });
+  read.catch(() => {}); // the read still pending after a 408 fails when the connection closes
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Path (percent-decoding not needed for our fixed routes) and query of an absolute URL. */
