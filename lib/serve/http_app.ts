@@ -46,6 +46,7 @@ export interface AppRequestRecord {
 /** Largest JSON body that is not a data: URI carrying an image. */
 const JSON_OVERHEAD_BYTES = 64 * 1024;
 const MAX_TOP = 1000;
+const STANDARD_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]);
 
 /** Normalises a route prefix to `/` or `/a/b` (leading slash, no trailing slash). */
 export function normaliseRoutePrefix(prefix: string): string {
@@ -122,7 +123,10 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
 
   type RecordSeries = { requests: Series; latency: Series; errors: Series; depErrors: Series };
   const recordCache = new Map<string, RecordSeries>();
-  function record(route: string, method: string, status: number, t0: number, isApp: boolean) {
+  function record(route: string, anyMethod: string, status: number, t0: number, isApp: boolean) {
+    // Clients choose the method token freely: label only the standard ones, so that random
+    // methods cannot grow the metric series (and this cache) without bound.
+    const method = STANDARD_METHODS.has(anyMethod) ? anyMethod : "OTHER";
     const key = `${route} ${method} ${status}`;
     let rs = recordCache.get(key);
     if (!rs) {
