@@ -378,14 +378,24 @@ async function readBody(req: Request, limit: number, what: string): Promise<Uint
   if (declared !== null) {
     if (Number(declared) > limit) throw tooLarge(declared);
     // Not via req.body: creating the stream object costs more than the read (hot path).
-    return new Uint8Array(await req.arrayBuffer());
+    try {
+      return new Uint8Array(await req.arrayBuffer());
+    } catch (error) {
+      throw incompleteBody(what, error);
+    }
   }
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (error) {
+      throw incompleteBody(what, error);
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.length;
     if (total > limit) {
@@ -402,6 +412,20 @@ async function readBody(req: Request, limit: number, what: string): Promise<Uint
     off += c.length;
   }
   return out;
+}
+
+/**
+ * A body that could not be read to its end: the client closed the connection mid-body or sent
+ * broken chunked encoding. The client's fault, so a 400 (not a 500 counted as a server error).
+ */
+function incompleteBody(what: string, error: unknown): HttpError {
+  return new HttpError(
+    400,
+    "incomplete_body",
+    `the ${what} body could not be read to its end (${
+      (error as Error)?.message ?? error
+    }); send the whole body, as many bytes as Content-Length says`,
+  );
 }
 
 /**
