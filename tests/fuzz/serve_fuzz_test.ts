@@ -262,6 +262,62 @@ Deno.test("the service answers fuzzed bodies, methods, paths, queries and header
     assert.ok(n >= 100, `only ${n} body cases ran`);
     await goodRequestSucceeds(s, failures, "the body cases");
 
+    // 1b. Mutated data: URIs and IP-literal URLs (no DNS: everything stays on this machine).
+    const b64 = btoa(String.fromCharCode(...TINY_PNG));
+    const pct = Array.from(TINY_PNG, (b) => "%" + b.toString(16).padStart(2, "0")).join("");
+    const uris = [
+      `data:image/png;base64,${b64}`,
+      `data:image/png,${pct}`,
+      `DATA:IMAGE/PNG;BASE64,${b64}`,
+      `data:;base64,${b64}`,
+      `data:image/png;charset=utf-8;base64,${b64}`,
+      `data:image/png;base64,${b64.replace(/=+$/, "")}`,
+      `data:image/png;base64, ${b64.match(/.{1,4}/g)!.join(" ")}`,
+      `data:image/png;base64,${b64}%3D`,
+      `data:image/png,${pct}%`,
+      `data:image/png,${pct}%0`,
+      `data:image/svg+xml,<svg/>`,
+      "http://127.0.0.1:0/x.png",
+      "http://[::ffff:7f00:1]/x.png",
+      "http://[fe80::1%25eth0]/x.png",
+      "http://0177.0.0.1/x.png",
+      "http://2130706433/x.png",
+      "http://127.0.0.1:99999/x.png",
+      "https://[::]/",
+      "http://[::1/",
+      "http://%zz/",
+      "http:///x.png",
+      "//127.0.0.1/x.png",
+      "blob:http://127.0.0.1/x",
+      "  data:image/png;base64," + b64 + "  ",
+    ];
+    let u = 0;
+    for (; u < 200 && failures.length < 5; u++) {
+      let uri = uris[u % uris.length];
+      if (u >= uris.length) {
+        const at = rng.int(uri.length);
+        uri = rng.int(2)
+          ? uri.slice(0, at) + rng.pick(["%", "%00", ",", ";", " ", "\u0000", "é", "=", "+", "/"]) +
+            uri.slice(at)
+          : uri.slice(0, at);
+      }
+      const res = await fetch(`${s.url}/?top=2`, {
+        method: "POST",
+        body: JSON.stringify({ uri }),
+        headers: { "content-type": "application/json" },
+      });
+      const text = await res.text();
+      const bad = judge(
+        `uri case ${u} (${JSON.stringify(uri.slice(0, 80))})`,
+        res.status,
+        res.headers.get("content-type"),
+        text,
+        anyError,
+      );
+      if (bad) failures.push(bad);
+    }
+    await goodRequestSucceeds(s, failures, "the URI cases");
+
     // 2. Raw requests fetch would refuse or normalise.
     const raw: [string, string | Uint8Array][] = [
       ["odd method", "FROB / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"],
