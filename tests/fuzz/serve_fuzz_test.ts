@@ -318,6 +318,28 @@ Deno.test("the service answers fuzzed bodies, methods, paths, queries and header
     }
     await goodRequestSucceeds(s, failures, "the URI cases");
 
+    // 1c. A concurrent burst of mixed good and bad requests (bounded: 96 in flight).
+    const burst = await Promise.all(Array.from({ length: 96 }, async (_, i) => {
+      const body = i % 3 === 0 ? TINY_PNG : i % 3 === 1 ? randomJsonBody(rng) : rng.bytes(64);
+      const res = await fetch(`${s.url}/${i % 4 === 0 ? "?top=2" : ""}`, {
+        method: "POST",
+        body,
+        headers: { "content-type": i % 3 === 1 ? "application/json" : "image/png" },
+      });
+      return {
+        i,
+        status: res.status,
+        type: res.headers.get("content-type"),
+        text: await res.text(),
+      };
+    }));
+    for (const r of burst) {
+      const allowed = r.i % 3 === 0 ? (st: number) => st === 200 || st === 503 : anyError;
+      const bad = judge(`burst request ${r.i}`, r.status, r.type, r.text, allowed);
+      if (bad) failures.push(bad);
+    }
+    await goodRequestSucceeds(s, failures, "the burst");
+
     // 2. Raw requests fetch would refuse or normalise.
     const raw: [string, string | Uint8Array][] = [
       ["odd method", "FROB / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"],
