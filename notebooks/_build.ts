@@ -112,16 +112,28 @@ export async function executeNotebook(
     timeoutS?: number;
     /** Extra environment for the kernel (e.g. `AUTOSCALE_LAB_RESULTS_DIR`). */
     env?: Record<string, string>;
+    /**
+     * Use `_grace_execute.py`'s preprocessor, which keeps reading a cell's output briefly after
+     * the kernel reports idle (the Deno kernel sometimes publishes a result just after; plain
+     * nbconvert then drops it). On for `deno task notebooks`, whose outputs are committed.
+     */
+    grace?: boolean;
   } = {},
 ): Promise<{ code: number; stderr: string }> {
-  const args = [
-    "nbconvert",
-    "--to",
-    "notebook",
-    "--execute",
+  const args = ["nbconvert", "--to", "notebook"];
+  if (options.grace) {
+    args.push(
+      "--NotebookExporter.preprocessors",
+      "_grace_execute.GraceExecutePreprocessor",
+      "--GraceExecutePreprocessor.enabled=True",
+    );
+  } else {
+    args.push("--execute");
+  }
+  args.push(
     `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
     `--ExecutePreprocessor.timeout=${options.timeoutS ?? 900}`,
-  ];
+  );
   if (options.outputDir) args.push("--output-dir", options.outputDir);
   else args.push("--inplace");
   args.push(path);
@@ -132,6 +144,11 @@ export async function executeNotebook(
     PATH: `${denoDir}:${Deno.env.get("PATH") ?? ""}`,
   };
   if (options.quick) env.AUTOSCALE_LAB_QUICK = "1";
+  if (options.grace) {
+    const py = Deno.env.get("PYTHONPATH");
+    env.PYTHONPATH = py ? `${NOTEBOOKS_DIR}:${py}` : NOTEBOOKS_DIR;
+    env.PYTHONDONTWRITEBYTECODE = "1"; // no __pycache__ in notebooks/
+  }
   Object.assign(env, options.env ?? {});
   const out = await new Deno.Command("jupyter", { args, env, stdout: "piped", stderr: "piped" })
     .output();
@@ -154,8 +171,18 @@ async function main(): Promise<void> {
     }
     const t0 = performance.now();
     console.error(`running ${name}${values.quick ? " (quick)" : ""} ...`);
-    const { code, stderr } = await executeNotebook(path, { quick: values.quick });
+    const { code, stderr } = await executeNotebook(path, { quick: values.quick, grace: true });
     const s = ((performance.now() - t0) / 1000).toFixed(1);
+    if (code === 0) {
+      // Every code cell of ours ends with something to show: an empty one lost its output.
+      const nb = JSON.parse(await Deno.readTextFile(path));
+      const empty = nb.cells
+        .filter((c: { cell_type: string; outputs?: unknown[] }) =>
+          c.cell_type === "code" && (c.outputs ?? []).length === 0
+        )
+        .map((c: { id: string }) => c.id);
+      if (empty.length > 0) console.error(`warning: ${name}: cells without output: ${empty.join(", ")}`);
+    }
     if (code !== 0) {
       console.error(stderr.split("\n").filter((l) => !/MissingIDField|validate\(nb\)/.test(l)).slice(-40).join("\n"));
       console.error(`FAILED ${name} after ${s} s`);
