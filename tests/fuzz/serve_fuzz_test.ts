@@ -184,6 +184,12 @@ const CONTENT_TYPES = [
 /** Any status a client error or an overloaded / slow service may rightly get; not 500. */
 const anyError = (s: number) => s === 200 || (s >= 400 && s < 600 && s !== 500);
 
+/** The ids of the replicas now RUNNING, sorted. */
+function runningReplicaIds(s: ServeHandle): string[] {
+  const dep = Object.values(Object.values(s.status().applications)[0].deployments)[0];
+  return dep.replicas.filter((r) => r.state === "RUNNING").map((r) => r.replica_id).sort();
+}
+
 async function goodRequestSucceeds(s: ServeHandle, failures: string[], after: string) {
   const good = await postImage(s.url);
   if (good.status !== 200) failures.push(`after ${after}: a good request got ${good.status}`);
@@ -203,6 +209,7 @@ Deno.test("the service answers fuzzed bodies, methods, paths, queries and header
     }, { http_options: { request_timeout_s: 3 } }),
     { numCpus: 2 },
   );
+  const replicasAtStart = runningReplicaIds(s);
   const rng = new Rng(0x5e77e);
   const failures: string[] = [];
   const more = timeBudget(7_000);
@@ -457,6 +464,8 @@ Deno.test("the service answers fuzzed bodies, methods, paths, queries and header
     const status = s.status();
     const d = Object.values(Object.values(status.applications)[0].deployments)[0];
     assert.equal(d.replica_states.RUNNING, 2, JSON.stringify(d.replica_states));
+    // The same replicas: none crashed and was replaced along the way.
+    assert.deepEqual(runningReplicaIds(s), replicasAtStart);
   } finally {
     await s.shutdown();
   }
@@ -489,6 +498,7 @@ Deno.test({
       makeConfig({ num_replicas: 1, user_config: { model: modelPath, backend: "native" } }),
       { numCpus: 1 },
     );
+    const replicasAtStart = runningReplicaIds(s);
     const rng = new Rng(0x1a9e5);
     const seeds = await seedImages(rng);
     const failures: string[] = [];
@@ -527,6 +537,7 @@ Deno.test({
       // Both outcomes happened: some mutants still decode, some reach the decoder and fail there.
       assert.ok(seen.has(200) && seen.has(422), `statuses seen: ${[...seen].join(", ")}`);
       await goodRequestSucceeds(s, failures, "the image cases");
+      assert.deepEqual(runningReplicaIds(s), replicasAtStart, "a replica was replaced");
     } finally {
       await s.shutdown();
       await Deno.remove(dir, { recursive: true });
