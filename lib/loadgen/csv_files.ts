@@ -96,7 +96,7 @@ function percentileFields(
       String(Math.trunc(entry.currentResponseTimePercentile(p, currentAtS) ?? 0))
     );
   }
-  return percentiles.map((p) => String(Math.trunc(entry.responseTimePercentile(p))));
+  return entry.responseTimePercentiles(percentiles).map((v) => String(Math.trunc(v)));
 }
 
 function minField(entry: StatsEntry): string {

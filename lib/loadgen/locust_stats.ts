@@ -62,20 +62,35 @@ export function calculateResponseTimePercentile(
   percent: number,
   options: { numRequests?: number } = {},
 ): number {
+  return calculateResponseTimePercentiles(responseTimes, [percent], options)[0];
+}
+
+/**
+ * {@linkcode calculateResponseTimePercentile} for several percentiles (`percents` in 0..1) over
+ * one sort of the keys: a stats row asks for 11.
+ */
+export function calculateResponseTimePercentiles(
+  responseTimes: ReadonlyMap<number, number>,
+  percents: readonly number[],
+  options: { numRequests?: number } = {},
+): number[] {
   let numRequests = options.numRequests;
   if (numRequests === undefined) {
     numRequests = 0;
     for (const c of responseTimes.values()) numRequests += c;
   }
-  const numOfRequest = Math.trunc(numRequests * percent);
-  let processed = 0;
   const keys = sortedKeys(responseTimes);
-  for (let i = keys.length - 1; i >= 0; i--) {
-    const key = keys[i];
-    processed += responseTimes.get(key)!;
-    if (numRequests - processed <= numOfRequest) return key;
-  }
-  return 0;
+  const counts = new Float64Array(keys.length);
+  for (let i = 0; i < keys.length; i++) counts[i] = responseTimes.get(keys[i])!;
+  return percents.map((percent) => {
+    const numOfRequest = Math.trunc(numRequests * percent);
+    let processed = 0;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      processed += counts[i];
+      if (numRequests - processed <= numOfRequest) return keys[i];
+    }
+    return 0;
+  });
 }
 
 /**
@@ -284,6 +299,13 @@ export class StatsEntry {
   /** Whole-run percentile of the bucketed times (`p` in 0..1). */
   responseTimePercentile(p: number): number {
     return calculateResponseTimePercentile(this.responseTimes, p, {
+      numRequests: this.numRequests - this.numNoneRequests,
+    });
+  }
+
+  /** {@linkcode responseTimePercentile} for several percentiles at once (one sort). */
+  responseTimePercentiles(ps: readonly number[]): number[] {
+    return calculateResponseTimePercentiles(this.responseTimes, ps, {
       numRequests: this.numRequests - this.numNoneRequests,
     });
   }

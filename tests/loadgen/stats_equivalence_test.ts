@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   calculateResponseTimePercentile,
+  calculateResponseTimePercentiles,
   LatencyHistogram,
   medianFromDict,
 } from "../../lib/loadgen/mod.ts";
@@ -38,7 +39,7 @@ Deno.test("LatencyHistogram puts every value in the bucket of the reference inde
   assert.deepEqual([...got].sort((a, b) => a[0] - b[0]), [...expected].sort((a, b) => a[0] - b[0]));
 });
 
-Deno.test("calculateResponseTimePercentile() and medianFromDict() match the comparator-sort walk", () => {
+Deno.test("calculateResponseTimePercentile(s)() and medianFromDict() match the comparator-sort walk", () => {
   const refPercentile = (m: Map<number, number>, p: number) => {
     let n = 0;
     for (const c of m.values()) n += c;
@@ -77,6 +78,12 @@ Deno.test("calculateResponseTimePercentile() and medianFromDict() match the comp
         `trial ${trial} p ${p}`,
       );
     }
+    const ps = [0, 0.5, 0.66, 0.9, 0.99, 0.999, 0.9999, 1];
+    assert.deepEqual(
+      calculateResponseTimePercentiles(m, ps),
+      ps.map((p) => refPercentile(m, p)),
+      `trial ${trial} all at once`,
+    );
     assert.equal(medianFromDict(total, m), refMedian(total, m), `trial ${trial} median`);
   }
 });
