@@ -36,6 +36,11 @@ export const CONTROL_LOOP_INTERVAL_MS = 100;
 export interface AutoscalingTarget {
   /** Requests executing on each RUNNING replica. */
   ongoingByReplica(): ReadonlyMap<string, number>;
+  /**
+   * Optional: a number that changes whenever the set of RUNNING replica ids changes; lets the
+   * metrics store skip its per-tick check of every report (the simulator's 1,000 replicas).
+   */
+  replicaSetVersion?(): number;
   /** Requests waiting in the router queue. */
   queuedRequests(): number;
   /** RUNNING replicas. */
@@ -259,7 +264,11 @@ export class AutoscalerController {
     const target = this.#target;
     const ongoingByReplica = target.ongoingByReplica();
     const queuedNow = target.queuedRequests();
-    this.#metrics.observe(nowMs, { queued: queuedNow, ongoingByReplica });
+    this.#metrics.observe(nowMs, {
+      queued: queuedNow,
+      ongoingByReplica,
+      replicaSetVersion: target.replicaSetVersion?.(),
+    });
     const m = this.#metrics.aggregate(nowMs);
     const running = target.runningReplicas();
     const current = target.targetReplicas();

@@ -42,6 +42,12 @@ export interface MetricsSample {
   queued: number;
   /** Requests executing on each RUNNING replica. */
   ongoingByReplica: ReadonlyMap<string, number>;
+  /**
+   * Optional: a number that changes whenever the set of replica ids in `ongoingByReplica`
+   * changes (see {@linkcode MetricsStore.prune}); without it the store checks every report on
+   * every observation.
+   */
+  replicaSetVersion?: number;
 }
 
 /** Aggregated policy inputs. */
@@ -313,6 +319,10 @@ export class MetricsStore {
   #timing: PipelineTiming;
   #sinceMs: number;
   #merged: { running: TimedValue[]; queued: TimedValue[] } | null = null;
+  // What the last full prune walk saw, so that a walk that cannot drop anything is skipped.
+  #walkedVersion: number | undefined = undefined;
+  #ingestedSinceWalk = true;
+  #oldestPushedAtMs = Infinity;
 
   /** A store reducing with `timing`; data before `sinceMs` is unknown and not averaged in. */
   constructor(timing: PipelineTiming, sinceMs: number) {
@@ -326,18 +336,41 @@ export class MetricsStore {
     if (held !== undefined && held.pushedAtMs > report.pushedAtMs) return;
     this.#reports.set(report.sourceId, report);
     this.#merged = null;
+    this.#ingestedSinceWalk = true;
   }
 
-  /** Drops reports not refreshed within the staleness limit and replica reports not running. */
-  prune(nowMs: number, runningReplicaIds: { has(id: string): boolean }): void {
+  /**
+   * Drops reports not refreshed within the staleness limit and replica reports not running.
+   * With `replicaSetVersion` (a number that changes whenever the set of running ids changes),
+   * the walk over every report is skipped when it could not drop anything: same version as the
+   * last walk, no report ingested since, and the oldest report kept then not yet stale.
+   */
+  prune(
+    nowMs: number,
+    runningReplicaIds: { has(id: string): boolean },
+    replicaSetVersion?: number,
+  ): void {
+    const staleAfterMs = this.#timing.staleAfterMs;
+    if (
+      replicaSetVersion !== undefined && replicaSetVersion === this.#walkedVersion &&
+      !this.#ingestedSinceWalk && !(nowMs - this.#oldestPushedAtMs > staleAfterMs)
+    ) {
+      return;
+    }
+    let oldest = Infinity;
     for (const [id, report] of this.#reports) {
-      const stale = nowMs - report.pushedAtMs > this.#timing.staleAfterMs;
+      const stale = nowMs - report.pushedAtMs > staleAfterMs;
       const stopped = report.kind === "replica" && !runningReplicaIds.has(id);
       if (stale || stopped) {
         this.#reports.delete(id);
         this.#merged = null;
+      } else if (report.pushedAtMs < oldest) {
+        oldest = report.pushedAtMs;
       }
     }
+    this.#walkedVersion = replicaSetVersion;
+    this.#ingestedSinceWalk = false;
+    this.#oldestPushedAtMs = oldest;
   }
 
   /** Source ids currently held. */
@@ -416,7 +449,7 @@ export class MetricsPipeline implements MetricsSource {
       this.#push(nowMs);
       while (this.#nextPushMs <= nowMs) this.#nextPushMs += this.timing.pushIntervalMs;
     }
-    this.store.prune(nowMs, running);
+    this.store.prune(nowMs, running, sample.replicaSetVersion);
   }
 
   /** The aggregated inputs at `nowMs`. */

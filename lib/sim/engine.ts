@@ -350,6 +350,7 @@ export class SimEngine {
   #toMs = [0, 0];
   // Replicas.
   #routable: SimReplica[] = [];
+  #routableVersion = 0; // changes whenever the set of routable (RUNNING) replicas changes
   #ongoingMap = new Map<string, number>();
   #withFreeSlot: SimReplica[] = [];
   #pending: SimReplica[] = [];
@@ -437,6 +438,11 @@ export class SimEngine {
       for (const r of this.#routable) map.set(r.id, r.ongoing);
     }
     return map;
+  }
+
+  /** A number that changes whenever the set of RUNNING replicas changes. */
+  replicaSetVersion(): number {
+    return this.#routableVersion;
   }
 
   /** Requests waiting in the router queue. */
@@ -1040,12 +1046,14 @@ export class SimEngine {
     this.#setState(r, "RUNNING");
     r.routablePos = this.#routable.length;
     this.#routable.push(r);
+    this.#routableVersion++;
     this.#updateFreeSlot(r);
     this.#drainQueueTo(r);
   }
 
   #removeRoutable(r: SimReplica): void {
     if (r.routablePos < 0) return;
+    this.#routableVersion++;
     const last = this.#routable.pop()!;
     if (last !== r) {
       this.#routable[r.routablePos] = last;

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { mergeInstantaneousTotal, type TimedValue } from "../../lib/autoscaler/mod.ts";
+import {
+  mergeInstantaneousTotal,
+  MetricsPipeline,
+  MetricsStore,
+  pipelineTiming,
+  type TimedValue,
+} from "../../lib/autoscaler/mod.ts";
+import { config } from "./_helpers.ts";
 
 /** The merge as first written (global stable sort of every point): the reference. */
 function referenceMerge(series: readonly (readonly TimedValue[])[]): TimedValue[] {
@@ -61,4 +68,48 @@ Deno.test("mergeInstantaneousTotal() gives the global sort's points for aligned,
     }
     assert.deepEqual(mergeInstantaneousTotal(series), referenceMerge(series), `trial ${trial}`);
   }
+});
+
+Deno.test("a pipeline told the replica-set version aggregates exactly as one that checks every report", () => {
+  const cfg = config({ max_replicas: 400, metrics_interval_s: 2, look_back_period_s: 6 });
+  const checked = new MetricsPipeline(cfg, 0);
+  const versioned = new MetricsPipeline(cfg, 0);
+  const rnd = lcg(7);
+  const ongoing = new Map<string, number>();
+  let version = 0;
+  let next = 0;
+  let drops = 0;
+  for (let tMs = 0; tMs <= 60_000; tMs += 100) {
+    // Replicas start and stop between samples (sometimes one of each in the same tick).
+    if (rnd() < 0.2) {
+      ongoing.set(`r${next++}`, 0);
+      version++;
+    }
+    if (ongoing.size > 1 && rnd() < 0.15) {
+      const ids = [...ongoing.keys()];
+      ongoing.delete(ids[Math.floor(rnd() * ids.length)]);
+      version++;
+    }
+    for (const id of ongoing.keys()) ongoing.set(id, Math.floor(rnd() * 6));
+    const queued = Math.floor(rnd() * 4);
+    const before = checked.store.sources().length;
+    checked.observe(tMs, { queued, ongoingByReplica: ongoing });
+    versioned.observe(tMs, { queued, ongoingByReplica: ongoing, replicaSetVersion: version });
+    if (checked.store.sources().length < before) drops++;
+    assert.deepEqual(versioned.aggregate(tMs), checked.aggregate(tMs), `tick ${tMs}`);
+    assert.deepEqual(versioned.store.sources(), checked.store.sources(), `tick ${tMs}`);
+  }
+  assert.ok(drops > 10, `replica reports were dropped between pushes (${drops})`);
+});
+
+Deno.test("MetricsStore.prune() drops a stale report even when the replica-set version is unchanged", () => {
+  const timing = pipelineTiming(config({ metrics_interval_s: 1 })); // stale after 10 s
+  const store = new MetricsStore(timing, 0);
+  const running = new Set(["r1"]);
+  store.ingest({ sourceId: "r1", kind: "replica", pushedAtMs: 0, series: [{ tMs: 0, value: 3 }] });
+  store.prune(5_000, running, 1);
+  store.prune(10_000, running, 1);
+  assert.deepEqual(store.sources(), ["r1"]);
+  store.prune(10_001, running, 1);
+  assert.deepEqual(store.sources(), []);
 });
