@@ -31,7 +31,9 @@ const FORMS = "constant(S), between(MIN,MAX), constant_pacing(S) or constant_thr
 export function parseWaitTime(text: string, where = "--wait-time"): WaitTime {
   const m = /^\s*([a-z_]+)\s*\(\s*([^)]*)\)\s*$/.exec(text);
   if (!m) throw new WaitTimeError(`${where}: expected ${FORMS}, got "${text}"`);
-  const args = m[2].trim() === "" ? [] : m[2].split(",").map((a) => Number(a.trim()));
+  const texts = m[2].trim() === "" ? [] : m[2].split(",").map((a) => a.trim());
+  // Number("") is 0: an empty argument (`between(,5)`) must not silently become 0.
+  const args = texts.map((a) => a === "" ? NaN : Number(a));
   if (args.some((a) => !Number.isFinite(a) || a < 0)) {
     throw new WaitTimeError(`${where}: arguments must be numbers >= 0, got "${text}"`);
   }

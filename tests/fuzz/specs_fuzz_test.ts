@@ -5,7 +5,7 @@
  * area's typed error, and its message names where (file:line, field or flag).
  */
 import assert from "node:assert/strict";
-import { parseShape, ShapeError } from "../../lib/loadgen/mod.ts";
+import { parseShape, parseWaitTime, ShapeError, WaitTimeError } from "../../lib/loadgen/mod.ts";
 import { parseTrace, TraceError } from "../../lib/autoscaler/mod.ts";
 import { durationModelFromText, DurationSpecError, parseDurationSpec } from "../../lib/sim/mod.ts";
 import { mutateText, Rng, timeBudget, WEIRD_VALUES } from "./_fuzz.ts";
@@ -244,4 +244,31 @@ Deno.test("durationModelFromText() names the file's own line number, blank lines
     () => durationModelFromText(text, { source: "x.csv" }),
     (e: Error) => e instanceof DurationSpecError && /^x\.csv:6: /.test(e.message),
   );
+});
+
+Deno.test("parseWaitTime() accepts only complete numeric arguments and names the flag otherwise", () => {
+  const rng = new Rng(0x3a17);
+  const names = ["constant", "between", "constant_pacing", "constant_throughput", "x", ""];
+  const args = ["", " ", "0", "1", "2.5", "-1", "1e999", "abc", "0x10", ".5", "1e3", "NaN"];
+  const failures: string[] = [];
+  for (let n = 0; n < 1500 && failures.length < 3; n++) {
+    const list = Array.from({ length: rng.int(4) }, () => rng.pick(args));
+    const text = `${rng.pick(names)}${rng.pick(["(", " (", ""])}${list.join(",")}${
+      rng.pick([")", "", "))"])
+    }`;
+    try {
+      const w = parseWaitTime(text, "--wait-time");
+      // Accepted: every argument was a real, non-empty number.
+      if (list.some((a) => a.trim() === "" || !Number.isFinite(Number(a)))) {
+        failures.push(`${JSON.stringify(text)} accepted as ${JSON.stringify(w)}`);
+      }
+    } catch (error) {
+      if (!(error instanceof WaitTimeError) || !error.message.startsWith("--wait-time: ")) {
+        failures.push(
+          `${JSON.stringify(text)} threw ${(error as Error).name}: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+  assert.deepEqual(failures, []);
 });
