@@ -485,15 +485,18 @@ export function durationModelFromText(
       cells[header.indexOf("Name")] === "Aggregated"
     );
     if (!row) throw new DurationSpecError(`${source}: Locust stats file has no Aggregated row`);
+    // A blank cell is no value (Number("") would make it 0 ms).
+    const cellMs = (cell: string | undefined) =>
+      cell === undefined || cell.trim() === "" ? NaN : Number(cell);
     const points: QuantilePoint[] = [];
     header.forEach((h, i) => {
       const q = h.endsWith("%") ? percentileKey(h) : null;
-      const v = Number(row[i]);
+      const v = cellMs(row[i]);
       if (q !== null && row[i] !== "N/A" && Number.isFinite(v)) {
         points.push({ quantile: q, valueMs: v });
       }
     });
-    const min = Number(row[header.indexOf("Min Response Time")]);
+    const min = cellMs(row[header.indexOf("Min Response Time")]);
     if (Number.isFinite(min) && points.length > 0) points.push({ quantile: 0, valueMs: min });
     if (points.length === 0) {
       throw new DurationSpecError(

@@ -272,3 +272,11 @@ Deno.test("parseWaitTime() accepts only complete numeric arguments and names the
   }
   assert.deepEqual(failures, []);
 });
+
+Deno.test("durationModelFromText() takes a blank Locust percentile cell as missing, not 0 ms", () => {
+  const text = "Type,Name,Request Count,50%,99%,Min Response Time\n" +
+    ",Aggregated,10,,80,\n";
+  const model = durationModelFromText(text, { source: "stats.csv" });
+  // Only p99 = 80 ms is known: every draw is 80 ms (a 0 ms p50 or minimum would pull it down).
+  assert.equal(model.meanMs, 80);
+});
