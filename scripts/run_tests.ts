@@ -10,6 +10,17 @@ import { countJunitResults } from "../lib/testing/junit.ts";
 
 const junitPath = "results/test_junit.xml";
 const extraArgs = Deno.args.filter((arg) => arg !== "--");
+if (extraArgs.includes("--help") || extraArgs.includes("-h")) {
+  console.log(`usage: deno task test [deno test flags] [tests/<area>/ ...]
+
+Runs the test suite (default: everything under tests/) with every permission, writes a JUnit
+report to ${junitPath}, and ends with the line "N passed, N failed, N skipped" that CI reads.
+Examples:
+  deno task test                      # the whole suite
+  deno task test tests/autoscaler/    # one area
+  deno task test --filter policy      # tests whose name matches`);
+  Deno.exit(0);
+}
 const targets = extraArgs.some((arg) => !arg.startsWith("-")) ? [] : ["tests/"];
 
 await Deno.mkdir("results", { recursive: true });
