@@ -24,6 +24,8 @@ Examples:
 const targets = extraArgs.some((arg) => !arg.startsWith("-")) ? [] : ["tests/"];
 
 await Deno.mkdir("results", { recursive: true });
+// A stale report from an earlier run must never be counted as this run's.
+await Deno.remove(junitPath).catch(() => {});
 const child = new Deno.Command(Deno.execPath(), {
   args: ["test", "--allow-all", `--junit-path=${junitPath}`, ...extraArgs, ...targets],
   stdout: "inherit",
