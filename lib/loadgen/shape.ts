@@ -108,7 +108,8 @@ export interface ParseShapeOptions {
 export function parseShape(text: string, options: ParseShapeOptions = {}): LoadShape {
   const source = options.sourcePath ?? "<shape>";
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
+  // logLevel "error": yaml would print Node warnings (e.g. about collection keys) to stderr.
+  const doc = parseDocument(text, { lineCounter, logLevel: "error" });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = lineCounter.linePos(e.pos[0]);
