@@ -1,5 +1,5 @@
 /**
- * `deno run -A scripts/bench_sim.ts [--quick] [--reps N]`
+ * `deno task bench-sim [--quick] [--reps N]`
  *
  * Simulator speed against the issue's targets, printed as a table and written to
  * `results/sim_benchmark_<timestamp>.json`:
@@ -41,7 +41,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    "usage: deno run -A scripts/bench_sim.ts [--quick] [--reps N] [--service-time SPEC]\n" +
+    "usage: deno task bench-sim [--quick] [--reps N] [--service-time SPEC]\n" +
       "  --quick              skip the 30-minute what-if\n" +
       "  --reps N             runs per config (median reported; default 3)\n" +
       "  --service-time SPEC  as deno task simulate (default lognormal 45/80 ms)",

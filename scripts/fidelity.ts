@@ -1,5 +1,5 @@
 /**
- * `deno run -A scripts/fidelity.ts [--config configs/dev_fast.yaml] [--shape FILE] [--time-scale F]
+ * `deno task fidelity [--config configs/dev_fast.yaml] [--shape FILE] [--time-scale F]
  *   [--wait-time W] [--num-cpus N] [--seed N] [--out-dir DIR] [--startup-time SPEC] [--strict]`
  *
  * How close is the simulator to the real thing? Deploys the real service (`scripts/deploy.ts`,
@@ -49,7 +49,7 @@ stages:
   - { name: after, duration: 30s, users: 8, spawn_rate: 20 }
 `;
 
-const USAGE = `usage: deno run -A scripts/fidelity.ts [options]
+const USAGE = `usage: deno task fidelity [options]
 
   --config FILE        serve config with a noop:<ms> model (default configs/dev_fast.yaml)
   --shape FILE         load shape (default: a built-in 90 s spike of 8 -> 40 -> 8 users)
