@@ -155,23 +155,50 @@ export async function executeNotebook(
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
+const USAGE = `usage: deno task notebooks [--quick] [--no-run] [NAME...]
+
+Builds notebooks/NN_name.ipynb from notebooks/_src/NN_name.md and executes it headlessly on the
+project-local Deno kernel, keeping the outputs (needs jupyter nbconvert; Debian: jupyter-nbconvert).
+  --quick    run with AUTOSCALE_LAB_QUICK=1 (each notebook well under a minute)
+  --no-run   only build the .ipynb files
+  NAME       e.g. 03_load_test_and_observe (default: every notebook)`;
+
+/** Parses the command line, or exits 2 with the usage text on a bad flag. */
+function parseCommandLine(): { quick: boolean; noRun: boolean; names: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: Deno.args,
+      options: {
+        quick: { type: "boolean" },
+        "no-run": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+    });
+    if (values.help) {
+      console.log(USAGE);
+      Deno.exit(0);
+    }
+    return { quick: values.quick ?? false, noRun: values["no-run"] ?? false, names: positionals };
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
-    options: { quick: { type: "boolean" }, "no-run": { type: "boolean" } },
-    allowPositionals: true,
-  });
-  for (const name of await sources(positionals)) {
+  const { quick, noRun, names } = parseCommandLine();
+  for (const name of await sources(names)) {
     const text = await Deno.readTextFile(`${SRC_DIR}${name}.md`);
     const path = `${NOTEBOOKS_DIR}${name}.ipynb`;
     await Deno.writeTextFile(path, JSON.stringify(buildNotebook(text, name), null, 1) + "\n");
-    if (values["no-run"]) {
+    if (noRun) {
       console.error(`built ${path}`);
       continue;
     }
     const t0 = performance.now();
-    console.error(`running ${name}${values.quick ? " (quick)" : ""} ...`);
-    const { code, stderr } = await executeNotebook(path, { quick: values.quick, grace: true });
+    console.error(`running ${name}${quick ? " (quick)" : ""} ...`);
+    const { code, stderr } = await executeNotebook(path, { quick, grace: true });
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     if (code === 0) {
       // Every code cell of ours ends with something to show: an empty one lost its output.
