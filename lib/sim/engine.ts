@@ -298,6 +298,64 @@ export interface SimEngineResult {
 
 const DEFAULT_START_EPOCH_MS = Date.UTC(2026, 0, 1);
 
+/**
+ * Requests ongoing on each routable (RUNNING) replica, read live from the engine's routing list:
+ * a `ReadonlyMap` whose entries iterate in list order.
+ */
+class RoutableOngoingView {
+  readonly #list: readonly SimReplica[];
+  readonly #byId: ReadonlyMap<string, SimReplica>;
+
+  constructor(list: readonly SimReplica[], byId: ReadonlyMap<string, SimReplica>) {
+    this.#list = list;
+    this.#byId = byId;
+  }
+
+  get size(): number {
+    return this.#list.length;
+  }
+
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
+  get(id: string): number | undefined {
+    return this.#byId.get(id)?.ongoing;
+  }
+
+  forEach(
+    fn: (ongoing: number, id: string, map: ReadonlyMap<string, number>) => void,
+    thisArg?: unknown,
+  ): void {
+    for (const r of this.#list) fn.call(thisArg, r.ongoing, r.id, this.asMap());
+  }
+
+  *entries(): Generator<[string, number]> {
+    for (const r of this.#list) yield [r.id, r.ongoing];
+  }
+
+  *keys(): Generator<string> {
+    for (const r of this.#list) yield r.id;
+  }
+
+  *values(): Generator<number> {
+    for (const r of this.#list) yield r.ongoing;
+  }
+
+  [Symbol.iterator](): Generator<[string, number]> {
+    return this.entries();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "RoutableOngoingView";
+  }
+
+  /** This view typed as the `ReadonlyMap` it behaves as (its iterators are generators). */
+  asMap(): ReadonlyMap<string, number> {
+    return this as unknown as ReadonlyMap<string, number>;
+  }
+}
+
 /** The simulator core. Create, then `run()` once. */
 export class SimEngine {
   readonly clock: VirtualClock;
@@ -351,7 +409,8 @@ export class SimEngine {
   // Replicas.
   #routable: SimReplica[] = [];
   #routableVersion = 0; // changes whenever the set of routable (RUNNING) replicas changes
-  #ongoingMap = new Map<string, number>();
+  #routableById = new Map<string, SimReplica>();
+  #ongoingView = new RoutableOngoingView(this.#routable, this.#routableById);
   #withFreeSlot: SimReplica[] = [];
   #pending: SimReplica[] = [];
   #startQueue: SimReplica[] = [];
@@ -424,20 +483,13 @@ export class SimEngine {
 
   /**
    * Requests ongoing on each RUNNING replica (executing or waiting inside it), by replica id.
-   * The same map object is refreshed on every call.
+   * The same live read-only view is returned on every call.
    */
   ongoingByReplica(): ReadonlyMap<string, number> {
-    // RUNNING replicas are exactly the routable ones. One map is kept and refreshed in place
-    // (the controller reads it synchronously on every 100 ms tick; a fresh 1,000-entry map per
-    // tick was a visible share of large what-ifs): valid until the next call.
-    const map = this.#ongoingMap;
-    if (map.size !== this.#routable.length) map.clear();
-    for (const r of this.#routable) map.set(r.id, r.ongoing);
-    if (map.size !== this.#routable.length) {
-      map.clear();
-      for (const r of this.#routable) map.set(r.id, r.ongoing);
-    }
-    return map;
+    // RUNNING replicas are exactly the routable ones. A live view of them (in routing-list
+    // order, the order a map rebuilt from that list on every change would have), rather than a
+    // 1,000-entry map refreshed on every 100 ms tick: the controller reads it synchronously.
+    return this.#ongoingView.asMap();
   }
 
   /** A number that changes whenever the set of RUNNING replicas changes. */
@@ -1046,6 +1098,7 @@ export class SimEngine {
     this.#setState(r, "RUNNING");
     r.routablePos = this.#routable.length;
     this.#routable.push(r);
+    this.#routableById.set(r.id, r);
     this.#routableVersion++;
     this.#updateFreeSlot(r);
     this.#drainQueueTo(r);
@@ -1053,6 +1106,7 @@ export class SimEngine {
 
   #removeRoutable(r: SimReplica): void {
     if (r.routablePos < 0) return;
+    this.#routableById.delete(r.id);
     this.#routableVersion++;
     const last = this.#routable.pop()!;
     if (last !== r) {
