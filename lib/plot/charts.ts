@@ -1,7 +1,8 @@
 /**
  * Chart builders over {@link RunData}: users, requests/s (with failures/s), latency percentiles,
  * replicas (target vs running vs pending, scaling decisions marked), queue depth, and a dashboard
- * combining them. Every time chart draws the stage boundaries. Several runs are overlaid, one colour
+ * combining them. Every time chart draws the stage boundaries (once, in grey, when overlaid runs
+ * share them; otherwise each run's in its colour). Several runs are overlaid, one colour
  * per run, for comparing configurations.
  *
  * Each builder returns a {@link ChartElement}: a notebook cell that returns it shows it inline;
@@ -125,43 +126,130 @@ function maxElapsed(runs: readonly RunData[]): number {
   return max;
 }
 
-function stageSource(runs: readonly RunData[]): StageRow[] {
-  const run = runs.find((r) => r.stagesSource === "file") ?? runs[0];
-  return run.stages;
+/** One set of stage boundaries to draw: either shared by every run or one run's own. */
+interface StageLayer {
+  stages: StageRow[];
+  /** Rule and label colour: grey when shared, the run's colour otherwise. */
+  color: string;
+  labelColor: string;
+  /** Label row (0 = top); runs with different stages get one row each so labels never overlap. */
+  row: number;
 }
+
+/** Stage boundaries of two runs count as the same when they agree within this many seconds. */
+const SAME_STAGE_TOLERANCE_S = 1;
+
+function sameStages(a: readonly StageRow[], b: readonly StageRow[]): boolean {
+  return a.length === b.length &&
+    a.every((s, i) =>
+      s.users === b[i].users && Math.abs(s.startS - b[i].startS) <= SAME_STAGE_TOLERANCE_S
+    );
+}
+
+/**
+ * What stage boundaries a chart of `runs` draws. When every run that has stages has the same
+ * ones (a config comparison under one load shape), they are drawn once in grey; otherwise each
+ * run's boundaries are drawn in its run colour with its labels on a row of their own.
+ */
+function stageLayers(runs: readonly RunData[]): { layers: StageLayer[]; shared: boolean } {
+  const withStages = runs
+    .map((run, index) => ({ run, index }))
+    .filter(({ run }) => run.stages.length > 0);
+  if (withStages.length === 0) return { layers: [], shared: false };
+  // Prefer a run's _stages.csv (planned, exact) over stages inferred from user counts.
+  const reference = withStages.find(({ run }) => run.stagesSource === "file") ?? withStages[0];
+  const shared = withStages.every(({ run }) => sameStages(run.stages, reference.run.stages));
+  if ((shared && withStages.length > 1) || runs.length === 1) {
+    return {
+      layers: [{
+        stages: reference.run.stages,
+        color: SERIES.stage,
+        labelColor: "#6b6b6b",
+        row: 0,
+      }],
+      shared: withStages.length > 1,
+    };
+  }
+  return {
+    layers: withStages.map(({ run, index }, row) => ({
+      stages: run.stages,
+      color: runColor(index),
+      labelColor: runColor(index),
+      row,
+    })),
+    shared: false,
+  };
+}
+
+const STAGE_LABEL_ROW_PX = 11;
 
 function stageMarks(runs: readonly RunData[], enabled: boolean): Mark[] {
   if (!enabled) return [];
-  const stages = stageSource(runs);
-  if (stages.length === 0) return [];
-  return [
-    Plot.ruleX(stages.filter((s) => s.startS > 0), {
+  return stageLayers(runs).layers.flatMap((layer) => [
+    Plot.ruleX(layer.stages.filter((s) => s.startS > 0), {
       x: "startS",
-      stroke: SERIES.stage,
+      stroke: layer.color,
       strokeDasharray: "3,3",
       strokeWidth: 1,
     }),
-    Plot.text(stages, {
+    Plot.text(layer.stages, {
       x: "startS",
       text: (s: StageRow) => `${s.users} user${s.users === 1 ? "" : "s"}`,
       frameAnchor: "top",
       textAnchor: "start",
       lineAnchor: "top",
       dx: 3,
-      dy: 1,
-      fill: "#6b6b6b",
+      dy: 1 + layer.row * STAGE_LABEL_ROW_PX,
+      fill: layer.labelColor,
       fontSize: 9,
     }),
-  ];
+  ]);
+}
+
+/** Extra top inset so that every row of stage labels sits above the data. */
+function stageLabelInsetPx(runs: readonly RunData[], enabled: boolean): number {
+  if (!enabled) return 0;
+  const rows = stageLayers(runs).layers.length;
+  return rows > 1 ? (rows - 1) * STAGE_LABEL_ROW_PX : 0;
 }
 
 function stageNote(runs: readonly RunData[], enabled: boolean): string[] {
   if (!enabled) return [];
-  const run = runs.find((r) => r.stagesSource === "file") ?? runs[0];
-  if (run.stagesSource === "inferred") {
-    return ["Dashed lines: stage boundaries inferred from user-count changes (no _stages.csv)."];
+  const { layers, shared } = stageLayers(runs);
+  if (layers.length === 0) return [];
+  const notes: string[] = [];
+  const withStages = runs.filter((r) => r.stages.length > 0);
+  const without = runs.filter((r) => r.stages.length === 0).map((r) => r.name);
+  if (shared) {
+    notes.push(
+      `Grey dashed lines: stage boundaries, the same for ${
+        without.length === 0
+          ? (withStages.length === 2 ? "both runs" : `all ${withStages.length} runs`)
+          : withStages.map((r) => r.name).join(", ")
+      }.`,
+    );
+  } else if (layers.length > 1) {
+    notes.push(
+      "Dashed lines: each run's stage boundaries in its colour (the runs' stages differ).",
+    );
   }
-  return [];
+  const inferred = withStages.filter((r) => r.stagesSource === "inferred");
+  const drawnInferred = shared
+    ? inferred.length === withStages.length // a shared layer uses a file's stages when any has one
+    : inferred.length > 0;
+  if (drawnInferred) {
+    notes.push(
+      runs.length === 1 || inferred.length === withStages.length
+        ? "Dashed lines: stage boundaries inferred from user-count changes (no _stages.csv)."
+        : `Stage boundaries of ${
+          inferred.map((r) => r.name).join(", ")
+        } inferred from user-count changes (no _stages.csv).`,
+    );
+  }
+  if (without.length > 0 && runs.length > 1) {
+    notes.push(`No stage boundaries known for: ${without.join(", ")}.`);
+  }
+  return notes;
 }
 
 function basePlot(
@@ -180,7 +268,7 @@ function basePlot(
     marginRight: 16,
     marginTop: 22,
     marginBottom: 34,
-    insetTop: 14,
+    insetTop: 14 + stageLabelInsetPx(runs, options.stages ?? true),
     clip: "frame",
     style: { fontSize: "11px" },
     x: {

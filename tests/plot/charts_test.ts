@@ -8,6 +8,7 @@ import {
   queueChart,
   replicasChart,
   rpsChart,
+  runColor,
   scalingDecisions,
   usersChart,
 } from "../../lib/plot/mod.ts";
@@ -15,6 +16,7 @@ import {
 const FIXTURES = new URL("../fixtures/plot/", import.meta.url).pathname;
 const ours = await loadRun(`${FIXTURES}ours_extras_stats_history.csv`);
 const locust = await loadRun(`${FIXTURES}locust_basic_stats_history.csv`);
+const locust212 = await loadRun(`${FIXTURES}locust212_full_history_stats_history.csv`);
 
 function marks(chart: ChartElement, kind: string): ChartElement[] {
   return Array.from(chart.querySelectorAll(`g[aria-label="${kind}"]`));
@@ -92,6 +94,45 @@ Deno.test("dashboardChart() holds the four charts and a summary line per run; SV
   assert.match(text, /ours_extras: 1,920 requests/);
   assert.match(text, /SLA \(p99 <= 400 ms\)/);
   assert.ok(Number(chart.getAttribute("width")) >= 1000);
+});
+
+/** x positions (px) of the rule lines drawn in `color`. */
+function boundaryRules(chart: ChartElement, color: string): number[] {
+  return marks(chart, "rule")
+    .flatMap((g) => Array.from(g.querySelectorAll(`[stroke="${color}"] line`)))
+    .map((l) => Number(l.getAttribute("x1")));
+}
+function stageLabels(chart: ChartElement, color: string): string[] {
+  return marks(chart, "text")
+    .flatMap((g) => Array.from(g.querySelectorAll(`[fill="${color}"] text`)))
+    .map((t) => t.textContent ?? "");
+}
+
+Deno.test("overlaid runs with different stages get each run's stage boundaries in its run colour", () => {
+  // ours_extras: stages at 10, 30, 45 s (from _stages.csv); locust212: one at 5 s (inferred).
+  for (const chart of [usersChart([ours, locust212]), latencyChart([ours, locust212])]) {
+    assert.equal(boundaryRules(chart, runColor(0)).length, 3, "ours_extras: 3 boundaries");
+    assert.equal(boundaryRules(chart, runColor(1)).length, 1, "locust212: 1 boundary");
+    assert.equal(boundaryRules(chart, "#9a9a9a").length, 0, "no grey (shared) boundaries");
+    assert.deepEqual(stageLabels(chart, runColor(0)), ["1 user", "20 users", "40 users", "1 user"]);
+    assert.deepEqual(stageLabels(chart, runColor(1)), ["2 users", "10 users"]);
+    const text = chart.textContent ?? "";
+    assert.match(text, /each run's stage boundaries in its colour/);
+    assert.match(text, /Stage boundaries of locust212_full_history inferred/);
+  }
+  // Same order reversed: colours follow the runs, not the argument position of the first run.
+  const reversed = usersChart([locust212, ours]);
+  assert.equal(boundaryRules(reversed, runColor(0)).length, 1);
+  assert.equal(boundaryRules(reversed, runColor(1)).length, 3);
+});
+
+Deno.test("overlaid runs with the same stages draw the boundaries once, in grey, and say they are shared", () => {
+  // locust_basic's inferred stages match ours_extras' _stages.csv (10, 30, 45 s).
+  const chart = replicasChart([ours, locust]);
+  assert.equal(boundaryRules(chart, "#9a9a9a").length, 3, "one set of boundaries, not two");
+  assert.equal(boundaryRules(chart, runColor(0)).length, 0);
+  assert.equal(boundaryRules(chart, runColor(1)).length, 0);
+  assert.match(chart.textContent ?? "", /stage boundaries, the same for both runs/);
 });
 
 Deno.test("chart builders reject an empty run list with a clear message", () => {
