@@ -8,6 +8,7 @@ import {
   constantUsersShape,
   DEFAULT_IMAGE_URI,
   evaluateThresholds,
+  failureHint,
   formatSummary,
   formatWaitTime,
   liveReporter,
@@ -16,6 +17,7 @@ import {
   parseDurationS,
   parseThreshold,
   parseWaitTime,
+  probeRequest,
   runLoadTest,
   scaleShape,
   THRESHOLDS_FAILED_EXIT_CODE,
@@ -68,7 +70,9 @@ Output
   -h, --help              this text
 
 Exit codes: 0 ok; ${THRESHOLDS_FAILED_EXIT_CODE} a --threshold failed (as k6); 2 bad flags or files; 1 unexpected error.
-Request failures alone do not change the exit code (use --threshold "fail_ratio<0.01").`;
+Request failures alone do not change the exit code (use --threshold "fail_ratio<0.01"). When
+(nearly) all requests failed, one more request asks the service why and a hint follows the summary
+(e.g. 502 image_fetch_failed: offline, use --image or --serve-image).`;
 
 const loadtestCli: Cli = cli("loadtest");
 const fail: Cli["fail"] = loadtestCli.fail;
@@ -238,6 +242,14 @@ async function main(): Promise<number> {
   };
   await Deno.writeTextFile(`${prefix}_summary.json`, JSON.stringify(summary, null, 1) + "\n");
   console.log(formatSummary(result, checked));
+  // (Nearly) every request failed: ask the service why once, and say what to do about it.
+  if (
+    t.numRequests > 0 && t.numFailures / t.numRequests >= 0.9 && !args.image &&
+    !args["serve-image"]
+  ) {
+    const hint = failureHint(await probeRequest(args.host!, request));
+    if (hint) console.log(`hint: ${hint}`);
+  }
   return checked.some((c) => !c.ok) ? THRESHOLDS_FAILED_EXIT_CODE : 0;
 }
 

@@ -18,3 +18,4 @@ export * from "./replicas.ts";
 export * from "./runner.ts";
 export * from "./report.ts";
 export * from "./sweep.ts";
+export * from "./failure_hint.ts";
