@@ -6,7 +6,10 @@
  */
 import {
   DEFAULT_IMAGE_URI,
+  DEFAULT_MAX_FAILURE_RATIO,
   DEFAULT_SWEEP_LEVELS,
+  failureHint,
+  probeRequest,
   renderSweepCsv,
   runSweep,
   type SweepLevel,
@@ -21,12 +24,17 @@ import {
   utcStamp,
 } from "./_loadgen_cli.ts";
 
+/** Exit status when no level was sustainable, so there is nothing to suggest. */
+const NO_SUSTAINABLE_LEVEL_EXIT_CODE = 3;
+
 const HELP = `Usage: deno task sweep [options]
 
 Tuning step 1: against a service deployed with ONE replica (configs/single_replica.yaml), raise
 the number of concurrent users (no wait time) level by level until throughput stops rising.
 Prints per level QPS, p50/p90/p99, average processing time and queue depth (from /api/status),
 then the maximum sustainable QPS and suggested target_ongoing_requests / max_ongoing_requests.
+A level where more than --max-failure-ratio of the requests failed is not sustainable; the sweep
+stops at a level where more than half failed, and with no sustainable level it suggests nothing.
 Writes results/sweep_<UTC timestamp>.csv and .json (or --out PREFIX).
 
   --host URL            service base URL (default http://127.0.0.1:8000)
@@ -37,6 +45,8 @@ Writes results/sweep_<UTC timestamp>.csv and .json (or --out PREFIX).
   --warmup S            seconds discarded at the start of each level (default 5)
   --tolerance F         a QPS gain below this fraction counts as "not rising" (default 0.05)
   --patience N          stop after N levels in a row without a gain (default 2)
+  --max-failure-ratio F a level with more failed requests than this fraction is not sustainable
+                        (default ${DEFAULT_MAX_FAILURE_RATIO})
   --timeout S           per-request timeout in seconds (default 60)
   --uri URI | --image PATH [--image-mode raw|data-uri] | --serve-image PATH [--serve-image-port N]
                         the request, as for deno task loadtest (default {"uri": "${DEFAULT_IMAGE_URI}"})
@@ -45,7 +55,8 @@ Writes results/sweep_<UTC timestamp>.csv and .json (or --out PREFIX).
   --no-replicas         do not read /api/status
   -h, --help            this text
 
-Exit codes: 0 ok; 2 bad flags; 1 unexpected error.`;
+Exit codes: 0 ok; ${NO_SUSTAINABLE_LEVEL_EXIT_CODE} no level was sustainable (too many requests failed), no suggestion made;
+2 bad flags; 1 unexpected error.`;
 
 const sweepCli: Cli = cli("sweep");
 const fail: Cli["fail"] = sweepCli.fail;
@@ -69,6 +80,7 @@ async function main(): Promise<number> {
     warmup: { type: "string", default: "5" },
     tolerance: { type: "string", default: "0.05" },
     patience: { type: "string", default: "2" },
+    "max-failure-ratio": { type: "string", default: String(DEFAULT_MAX_FAILURE_RATIO) },
     timeout: { type: "string", default: "60" },
     ...REQUEST_OPTIONS,
     out: { type: "string" },
@@ -91,6 +103,10 @@ async function main(): Promise<number> {
   const levelDurationS = num("level-duration", args["level-duration"])!;
   const warmupS = num("warmup", args.warmup)!;
   if (levelDurationS <= 0) fail("--level-duration must be > 0");
+  const maxFailureRatio = num("max-failure-ratio", args["max-failure-ratio"])!;
+  if (maxFailureRatio > 1) {
+    fail(`--max-failure-ratio must be between 0 and 1, got ${maxFailureRatio}`);
+  }
   const ac = new AbortController();
   const onSigint = () => {
     console.error("\nsweep: stopping after this level...");
@@ -123,6 +139,7 @@ async function main(): Promise<number> {
       timeoutS: num("timeout", args.timeout),
       tolerance: num("tolerance", args.tolerance),
       patience: num("patience", args.patience, 1),
+      maxFailureRatio,
       replicas: !args["no-replicas"],
       signal: ac.signal,
       log: (line) => console.error(`sweep: ${line}`),
@@ -145,10 +162,40 @@ async function main(): Promise<number> {
     await imageServer?.close();
   }
   const a = result.analysis;
+  const stop = result.stoppedByFailures;
+  // Why the failures happened: the service's own reason for the default/--uri request.
+  const hint = stop && !args.image && !args["serve-image"]
+    ? failureHint(await probeRequest(args.host!, request))
+    : null;
+  const stopLine = stop
+    ? `${
+      stop.failures === stop.requests
+        ? "every request"
+        : `${stop.failures} of ${stop.requests} requests`
+    } at concurrency ${stop.concurrency} failed` +
+      (stop.topError ? `: ${stop.topError}` : "")
+    : null;
   console.log("");
-  console.log(`max sustainable QPS (one replica): ${f(a.maxSustainableQps, 1)}`);
-  if (a.kneeConcurrency !== null) {
-    console.log(`throughput stops rising at concurrency ${a.kneeConcurrency}`);
+  if (a.kneeConcurrency === null) {
+    console.log(
+      `no sustainable level: ${
+        stopLine ?? `every level had more than ${maxFailureRatio * 100}% failed requests`
+      }`,
+    );
+    if (hint) console.log(`hint: ${hint}`);
+    console.log("no suggestion made: fix the failures and run the sweep again");
+  } else {
+    console.log(`max sustainable QPS (one replica): ${f(a.maxSustainableQps, 1)}`);
+    if (a.plateauReached) {
+      console.log(`throughput stops rising at concurrency ${a.kneeConcurrency}`);
+    } else {
+      console.log(
+        `throughput was still rising at concurrency ${a.kneeConcurrency}, the last sustainable ` +
+          (stop
+            ? "level; the suggestion below is a lower bound"
+            : "level; rerun with higher --levels (the suggestion below is a lower bound)"),
+      );
+    }
     if (a.latencyKneeConcurrency !== null) {
       console.log(
         `median latency stays within 1.5x of its lowest up to concurrency ${a.latencyKneeConcurrency}`,
@@ -162,8 +209,16 @@ async function main(): Promise<number> {
         })`,
     );
   }
-  if (!a.plateauReached) {
-    console.log("note: throughput was still rising at the last level; rerun with higher --levels");
+  if (a.kneeConcurrency !== null && stopLine) {
+    console.log(`note: stopped early: ${stopLine}`);
+    if (hint) console.log(`hint: ${hint}`);
+  }
+  if (a.kneeConcurrency !== null && a.failingLevels.length > 0) {
+    console.log(
+      `note: not sustainable (more than ${maxFailureRatio * 100}% failed): concurrency ${
+        a.failingLevels.join(", ")
+      }`,
+    );
   }
   if (result.levels.some((l) => l.queueDepth !== null && l.queueDepth > 0.5)) {
     console.log(
@@ -189,7 +244,7 @@ async function main(): Promise<number> {
     ) + "\n",
   );
   console.log(`files: ${prefix}.csv, ${prefix}.json`);
-  return 0;
+  return a.kneeConcurrency === null ? NO_SUSTAINABLE_LEVEL_EXIT_CODE : 0;
 }
 
 if (import.meta.main) await runMain(sweepCli, main);

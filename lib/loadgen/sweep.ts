@@ -5,6 +5,9 @@
  * sustainable QPS, the knee, and suggested `target_ongoing_requests` (the concurrency where
  * throughput stops rising, or earlier where the median latency starts to climb, whichever comes
  * first) and `max_ongoing_requests` (the tutorial's rule: about 20-50% above the target).
+ * Levels where too many requests failed (more than `maxFailureRatio`) are not sustainable: they
+ * count for neither the maximum QPS nor the knee, and with no sustainable level there is no
+ * suggestion at all.
  *
  * The analysis ({@linkcode analyzeSweep}) is a pure function of the level figures, so it can be
  * tested and reused on simulated levels.
@@ -35,6 +38,8 @@ export interface SweepLevel {
   requests: number;
   /** Failed requests measured. */
   failures: number;
+  /** The most common failure of the level (Locust's error text, warm-up included), or `null`. */
+  topError?: string | null;
   /** Mean `queued_requests` from `/api/status` (`null` when the service has no status). */
   queueDepth: number | null;
   /** Mean `ongoing_requests` on replicas from `/api/status`. */
@@ -60,6 +65,8 @@ export interface SweepAnalysis {
   maxOngoingRequestsRange: [number, number] | null;
   /** Whether throughput stopped rising within the levels run (else: extend the levels). */
   plateauReached: boolean;
+  /** Concurrencies left out because more than `maxFailureRatio` of their requests failed. */
+  failingLevels: number[];
 }
 
 /** Options of {@linkcode analyzeSweep}. */
@@ -68,6 +75,22 @@ export interface AnalyzeSweepOptions {
   tolerance?: number;
   /** Median latency above this multiple of the lowest median marks the latency knee (default 1.5). */
   latencyFactor?: number;
+  /**
+   * A level where more than this fraction of the requests failed is not sustainable (default
+   * {@linkcode DEFAULT_MAX_FAILURE_RATIO}).
+   */
+  maxFailureRatio?: number;
+}
+
+/** Default {@linkcode AnalyzeSweepOptions.maxFailureRatio}: 10% failed requests. */
+export const DEFAULT_MAX_FAILURE_RATIO = 0.1;
+
+/** Whether a level ran requests and at most `maxFailureRatio` of them failed. */
+export function isSustainableLevel(
+  level: SweepLevel,
+  maxFailureRatio: number = DEFAULT_MAX_FAILURE_RATIO,
+): boolean {
+  return level.requests > 0 && level.failures / level.requests <= maxFailureRatio;
 }
 
 /** Finds the knee and the suggestions from measured levels (pure). */
@@ -76,7 +99,11 @@ export function analyzeSweep(
   options: AnalyzeSweepOptions = {},
 ): SweepAnalysis {
   const tol = options.tolerance ?? 0.05;
-  const ok = levels.filter((l) => l.requests > 0);
+  const maxFailureRatio = options.maxFailureRatio ?? DEFAULT_MAX_FAILURE_RATIO;
+  const ok = levels.filter((l) => isSustainableLevel(l, maxFailureRatio));
+  const failingLevels = levels
+    .filter((l) => l.requests > 0 && !isSustainableLevel(l, maxFailureRatio))
+    .map((l) => l.concurrency);
   if (ok.length === 0) {
     return {
       maxSustainableQps: 0,
@@ -86,6 +113,7 @@ export function analyzeSweep(
       suggestedMaxOngoingRequests: null,
       maxOngoingRequestsRange: null,
       plateauReached: false,
+      failingLevels,
     };
   }
   const best = Math.max(...ok.map((l) => l.qps));
@@ -113,6 +141,7 @@ export function analyzeSweep(
       Math.max(target + 1, Math.floor(target * 1.5)),
     ],
     plateauReached: knee.concurrency < maxConcurrency,
+    failingLevels,
   };
 }
 
@@ -134,6 +163,10 @@ export interface SweepOptions {
   patience?: number;
   /** See {@linkcode AnalyzeSweepOptions.tolerance}. */
   tolerance?: number;
+  /** See {@linkcode AnalyzeSweepOptions.maxFailureRatio}. */
+  maxFailureRatio?: number;
+  /** Stop once more than this fraction of a level's requests failed (default 0.5). */
+  stopFailureRatio?: number;
   /** Read queue depth from `/api/status` (default true). */
   replicas?: boolean;
   /** Called after each level. */
@@ -149,16 +182,30 @@ export interface SweepOptions {
 /** The default concurrency levels. */
 export const DEFAULT_SWEEP_LEVELS: readonly number[] = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64];
 
+/** What {@linkcode runSweep} returns. */
+export interface SweepResult {
+  /** The levels run, in order. */
+  levels: SweepLevel[];
+  /** The conclusion. */
+  analysis: SweepAnalysis;
+  /**
+   * The level whose failures stopped the sweep (more than `stopFailureRatio` of its requests
+   * failed, or it finished none), or `null` when it stopped for another reason.
+   */
+  stoppedByFailures: SweepLevel | null;
+}
+
 /** Runs the sweep for real; returns the levels run and the analysis. */
-export async function runSweep(
-  options: SweepOptions,
-): Promise<{ levels: SweepLevel[]; analysis: SweepAnalysis }> {
+export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const levelsToRun = options.levels ?? [...DEFAULT_SWEEP_LEVELS];
   const durationS = options.levelDurationS ?? 20;
   const warmupS = options.warmupS ?? 5;
   const patience = options.patience ?? 2;
   const tol = options.tolerance ?? 0.05;
+  const maxFailureRatio = options.maxFailureRatio ?? DEFAULT_MAX_FAILURE_RATIO;
+  const stopFailureRatio = options.stopFailureRatio ?? 0.5;
   const levels: SweepLevel[] = [];
+  let stoppedByFailures: SweepLevel | null = null;
   let best = 0;
   let strikes = 0;
   let noted = false;
@@ -171,7 +218,7 @@ export async function runSweep(
     let lastElapsed = 0;
     const queued: number[] = [];
     const ongoing: number[] = [];
-    await runLoadTest({
+    const run = await runLoadTest({
       host: options.host,
       shape: constantUsersShape(concurrency, warmupS + durationS),
       request: options.request,
@@ -208,22 +255,39 @@ export async function runSweep(
       avgMs: hist.meanMs,
       requests,
       failures,
+      topError: topError(run.stats.errors.values()),
       queueDepth: mean(queued),
       ongoingRequests: mean(ongoing),
     };
     levels.push(level);
     options.onLevel?.(level);
-    if (level.qps > best * (1 + tol)) {
+    if (options.signal?.aborted) break; // a cut-short level says nothing about the service
+    if (requests === 0 ? run.stats.total.numFailures > 0 : failures / requests > stopFailureRatio) {
+      stoppedByFailures = level; // the service is failing: stop here
+      break;
+    }
+    const sustainable = isSustainableLevel(level, maxFailureRatio);
+    if (sustainable && level.qps > best * (1 + tol)) {
       best = level.qps;
       strikes = 0;
     } else {
-      best = Math.max(best, level.qps);
+      if (sustainable) best = Math.max(best, level.qps);
       strikes++;
       if (strikes >= patience) break;
     }
-    if (requests > 0 && failures / requests > 0.5) break; // the service is failing: stop here
   }
-  return { levels, analysis: analyzeSweep(levels, { tolerance: tol }) };
+  return {
+    levels,
+    analysis: analyzeSweep(levels, { tolerance: tol, maxFailureRatio }),
+    stoppedByFailures,
+  };
+}
+
+/** The error text with the most occurrences, or `null` without errors. */
+function topError(rows: Iterable<{ error: string; occurrences: number }>): string | null {
+  let best: { error: string; occurrences: number } | null = null;
+  for (const r of rows) if (best === null || r.occurrences > best.occurrences) best = r;
+  return best?.error ?? null;
 }
 
 /** CSV header of the sweep file. */

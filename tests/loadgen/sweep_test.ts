@@ -6,6 +6,7 @@ import {
   type SweepLevel,
   uriRequest,
 } from "../../lib/loadgen/mod.ts";
+import { offlineStub } from "./_offline_stub.ts";
 
 const level = (concurrency: number, qps: number): SweepLevel => ({
   concurrency,
@@ -107,5 +108,67 @@ Deno.test("the sweep finds the knee of a stub that serves 4 requests at a time",
   } finally {
     ac.abort();
     await server.finished;
+  }
+});
+
+Deno.test("analyzeSweep() does not count levels with many failed requests as sustainable", () => {
+  const failing = (l: SweepLevel, failures: number): SweepLevel => ({ ...l, failures });
+  // 65 of 65 failed (fast 502s): no max QPS, no knee, no suggestion, no "still rising".
+  const none = analyzeSweep([failing({ ...level(1, 32.7), requests: 65 }, 65)]);
+  assert.equal(none.maxSustainableQps, 0);
+  assert.equal(none.kneeConcurrency, null);
+  assert.equal(none.suggestedTargetOngoingRequests, null);
+  assert.equal(none.suggestedMaxOngoingRequests, null);
+  assert.deepEqual(none.failingLevels, [1]);
+  // A fast-failing level does not lift the max QPS or the knee above the good levels.
+  const some = analyzeSweep([level(1, 10), level(2, 19), level(4, 20), failing(level(8, 90), 30)]);
+  assert.equal(some.maxSustainableQps, 20);
+  assert.equal(some.kneeConcurrency, 2);
+  assert.deepEqual(some.failingLevels, [8]);
+  // A few failures (<= 10% by default) still count; a stricter maxFailureRatio drops them.
+  const few = [level(1, 10), failing(level(2, 19), 5)];
+  assert.equal(analyzeSweep(few).maxSustainableQps, 19);
+  assert.equal(analyzeSweep(few, { maxFailureRatio: 0.01 }).maxSustainableQps, 10);
+});
+
+Deno.test("deno task sweep with every request failing says why, suggests nothing and exits 3", async () => {
+  const stub = offlineStub();
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../scripts/sweep.ts", import.meta.url).pathname,
+        "--host",
+        stub.url,
+        "--levels",
+        "1,2",
+        "--level-duration",
+        "1",
+        "--warmup",
+        "0.2",
+        "--no-replicas",
+        "--out",
+        `${dir}/sweep`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const all = stdout + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 3, all);
+    assert.match(
+      stdout,
+      /no sustainable level: every request at concurrency 1 failed: HTTPError\('502 Server Error: Bad Gateway for url: \/'\)/,
+    );
+    assert.match(stdout, /hint: .*502 image_fetch_failed.*--image PATH/);
+    assert.doesNotMatch(stdout, /max sustainable QPS|suggested|stops rising|still rising/);
+    assert.doesNotMatch(stdout, /^\s+2\s/m, "stopped after the failing level");
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/sweep.json`));
+    assert.equal(json.analysis.suggestedTargetOngoingRequests, null);
+  } finally {
+    await stub.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
