@@ -831,7 +831,10 @@ export function queueChart(
     title,
     legend,
     chart,
-    notes: stageNote(list, options.stages ?? true),
+    notes: [
+      "Sampled once a second (_replicas.csv): a burst between samples does not show.",
+      ...stageNote(list, options.stages ?? true),
+    ],
   });
 }
 
@@ -847,7 +850,7 @@ function summaryLine(s: RunSummary): string {
   if (s.scalingEvents !== null) {
     parts.push(
       `${s.scalingEvents} scaling events`,
-      `max queue ${s.maxQueued}`,
+      `max sampled queue ${s.maxQueued}`,
       `${s.replicaHoursPer1000Requests?.toFixed(4) ?? "n/a"} replica-h / 1k req`,
     );
   }

@@ -54,10 +54,12 @@ export {
 } from "./charts.ts";
 export { chartPng, chartSvg, missingFontsWarning, type PngOptions, writeChart } from "./render.ts";
 export {
+  QUEUE_SAMPLING_NOTE,
   type RunSummary,
   type ScalingDecision,
   scalingDecisions,
   summarizeRun,
+  summaryLabels,
   type SummaryOptions,
   summaryRows,
   summaryTable,

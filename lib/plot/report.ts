@@ -7,7 +7,14 @@
 import type { ChartElement } from "./_dom.ts";
 import type { RunData } from "./read.ts";
 import { chartSvg } from "./render.ts";
-import { type RunSummary, scalingDecisions, summarizeRun, summaryRows } from "./summary.ts";
+import {
+  QUEUE_SAMPLING_NOTE,
+  type RunSummary,
+  scalingDecisions,
+  summarizeRun,
+  summaryLabels,
+  summaryRows,
+} from "./summary.ts";
 
 /** Options of {@link reportHtml}. */
 export interface ReportOptions {
@@ -93,13 +100,15 @@ export function reportHtml(runs: readonly RunData[], options: ReportOptions = {}
   }</ul>`);
 
   parts.push(`<h2>Summary</h2>`);
-  const labels = summaryRows(summaries[0]).map(([label]) => label);
+  const labels = summaryLabels(summaries);
   const rows = labels.map((label, i) => [label, ...summaries.map((s) => summaryRows(s)[i][1])]);
   parts.push(table(["Metric", ...summaries.map((s) => s.name)], rows));
   parts.push(
     `<p class="note">Error rate = failures / requests. SLA compliance = share of seconds (with samples) whose p99 was within ${sloMs} ms. ` +
       `Replica-hours integrate running + starting replicas over time; per 1,000 requests it is the tutorial's cost metric. ` +
-      `Scaling events are changes of the target replica count.</p>`,
+      `Scaling events are changes of the target replica count.` +
+      (summaries.some((s) => s.maxQueued !== null) ? ` ${escapeHtml(QUEUE_SAMPLING_NOTE)}` : "") +
+      `</p>`,
   );
 
   if (options.charts && options.charts.length > 0) {

@@ -65,10 +65,16 @@ export interface RunSummary {
   directionChanges: number | null;
   /** Most running replicas seen. */
   peakRunningReplicas: number | null;
-  /** Largest router queue seen. */
+  /**
+   * Largest router queue among the `_replicas.csv` samples (one row a second from both the load
+   * test's status poll and the simulator). A burst between two samples is missed, so this can be
+   * below an exact peak such as `deno task simulate`'s "max queue", which it takes at every event.
+   */
   maxQueued: number | null;
-  /** Mean router queue over the run. */
+  /** Mean router queue over those samples. */
   meanQueued: number | null;
+  /** Median spacing of the `_replicas.csv` samples the queue figures come from, seconds. */
+  queueSampleIntervalS: number | null;
   /** Running plus starting replicas integrated over time, in replica-hours. */
   replicaHours: number | null;
   /** replicaHours per 1,000 requests: the tutorial's cost metric. */
@@ -131,6 +137,7 @@ export function summarizeRun(run: RunData, options: SummaryOptions = {}): RunSum
     | "peakRunningReplicas"
     | "maxQueued"
     | "meanQueued"
+    | "queueSampleIntervalS"
     | "replicaHours"
     | "replicaHoursPer1000Requests"
   > = {
@@ -142,6 +149,7 @@ export function summarizeRun(run: RunData, options: SummaryOptions = {}): RunSum
     peakRunningReplicas: null,
     maxQueued: null,
     meanQueued: null,
+    queueSampleIntervalS: null,
     replicaHours: null,
     replicaHoursPer1000Requests: null,
   };
@@ -170,6 +178,7 @@ export function summarizeRun(run: RunData, options: SummaryOptions = {}): RunSum
       peakRunningReplicas: Math.max(...reps.map((r) => r.running)),
       maxQueued: Math.max(...reps.map((r) => r.queued)),
       meanQueued: reps.reduce((s, r) => s + r.queued, 0) / reps.length,
+      queueSampleIntervalS: medianSpacingS(reps),
       replicaHours,
       replicaHoursPer1000Requests: requests > 0 ? replicaHours / (requests / 1000) : null,
     };
@@ -192,6 +201,31 @@ export function summarizeRun(run: RunData, options: SummaryOptions = {}): RunSum
     slaSource,
   };
 }
+
+/** Median gap between consecutive rows, seconds (`null` for fewer than two rows). */
+function medianSpacingS(rows: readonly ReplicaRow[]): number | null {
+  const gaps: number[] = [];
+  for (let i = 1; i < rows.length; i++) gaps.push(rows[i].elapsedS - rows[i - 1].elapsedS);
+  if (gaps.length === 0) return null;
+  gaps.sort((a, b) => a - b);
+  const mid = Math.floor(gaps.length / 2);
+  return gaps.length % 2 === 1 ? gaps[mid] : (gaps[mid - 1] + gaps[mid]) / 2;
+}
+
+/** Label of the queue row: says the figures are of samples, and how often they were taken. */
+function queueLabel(intervalS: number | null): string {
+  if (intervalS === null) return "Queue depth (max / mean of samples)";
+  if (Math.abs(intervalS - 1) < 0.05) return "Queue depth (max / mean of per-second samples)";
+  return `Queue depth (max / mean of samples every ${fmt(intervalS, 1)} s)`;
+}
+
+/**
+ * What the queue figures measure, for under a summary table: sampled, not exact, and why
+ * `deno task simulate`'s max queue can be higher.
+ */
+export const QUEUE_SAMPLING_NOTE =
+  "Queue depth is the router queue in _replicas.csv, sampled once a second: a burst between " +
+  "samples is missed, so deno task simulate's max queue (taken at every event) can be higher.";
 
 function fmt(value: number | null, digits = 0, unit = ""): string {
   if (value === null || !Number.isFinite(value)) return "n/a";
@@ -232,7 +266,7 @@ export function summaryRows(summary: RunSummary): [label: string, value: string]
     ["Direction changes (oscillation)", fmt(summary.directionChanges)],
     ["Peak running replicas", fmt(summary.peakRunningReplicas)],
     [
-      "Queue depth (max / mean)",
+      queueLabel(summary.queueSampleIntervalS),
       summary.maxQueued === null
         ? "n/a"
         : `${fmt(summary.maxQueued)} / ${fmt(summary.meanQueued, 1)}`,
@@ -242,11 +276,29 @@ export function summaryRows(summary: RunSummary): [label: string, value: string]
   ];
 }
 
-/** A plain-text table of several runs' summaries (one column per run), for terminals and notebooks. */
+/**
+ * Row labels for a table of several runs: each run's label where they agree, else one that is
+ * true of them all (e.g. runs whose queue samples were taken at different intervals).
+ */
+export function summaryLabels(summaries: readonly RunSummary[]): string[] {
+  if (summaries.length === 0) return [];
+  const rows = summaries.map(summaryRows);
+  return rows[0].map(([label], i) => {
+    // Runs without the figure (n/a) have no say in what it measures.
+    const labels = new Set(rows.filter((r) => r[i][1] !== "n/a").map((r) => r[i][0]));
+    if (labels.size === 1) return [...labels][0];
+    return labels.size > 1 && label.startsWith("Queue depth") ? queueLabel(null) : label;
+  });
+}
+
+/**
+ * A plain-text table of several runs' summaries (one column per run), for terminals and notebooks;
+ * a note under it says how the queue figures were sampled when any run has them.
+ */
 export function summaryTable(summaries: readonly RunSummary[]): string {
   if (summaries.length === 0) return "";
   const rows = summaries.map(summaryRows);
-  const labels = rows[0].map(([label]) => label);
+  const labels = summaryLabels(summaries);
   const cols = [
     ["", ...labels],
     ...summaries.map((s, i) => [s.name, ...rows[i].map(([, v]) => v)]),
@@ -259,5 +311,6 @@ export function summaryTable(summaries: readonly RunSummary[]): string {
     );
     if (r === 0) lines.push(widths.map((w) => "-".repeat(w)).join("  "));
   }
+  if (summaries.some((s) => s.maxQueued !== null)) lines.push("", QUEUE_SAMPLING_NOTE);
   return lines.join("\n");
 }

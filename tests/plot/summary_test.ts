@@ -117,6 +117,45 @@ Deno.test("summarizeRun() computes error rate, SLA compliance, queue depth and r
   assert.match(table, /SLA compliance \(p99 <= 500 ms\)\s+66\.67 %/);
 });
 
+Deno.test("the queue figures say they are of per-second samples and why deno task simulate's max can be higher", () => {
+  // A run whose queue reached 20 between samples: the per-second rows only ever saw 18.
+  const history = parseStatsHistory(
+    [HEADER, "1000,1,,Aggregated,1,0,50,100,120,1,0", "1003,1,,Aggregated,1,0,50,100,120,4,0"]
+      .join("\n"),
+  );
+  const perSecond = summarizeRun(
+    makeRun({
+      name: "sim",
+      history,
+      replicas: [rep(0, 1, 1, 0), rep(1, 1, 1, 18), rep(2, 1, 1, 3)],
+    }),
+  );
+  assert.equal(perSecond.maxQueued, 18);
+  assert.equal(perSecond.queueSampleIntervalS, 1);
+  const table = summaryTable([perSecond]);
+  assert.match(table, /Queue depth \(max \/ mean of per-second samples\)\s+18 \/ 7\.0/);
+  assert.match(table, /sampled once a second: a burst between samples is missed/);
+  assert.match(table, /deno task simulate's max queue \(taken at every event\) can be higher/);
+
+  const every5 = summarizeRun(
+    makeRun({
+      name: "slow",
+      history,
+      replicas: [rep(0, 1, 1, 2), rep(5, 1, 1, 4), rep(10, 1, 1, 0)],
+    }),
+  );
+  assert.equal(every5.queueSampleIntervalS, 5);
+  assert.match(
+    summaryTable([every5]),
+    /Queue depth \(max \/ mean of samples every 5\.0 s\)\s+4 \/ 2\.0/,
+  );
+  // Mixed intervals: one label true of both columns.
+  assert.match(
+    summaryTable([perSecond, every5]),
+    /Queue depth \(max \/ mean of samples\)\s+18 \/ 7\.0\s+4 \/ 2\.0/,
+  );
+});
+
 Deno.test("summarizeRun() of a plain Locust run has no replica figures and says where SLA came from", () => {
   const run = makeRun({
     name: "locust",
@@ -131,4 +170,9 @@ Deno.test("summarizeRun() of a plain Locust run has no replica figures and says 
   assert.equal(s.slaCompliance, 0.5);
   assert.equal(s.slaSource, "history_cumulative");
   assert.match(summaryTable([s]), /from Locust's cumulative p99/);
+  assert.doesNotMatch(
+    summaryTable([s]),
+    /burst between samples/,
+    "no queue figures, no queue note",
+  );
 });

@@ -110,6 +110,11 @@ Deno.test("visualize on a glob of runs with our extras overlays them and reports
     assert.match(html, /<td>3 \(2 \/ 1\)<\/td>/, "3 scaling events, 2 up and 1 down");
     assert.match(html, /SLA compliance \(p99 &lt;= 250 ms\)/);
     assert.ok((html.match(/<svg/g) ?? []).length >= 5, "charts are inline SVG");
+    // Queue figures come from once-a-second samples; both outputs say so rather than look exact.
+    assert.match(html, /Queue depth \(max \/ mean of per-second samples\)/);
+    assert.match(html, /deno task simulate&#39;s max queue \(taken at every event\) can be higher/);
+    assert.match(r.stdout, /Queue depth \(max \/ mean of per-second samples\)/);
+    assert.match(r.stdout, /sampled once a second: a burst between samples is missed/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
