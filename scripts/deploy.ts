@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, formatIssue, loadConfig, parseModelSpec } from "../lib/config/mod.ts";
-import { prepareModel, startServe } from "../lib/serve/mod.ts";
+import { type LogLevel, prepareModel, startServe } from "../lib/serve/mod.ts";
 import { serveDashboardSource, startDashboard } from "../lib/dashboard/mod.ts";
 
 const USAGE = `usage: deno task deploy <config.yaml> [options]
@@ -27,8 +27,8 @@ options:
 function ts(): string {
   return new Date().toISOString().replace("T", " ").slice(0, 23);
 }
-function log(line: string): void {
-  console.error(`${ts()} INFO ${line}`);
+function log(line: string, level: LogLevel = "INFO"): void {
+  console.error(`${ts()} ${level} ${line}`);
 }
 function fail(message: string, code = 2): never {
   console.error(`error: ${message}`);

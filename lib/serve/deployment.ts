@@ -16,6 +16,7 @@ import {
   type ClassifyRequest,
   type DeploymentStatus,
   type DeploymentStatusJson,
+  type LogLevel,
   REPLICA_STATES,
   type ReplicaOptions,
   type ReplicaReply,
@@ -32,8 +33,8 @@ export interface DeploymentOptions {
   cluster: Cluster;
   replicaOptions: ReplicaOptions;
   registry: Registry;
-  /** Readable log lines (replica and status changes). */
-  log?: (line: string) => void;
+  /** Readable log lines (replica and status changes); `level` is `INFO` when omitted. */
+  log?: (line: string, level?: LogLevel) => void;
   /** Uniform [0,1) source for routing and health-check jitter. */
   random?: () => number;
   /**
@@ -85,7 +86,7 @@ export class Deployment {
   #autoscaler: AutoscalerLike | null = null;
   #stopped = false;
   #drains = new Set<Promise<void>>();
-  readonly #log: (line: string) => void;
+  readonly #log: (line: string, level?: LogLevel) => void;
   readonly #random: () => number;
   readonly #m: Record<string, Metric>;
   readonly #labels: string[];
@@ -296,9 +297,10 @@ export class Deployment {
     const need = this.config.ray_actor_options.num_cpus;
     if (need > this.options.cluster.numCpus) {
       this.#log(
-        `WARNING: a replica needs ${need} CPUs but the cluster has only ` +
+        `a replica needs ${need} CPUs but the cluster has only ` +
           `${this.options.cluster.numCpus}: replicas will wait in PENDING_ALLOCATION until ` +
           `ray_actor_options.num_cpus is lowered or --num-cpus raised`,
+        "WARN",
       );
     }
     this.#reconcile();
@@ -316,20 +318,18 @@ export class Deployment {
     const starting = slow("STARTING");
     if (pending > 0) {
       this.#log(
-        `WARNING: ${pending} replica(s) have waited more than ${
-          SLOW_STARTUP_WARNING_MS / 1000
-        } s ` +
+        `${pending} replica(s) have waited more than ${SLOW_STARTUP_WARNING_MS / 1000} s ` +
           `for CPUs: each needs ${this.config.ray_actor_options.num_cpus}, the cluster has ` +
           `${this.options.cluster.numCpus - this.options.cluster.cpusUsed} of ` +
           `${this.options.cluster.numCpus} free (raise --num-cpus or lower num_cpus)`,
+        "WARN",
       );
     }
     if (starting > 0) {
       this.#log(
-        `WARNING: ${starting} replica(s) have taken more than ${
-          SLOW_STARTUP_WARNING_MS / 1000
-        } s ` +
+        `${starting} replica(s) have taken more than ${SLOW_STARTUP_WARNING_MS / 1000} s ` +
           `to start (model load); the machine may be overloaded`,
+        "WARN",
       );
     }
   }
@@ -694,6 +694,8 @@ export class Deployment {
   }
 
   #updateStatus(): void {
+    // Shutting down: every replica stopping is not a return to health.
+    if (this.#stopped) return;
     if (this.#status === "DEPLOY_FAILED" && this.runningReplicas() === 0) return;
     const c = this.#stateCounts();
     const settled = c.RUNNING === this.#target && c.STARTING === 0 &&

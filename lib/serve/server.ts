@@ -15,7 +15,13 @@ import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { Deployment } from "./deployment.ts";
 import { type AppRequestRecord, createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
 import { Registry } from "./metrics.ts";
-import type { ApplicationStatus, ModelInfo, ReplicaModel, ServeStatusJson } from "./types.ts";
+import type {
+  ApplicationStatus,
+  LogLevel,
+  ModelInfo,
+  ReplicaModel,
+  ServeStatusJson,
+} from "./types.ts";
 
 /** A model ready to hand to replicas: ONNX bytes in one SharedArrayBuffer, or the no-op model. */
 export interface PreparedModel {
@@ -91,8 +97,8 @@ export interface StartServeOptions {
   port?: number;
   /** Overrides `http_options.host`. */
   host?: string;
-  /** Readable log lines. */
-  log?: (line: string) => void;
+  /** Readable log lines; `level` is `INFO` when omitted. */
+  log?: (line: string, level?: LogLevel) => void;
   /** Where the autoscaler writes its decisions CSV (if autoscaling). */
   decisionsCsvPath?: string;
   /** Uniform [0,1) source (routing, jitter). */
@@ -150,7 +156,7 @@ export async function startServe(
     registry,
     random: options.random,
     maxConcurrentStarts: options.maxConcurrentStarts,
-    log: (line) => log(`[${app.name}/${dep.name}] ${line}`),
+    log: (line, level) => log(`[${app.name}/${dep.name}] ${line}`, level),
     replicaOptions: {
       model: options.model.replicaModel,
       backend: uc.backend,

@@ -83,6 +83,9 @@ export interface ModelInfo {
   backend: string;
 }
 
+/** Severity of a log line: `WARN` for problems the user should act on, else `INFO`. */
+export type LogLevel = "INFO" | "WARN";
+
 /** Deployment statuses (research §5.2). */
 export type DeploymentStatus =
   | "UPDATING"
