@@ -42,9 +42,13 @@ interface PageDocument {
   documentElement: { scrollWidth: number; clientWidth: number };
 }
 
-async function startService(logs: string[]): Promise<ServeHandle> {
+async function startService(
+  logs: string[],
+  options: { maxReplicas?: number } = {},
+): Promise<ServeHandle> {
   const { config } = await loadConfig(CONFIG.pathname);
   const dep = config.applications[0].deployments[0];
+  if (options.maxReplicas !== undefined) dep.autoscaling_config!.max_replicas = options.maxReplicas;
   const model = await prepareModel(dep.user_config.model);
   const serve = await startServe(config, {
     model,
@@ -237,7 +241,8 @@ Deno.test({
       assert.match((await page.textContent("#banner")) ?? "", /Lost the connection/);
 
       // A new service and dashboard on the same dashboard port: the page reconnects by itself.
-      serve = await startService(logs);
+      // It allows 100 replicas (as basic.yaml) but runs 1: the replicas chart fits the data.
+      serve = await startService(logs, { maxReplicas: 100 });
       dashboard = await startDashboard(serveDashboardSource(serve), {
         hostname: "127.0.0.1",
         port: dashboardPort,
@@ -245,6 +250,17 @@ Deno.test({
       await page.waitForSelector('body[data-connection="live"]', { timeout: 15_000 });
       assert.match((await page.textContent("#banner")) ?? "", /Reconnected at .* Live again/);
       assert.equal(await page.textContent("#replicas-running"), "1");
+      await page.waitForFunction(() =>
+        (globalThis as unknown as { document: PageDocument }).document
+          .querySelector("#replicas-max")?.textContent === "(max_replicas 100)"
+      );
+      const ticks = (await page.locator(
+        '#chart-replicas svg [aria-label="y-axis tick label"] text',
+      ).allTextContents()).map(Number);
+      assert.ok(
+        ticks.length >= 2 && Math.max(...ticks) <= 10,
+        `replicas axis fits the <= 4 replicas seen, not max_replicas 100: ticks ${ticks}`,
+      );
 
       assert.deepEqual(foreign, [], "the page requested nothing beyond the dashboard");
       assert.deepEqual(pageErrors, [], "no script errors on the page");

@@ -371,6 +371,22 @@
     return out;
   }
 
+  /**
+   * Top of the replicas chart's y axis: the most replicas seen in the window (target or any
+   * state) plus one for headroom (the step lines and decision labels stay off the top edge), at
+   * least 4, so a few replicas are not a flat line at the bottom of an axis running to
+   * max_replicas (100 in basic.yaml); max_replicas is shown in the caption instead.
+   */
+  function replicaAxisMax(points) {
+    let peak = 0;
+    for (const p of points) {
+      for (const v of [p.target, p.running, p.starting, p.pending]) {
+        if (typeof v === "number" && v > peak) peak = v;
+      }
+    }
+    return Math.max(4, peak + 1);
+  }
+
   function chart(el, options) {
     const width = Math.max(240, Math.floor(el.clientWidth || el.parentElement.clientWidth || 600));
     // The window grows from the first point up to historyS, so a fresh page is not all blank.
@@ -482,10 +498,9 @@
       curve: "step-after",
       labelDecisions: true,
       dashed: ["target"],
-      yDomain: maxReplicas
-        ? [0, Math.max(maxReplicas, ...state.history.map((p) => p.target ?? 0))]
-        : undefined,
+      yDomain: [0, replicaAxisMax(state.history)],
     });
+    setText("replicas-max", maxReplicas ? `(max_replicas ${maxReplicas})` : "");
     const last = state.history.at(-1);
     setText("now-rps", last?.rps !== null && last?.rps !== undefined ? `now ${num(last.rps)}` : "");
     setText(
