@@ -29,11 +29,28 @@ export interface OrtRuntime {
   backend: ConcreteBackend;
   /** Makes a float32 tensor of this runtime. */
   tensor(data: Float32Array, dims: number[]): OrtTensor;
-  /** Creates a session on this runtime; rejects with ORT's own error. */
-  createSession(bytes: Uint8Array): Promise<OrtSession>;
+  /**
+   * Creates a session on this runtime from model bytes (or, native only, a file path); rejects
+   * with ORT's own error. `overrides` replace session options (native only: the optimized-model
+   * cache sets `graphOptimizationLevel` and `optimizedModelFilePath`).
+   */
+  createSession(bytes: Uint8Array | string, overrides?: SessionOverrides): Promise<OrtSession>;
+  /** ONNX Runtime's version (e.g. "1.30.0"), or "unknown". */
+  version: string;
   /** The thread count actually in effect. */
   threads: number;
 }
+
+/** Session options a caller may override (see {@link OrtRuntime.createSession}). */
+export interface SessionOverrides {
+  /** ORT graph optimization level. */
+  graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
+  /** Where ORT writes the optimized graph during create (native only). */
+  optimizedModelFilePath?: string;
+}
+
+/** The graph optimization level native sessions use unless overridden. */
+export const NATIVE_OPTIMIZATION_LEVEL = "all";
 
 // deno-lint-ignore no-explicit-any
 type OrtModule = any;
@@ -126,7 +143,7 @@ export async function loadRuntime(
       intraOpNumThreads: n,
       interOpNumThreads: 1,
       executionMode: "sequential",
-      graphOptimizationLevel: "all",
+      graphOptimizationLevel: NATIVE_OPTIMIZATION_LEVEL,
       logSeverityLevel: 3, // errors only: no "nodes not assigned to the preferred EP" chatter
     };
   } else if (backend === "wasm") {
@@ -149,18 +166,25 @@ export async function loadRuntime(
       logSeverityLevel: 3,
     };
   }
+  const versions = ort.env?.versions ?? {};
+  const version = String(
+    (backend === "native" ? versions.node : versions.web) ?? versions.common ?? "unknown",
+  );
   return {
     backend,
     threads: effective,
+    version,
     tensor: (data, dims) => new ort.Tensor("float32", data, dims),
-    createSession: async (bytes) => {
+    createSession: async (bytes, overrides) => {
       // ORT-web's emscripten glue (node flavour) replaces `globalThis.Worker` with node's
       // worker_threads Worker when it initialises (first session); a Deno Worker created after
       // that in this realm gets no `self` and never answers. Its pthread pool is already
       // started by then, so put Deno's Worker back.
       const denoWorker = globalThis.Worker;
       try {
-        return await ort.InferenceSession.create(plainBytes(bytes), sessionOptions);
+        const source = typeof bytes === "string" ? bytes : plainBytes(bytes);
+        const options = overrides ? { ...sessionOptions, ...overrides } : sessionOptions;
+        return await ort.InferenceSession.create(source, options);
       } finally {
         if (globalThis.Worker !== denoWorker) globalThis.Worker = denoWorker;
       }

@@ -48,6 +48,7 @@ export {
   createClassifier,
   type CreateClassifierOptions,
   type ModelIo,
+  type OptimizedCacheOutcome,
   type Prediction,
   topK,
 } from "./classifier.ts";

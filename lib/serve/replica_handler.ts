@@ -58,6 +58,7 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
     classifier = await createClassifier(options.model.bytes, {
       backend: options.backend,
       threads: options.threads,
+      cacheKey: options.model.sha256,
     }) as ClassifierLike;
   }
   const fetchOptions = {

@@ -83,7 +83,7 @@ export async function prepareModel(
       pretrained: resolved.pretrained,
       labels_meaningful: resolved.labelsMeaningful,
     },
-    replicaModel: { kind: "onnx", bytes: shared },
+    replicaModel: { kind: "onnx", bytes: shared, sha256: resolved.sha256 },
     warning,
   };
 }

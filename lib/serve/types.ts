@@ -61,7 +61,8 @@ export type ReplicaReply =
 /** The model a replica serves: the no-op model, or ONNX bytes (shared, not copied per replica). */
 export type ReplicaModel =
   | { kind: "noop"; serviceTimeMs: number }
-  | { kind: "onnx"; bytes: Uint8Array };
+  /** `sha256`: the model's hash, the key of lib/model's optimized-model cache (native backend). */
+  | { kind: "onnx"; bytes: Uint8Array; sha256?: string };
 
 /** Everything a replica needs to start. */
 export interface ReplicaOptions {

@@ -151,6 +151,33 @@ Deno.test("wasm and native backends give the same ResNet-50 logits within 1e-4",
   }
 });
 
+Deno.test("native sessions from the optimized-model cache give the normal session's ResNet-50 logits within 1e-4", async () => {
+  const { model } = await seeded();
+  const opts = {
+    backend: "native",
+    threads: 1,
+    warmup: false,
+    cacheKey: model.sha256,
+    optimizedCacheDir: `${cacheDir}/optimized`,
+  } as const;
+  const normal = await createClassifier(model.bytes, opts); // optimizes, saves the graph
+  const cached = await createClassifier(model.bytes, opts); // loads the saved graph
+  try {
+    assert.equal(normal.optimizedCache, "written");
+    assert.equal(cached.optimizedCache, "hit");
+    const x = input();
+    const a = await normal.logits(x);
+    const b = await cached.logits(x);
+    let maxDiff = 0;
+    for (let i = 0; i < 1000; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    assert.ok(maxDiff < 1e-4, `max |normal - cached| = ${maxDiff}`);
+    assert.ok(Math.max(...a) - Math.min(...a) > 0.1);
+  } finally {
+    await normal.close();
+    await cached.close();
+  }
+});
+
 Deno.test({
   name: "(cleanup) remove the temporary model cache",
   sanitizeResources: false,
