@@ -180,15 +180,27 @@ const AGGREGATIONS: readonly AggregationFunction[] = ["mean", "max", "min"];
 export function parseConfig(text: string, options: ParseConfigOptions = {}): LoadedConfig {
   const file = options.sourcePath ?? null;
   const baseDir = options.sourcePath ? dirname(resolve(options.sourcePath)) : Deno.cwd();
-  const fail = (code: ConfigIssue["code"], message: string, line: number | null = null) => {
+  const fail = (
+    code: ConfigIssue["code"],
+    message: string,
+    line: number | null = null,
+    column: number | null = line === null ? null : 1,
+  ) => {
     throw new ConfigError([
-      { severity: "error", code, file, line, column: line === null ? null : 1, path: "", message },
+      { severity: "error", code, file, line, column, path: "", message },
     ]);
   };
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const nul = text.indexOf("\u0000");
   if (nul >= 0) {
-    fail("not_text", "is not a text file (it contains NUL bytes); expected a YAML serve config");
+    // Point at the first NUL: a stray one in an otherwise good file is hard to find.
+    const before = text.slice(0, nul);
+    fail(
+      "not_text",
+      "is not a text file (it contains NUL bytes, the first one here); expected a YAML serve config",
+      before.split("\n").length,
+      nul - before.lastIndexOf("\n"),
+    );
   }
 
   const lineCounter = new LineCounter();

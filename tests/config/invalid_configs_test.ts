@@ -659,7 +659,7 @@ Deno.test("parseConfig() says an empty or comment-only file is empty", () => {
 Deno.test("parseConfig() says a binary file is not text", () => {
   const error = errorsOf("\u0000\u0001\u0002PK");
   assert.equal(error.issues[0].code, "not_text");
-  assert.match(error.message, /^configs\/test\.yaml: is not a text file/);
+  assert.match(error.message, /^configs\/test\.yaml:1:1: is not a text file/);
 });
 
 Deno.test("parseConfig() says prose is not a config mapping", () => {
