@@ -23,6 +23,11 @@ export interface HttpAppContext {
   applicationStatus(): { status: string; message: string };
   /** `http_options.request_timeout_s` in ms, or null. */
   requestTimeoutMs: number | null;
+  /**
+   * Deadline for a request body to arrive when `requestTimeoutMs` is null; default
+   * {@linkcode DEFAULT_BODY_READ_TIMEOUT_MS}.
+   */
+  bodyReadTimeoutMs?: number;
   /** Default top-k for JSON answers (`user_config.top_k`). */
   topK: number;
   /** Largest raw image body (`user_config.max_image_bytes`). */
@@ -217,9 +222,12 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
     }
     const limit = kind === "bytes" ? ctx.maxImageBytes : maxJsonBytes;
     const what = kind === "bytes" ? "image" : "JSON";
-    const body = ctx.requestTimeoutMs === null
-      ? await readBody(req, limit, what)
-      : await withBodyDeadline(readBody(req, limit, what), ctx.requestTimeoutMs);
+    const body = await withBodyDeadline(readBody(req, limit, what), {
+      timeoutMs: ctx.requestTimeoutMs ?? ctx.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS,
+      source: ctx.requestTimeoutMs === null
+        ? "the default body deadline; http_options.request_timeout_s is unset"
+        : "http_options.request_timeout_s",
+    });
     if (body.length === 0) {
       throw new HttpError(
         400,
@@ -429,10 +437,22 @@ function incompleteBody(what: string, error: unknown): HttpError {
 }
 
 /**
- * Bounds reading a request body by `request_timeout_s`: a client that sends its headers and then
- * only part of the body (or nothing) gets a 408 instead of holding the request open forever.
+ * How long a request body may take to arrive when `http_options.request_timeout_s` is unset (as
+ * nginx's `client_body_timeout`, 60 s): without it a slow or abandoned body would hold its request
+ * open forever.
  */
-async function withBodyDeadline(read: Promise<Uint8Array>, timeoutMs: number): Promise<Uint8Array> {
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 60_000;
+
+/**
+ * Bounds reading a request body by `request_timeout_s` (or the default deadline): a client that
+ * sends its headers and then only part of the body (or nothing) gets a 408 instead of holding the
+ * request open forever.
+ */
+async function withBodyDeadline(
+  read: Promise<Uint8Array>,
+  options: { timeoutMs: number; source: string },
+): Promise<Uint8Array> {
+  const { timeoutMs, source } = options;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() =>
@@ -441,7 +461,7 @@ async function withBodyDeadline(read: Promise<Uint8Array>, timeoutMs: number): P
           408,
           "request_timeout",
           `the request body did not arrive within ${timeoutMs / 1000} s ` +
-            `(http_options.request_timeout_s); send the whole body promptly`,
+            `(${source}); send the whole body promptly`,
         ),
       ), timeoutMs);
   });
