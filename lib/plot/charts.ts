@@ -345,16 +345,7 @@ function frame(args: {
     children.push(t);
   }
   const height = Math.ceil(noteY + 8);
-  const root = svgEl("svg", {
-    xmlns: SVG_NS,
-    width,
-    height,
-    viewBox: `0 0 ${width} ${height}`,
-    "font-family": "system-ui, sans-serif",
-    fill: "currentColor",
-    class: "autoscale-lab-chart",
-  });
-  root.appendChild(svgEl("rect", { width, height, fill: "white" }));
+  const root = chartRoot(width, height);
   for (const c of children) root.appendChild(c);
   return root as ChartElement;
 }
@@ -886,16 +877,7 @@ export function dashboardChart(
   ];
   const lines = list.map((r) => summaryLine(summarizeRun(r, { sloMs })));
   const height = top + row1 + row2 + 2 * pad + lines.length * 16 + 10;
-  const root = svgEl("svg", {
-    xmlns: SVG_NS,
-    width,
-    height,
-    viewBox: `0 0 ${width} ${height}`,
-    "font-family": "system-ui, sans-serif",
-    fill: "currentColor",
-    class: "autoscale-lab-chart",
-  });
-  root.appendChild(svgEl("rect", { width, height, fill: "white" }));
+  const root = chartRoot(width, height);
   const title = svgEl("text", { x: pad, y: 24, "font-size": 18, "font-weight": "bold" });
   title.textContent = options.title ??
     (list.length > 1
@@ -1067,4 +1049,19 @@ export function lineChart(
     chart,
     notes: options.notes ?? [],
   });
+}
+
+/** A standalone chart's `<svg>` root of `width` x `height` with a white background. */
+function chartRoot(width: number, height: number): AnyElement {
+  const root = svgEl("svg", {
+    xmlns: SVG_NS,
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    "font-family": "system-ui, sans-serif",
+    fill: "currentColor",
+    class: "autoscale-lab-chart",
+  });
+  root.appendChild(svgEl("rect", { width, height, fill: "white" }));
+  return root;
 }
