@@ -6,6 +6,7 @@
  * @module
  */
 import type { Deployment } from "./deployment.ts";
+import { DeadlineSweeper } from "./_deadline_sweeper.ts";
 import { Metric, type Registry, type Series } from "./metrics.ts";
 import { ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 import { BackPressureError } from "./router.ts";
@@ -443,6 +444,9 @@ function incompleteBody(what: string, error: unknown): HttpError {
  */
 export const DEFAULT_BODY_READ_TIMEOUT_MS = 60_000;
 
+/** One sweeper for every body deadline: expiry within 250 ms of the deadline is precise enough. */
+const bodyDeadlines = new DeadlineSweeper(250);
+
 /**
  * Bounds reading a request body by `request_timeout_s` (or the default deadline): a client that
  * sends its headers and then only part of the body (or nothing) gets a 408 instead of holding the
@@ -453,9 +457,9 @@ async function withBodyDeadline(
   options: { timeoutMs: number; source: string },
 ): Promise<Uint8Array> {
   const { timeoutMs, source } = options;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel = () => {};
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() =>
+    cancel = bodyDeadlines.add(timeoutMs, () =>
       reject(
         new HttpError(
           408,
@@ -463,13 +467,13 @@ async function withBodyDeadline(
           `the request body did not arrive within ${timeoutMs / 1000} s ` +
             `(${source}); send the whole body promptly`,
         ),
-      ), timeoutMs);
+      ));
   });
   read.catch(() => {}); // the read still pending after a 408 fails when the connection closes
   try {
     return await Promise.race([read, late]);
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }
 
