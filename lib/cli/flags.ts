@@ -74,6 +74,9 @@ export function parseCommandLine<O extends ParseArgsOptionsConfig>(
     tokens: true,
   });
   const spellings = flagSpellings(options);
+  // `--seed -1`: node:util calls a value starting with a dash ambiguous; a negative number is
+  // meant as the value, so it is passed on as `--seed=-1`.
+  const joined = new Set<number>();
   for (const token of tokens) {
     if (token.kind !== "option") continue;
     const spec = options[token.name];
@@ -88,13 +91,19 @@ export function parseCommandLine<O extends ParseArgsOptionsConfig>(
       const missing = token.value === undefined ||
         (!token.inlineValue && spellings.has(token.value.split("=")[0]));
       if (missing) throw new UsageError(`${token.rawName} needs a value`);
+      if (!token.inlineValue && /^-\d|^-\.\d/.test(token.value!)) joined.add(token.index);
     } else if (token.value !== undefined) {
       throw new UsageError(`${token.rawName} takes no value, got "${token.value}"`);
     }
   }
+  const strictArgs = joined.size === 0
+    ? given
+    : given.flatMap((arg, i) =>
+      joined.has(i) ? [`${arg}=${given[i + 1]}`] : joined.has(i - 1) ? [] : [arg]
+    );
   let parsed;
   try {
-    parsed = parseArgs({ args: given, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: strictArgs, options, strict: true, allowPositionals: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -69,6 +69,12 @@ Deno.test("a flag missing its value, a value on a switch and stray arguments are
   );
 });
 
+Deno.test("a negative number is taken as a flag's value", () => {
+  const parsed = parseCommandLine(["--port", "-1", "--json"], OPTIONS);
+  assert.equal(parsed.values.port, "-1");
+  assert.equal(parsed.values.json, true);
+});
+
 Deno.test("good command lines parse, with a leading -- from deno task dropped", () => {
   const parsed = parseCommandLine(["--", "a.yaml", "--port=80", "-n", "x", "--json"], OPTIONS, {
     positionals: { max: 1 },
