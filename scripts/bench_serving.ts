@@ -370,7 +370,7 @@ async function memory(backend: "native" | "wasm", n: number, modelSpec: string) 
     }, backend: ${backend}}\n`,
   );
   const deno = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  const taskArgs = (deno.tasks.deploy as string).split(/\s+/).slice(1);
+  const taskArgs = (deno.tasks.deploy.command as string).split(/\s+/).slice(1);
   const child = new Deno.Command(Deno.execPath(), {
     args: [...taskArgs, path, "--num-cpus", String(n), "--no-dashboard"],
     cwd: ROOT,
