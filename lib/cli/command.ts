@@ -107,12 +107,13 @@ export function cli(prog: string, usage: string, io: CliIo = DENO_IO): Cli {
     parse(options, settings = {}) {
       const args = settings.args ?? Deno.args;
       const withHelp = { ...options, help: { type: "boolean", short: "h" } } as typeof options;
-      const parsed = guard(() => parseCommandLine(args, withHelp, settings));
-      if ((parsed.values as Record<string, unknown>).help) {
+      // --help wins over a missing argument (`deploy --help` has no config file to name).
+      const loose = guard(() => parseCommandLine(args, withHelp, { positionals: true }));
+      if ((loose.values as Record<string, unknown>).help) {
         io.print(usage);
         return io.exit(EXIT_CODES.ok);
       }
-      return parsed;
+      return guard(() => parseCommandLine(args, withHelp, settings));
     },
     fail,
     usageError,

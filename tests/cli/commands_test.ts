@@ -82,3 +82,29 @@ Deno.test("a bad number says the whole allowed range the first time", async () =
   assert.match(abc.stderr, /^loadtest: --time-scale must be a number > 0, got "abc"/);
   assert.match(zero.stderr, /^loadtest: --time-scale must be a number > 0, got "0"/);
 });
+
+Deno.test("every command's --help prints its usage and exits 0, even without its arguments", async () => {
+  const scripts = [
+    "config",
+    "deploy",
+    "status",
+    "classify",
+    "benchmark",
+    "bench_serving",
+    "download_model",
+    "replay",
+    "loadtest",
+    "sweep",
+    "bench_loadgen",
+    "simulate",
+    "fidelity",
+    "bench_sim",
+    "visualize",
+    "run_tests",
+  ];
+  const results = await Promise.all(scripts.map((script) => run(script, "--help")));
+  scripts.forEach((script, i) => {
+    assert.equal(results[i].code, 0, `${script}: ${results[i].stderr}`);
+    assert.match(results[i].stdout, /usage/i, script);
+  });
+});

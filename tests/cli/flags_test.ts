@@ -157,7 +157,13 @@ Deno.test("a Cli prints PROG: the error, then the usage, and exits 2; --help exi
   );
   assert.equal(exitCode(() => c.number("port", "x", { integer: true })), 2);
   assert.equal(exitCode(() => c.parse(OPTIONS, { args: ["-h"] })), EXIT_CODES.ok);
-  assert.deepEqual(io.out, ["usage: deno task deploy <config.yaml>"]);
+  // Help even where a required argument is missing.
+  const needsFile = { positionals: { min: 1, max: 1 } };
+  assert.equal(exitCode(() => c.parse(OPTIONS, { args: ["--help"], ...needsFile })), 0);
+  assert.deepEqual(io.out, [
+    "usage: deno task deploy <config.yaml>",
+    "usage: deno task deploy <config.yaml>",
+  ]);
   assert.equal(exitCode(() => c.fail("the model did not load", EXIT_CODES.failed)), 1);
   assert.equal(io.err.at(-1), "deploy: the model did not load");
 });
