@@ -38,7 +38,7 @@ Deno.test("every command answers a mistyped flag the same way", async () => {
     ["replay", "--trce", "--trace"],
     ["simulate", "--confg", "--config"],
     ["classify", "--backnd", "--backend"],
-    ["download-model".replace("-", "_"), "--forse", "--force"],
+    ["download_model", "--forse", "--force"],
     ["fidelity", "--strikt", "--strict"],
     ["benchmark", "--sample", "--samples"],
     ["bench_sim", "--rep", "--reps"],
