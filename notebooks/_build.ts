@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { cli } from "../lib/cli/mod.ts";
 
 const NOTEBOOKS_DIR = new URL("./", import.meta.url).pathname;
 const SRC_DIR = `${NOTEBOOKS_DIR}_src/`;
@@ -163,27 +163,13 @@ project-local Deno kernel, keeping the outputs (needs jupyter nbconvert; Debian:
   --no-run   only build the .ipynb files
   NAME       e.g. 03_load_test_and_observe (default: every notebook)`;
 
-/** Parses the command line, or exits 2 with the usage text on a bad flag. */
+/** Parses the command line, or exits 2 with the usage text on a bad flag (as every command). */
 function parseCommandLine(): { quick: boolean; noRun: boolean; names: string[] } {
-  try {
-    const { values, positionals } = parseArgs({
-      args: Deno.args,
-      options: {
-        quick: { type: "boolean" },
-        "no-run": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-    });
-    if (values.help) {
-      console.log(USAGE);
-      Deno.exit(0);
-    }
-    return { quick: values.quick ?? false, noRun: values["no-run"] ?? false, names: positionals };
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    Deno.exit(2);
-  }
+  const { values, positionals } = cli("notebooks", USAGE).parse({
+    quick: { type: "boolean" },
+    "no-run": { type: "boolean" },
+  }, { positionals: { name: "notebook name" } });
+  return { quick: values.quick ?? false, noRun: values["no-run"] ?? false, names: positionals };
 }
 
 async function main(): Promise<void> {

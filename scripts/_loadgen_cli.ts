@@ -1,12 +1,12 @@
 /**
- * Private helpers for the `loadtest` and `sweep` entry points, which take the same request flags
- * and handle flags, errors and exit codes the same way: strict flag parsing, error exits, number
- * flags, building the request (and the optional local image server), the UTC stamp in default
- * output names, and the top-level run. Not part of any public API.
+ * Private helpers for the `loadtest` and `sweep` entry points, which take the same request flags:
+ * building the request (and the optional local image server) and the UTC stamp in default output
+ * names. Flags, errors and exit codes go through `lib/cli` as in every command. Not part of any
+ * public API.
  *
  * @module
  */
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type { Cli } from "../lib/cli/mod.ts";
 import {
   DEFAULT_IMAGE_URI,
   imageRequest,
@@ -28,36 +28,13 @@ export const REQUEST_OPTIONS = {
 } as const;
 
 /** The parsed values of {@link REQUEST_OPTIONS} (a script's own flags may come along). */
-export type RequestFlags = FlagValues<typeof REQUEST_OPTIONS>;
-
-/** A script's error exits and number-flag parsing, each message prefixed with its name. */
-export interface Cli {
-  /** The script's name, the prefix of every message. */
-  prog: string;
-  /** Prints `PROG: message` on stderr and exits with status 2 (bad flags or files). */
-  fail(message: string): never;
-  /**
-   * Parses a number flag: undefined stays undefined; anything not a finite number >= `min`
-   * (default 0) fails naming the flag and the value given.
-   */
-  num(flag: string, value: string | undefined, min?: number): number | undefined;
-}
-
-/** Returns the {@link Cli} helpers for the script named `prog`. */
-export function cli(prog: string): Cli {
-  const fail = (message: string): never => {
-    console.error(`${prog}: ${message}`);
-    Deno.exit(2);
-  };
-  const num = (flag: string, value: string | undefined, min = 0): number | undefined => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min) {
-      fail(`--${flag} must be a number >= ${min}, got "${value}"`);
-    }
-    return n;
-  };
-  return { prog, fail, num };
+export interface RequestFlags {
+  uri?: string;
+  image?: string;
+  "image-mode"?: string;
+  "serve-image"?: string;
+  "serve-image-port"?: string;
+  path?: string;
 }
 
 /** The current UTC time as `YYYYMMDD_HHMMSS`, for default result file names. */
@@ -114,7 +91,11 @@ export async function requestFromFlags(
     }
     if (flags["serve-image"]) {
       const imageServer = await serveImage(flags["serve-image"], {
-        port: c.num("serve-image-port", flags["serve-image-port"]),
+        port: c.number("serve-image-port", flags["serve-image-port"], {
+          integer: true,
+          min: 0,
+          max: 65535,
+        }),
       });
       console.error(
         `${prog}: serving ${flags["serve-image"]} at ${imageServer.url}\n` +
@@ -129,40 +110,5 @@ export async function requestFromFlags(
     };
   } catch (e) {
     return c.fail((e as Error).message);
-  }
-}
-
-/** The parsed flag values for parseArgs options `O` (strict, no positionals). */
-export type FlagValues<O extends ParseArgsOptionsConfig> = ReturnType<
-  typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>
->["values"];
-
-/**
- * Parses `Deno.args` (a lone `--`, as `deno task` passes it, is dropped) strictly against
- * `options`; an unknown flag or a missing value exits through `c.fail`, pointing at --help.
- */
-export function parseFlags<O extends ParseArgsOptionsConfig>(c: Cli, options: O): FlagValues<O> {
-  try {
-    return parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      options,
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    return c.fail(`${(e as Error).message}\nRun with --help for the flags.`);
-  }
-}
-
-/**
- * Runs a script's `main` and exits with the status it returns; an unexpected error prints
- * `PROG: unexpected error: <stack>` and exits with status 1.
- */
-export async function runMain(c: Cli, main: () => Promise<number>): Promise<never> {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`${c.prog}: unexpected error: ${(e as Error).stack ?? e}`);
-    Deno.exit(1);
   }
 }

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 import {
   constantUsersShape,
   type RequestSpec,
@@ -19,42 +19,22 @@ import {
   uriRequest,
 } from "../lib/loadgen/mod.ts";
 
-const parsed = (() => {
-  try {
-    return parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      options: {
-        duration: { type: "string", default: "10" },
-        users: { type: "string", default: "64" },
-        "wrk-threads": { type: "string", default: "1" },
-        "latency-users": { type: "string", default: "50" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`bench_loadgen: ${(e as Error).message} (see --help)`);
-    Deno.exit(2);
-  }
-})();
-const args = parsed.values;
-if (args.help) {
-  console.log(
-    "Usage: deno task bench-loadgen [--duration S=10] [--users N=64] [--wrk-threads N=1] " +
-      "[--latency-users N=50]\nThroughput vs wrk on a trivial endpoint, and latency against a 20 ms stub; " +
-      "writes results/loadgen_benchmark_<ts>.json.",
-  );
-  Deno.exit(0);
-}
-const durationS = Number(args.duration);
-const users = Number(args.users);
-const wrkThreads = Number(args["wrk-threads"]);
-const latencyUsers = Number(args["latency-users"]);
-for (const [k, v] of Object.entries({ durationS, users, wrkThreads, latencyUsers })) {
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`bench_loadgen: ${k} must be a number > 0, got ${v}`);
-    Deno.exit(2);
-  }
-}
+const c: Cli = cli(
+  "bench-loadgen",
+  "Usage: deno task bench-loadgen [--duration S=10] [--users N=64] [--wrk-threads N=1] " +
+    "[--latency-users N=50]\nThroughput vs wrk on a trivial endpoint, and latency against a 20 ms stub; " +
+    "writes results/loadgen_benchmark_<ts>.json.",
+);
+const args = c.parse({
+  duration: { type: "string", default: "10" },
+  users: { type: "string", default: "64" },
+  "wrk-threads": { type: "string", default: "1" },
+  "latency-users": { type: "string", default: "50" },
+}).values;
+const durationS = c.durationS("duration", args.duration, { above: 0 })!;
+const users = c.number("users", args.users, { integer: true, min: 1 })!;
+const wrkThreads = c.number("wrk-threads", args["wrk-threads"], { integer: true, min: 1 })!;
+const latencyUsers = c.number("latency-users", args["latency-users"], { integer: true, min: 1 })!;
 
 /** Starts a Deno.serve server in its own process; `delayMs` > 0 answers after that delay. */
 async function startServer(delayMs: number): Promise<{ url: string; stop: () => Promise<void> }> {

@@ -13,38 +13,26 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 import { parseConfig } from "../lib/config/mod.ts";
 import { prepareModel, type ServeHandle, startServe } from "../lib/serve/mod.ts";
 import { createClassifier } from "../lib/model/mod.ts";
 
-const args = parseArgs({
-  args: Deno.args,
-  options: {
-    "duration-s": { type: "string", default: "10" },
-    skip: { type: "string", default: "" },
-    wasm: { type: "boolean", default: false },
-    replicas: { type: "string", default: "1,2,8" },
-    help: { type: "boolean", short: "h" },
-  },
+const c: Cli = cli(
+  "bench-serving",
+  "usage: deno task bench-serving [--duration-s 10] [--skip overhead,coldstart,throughput,memory] [--wasm] [--replicas 1,2,8]",
+);
+const args = c.parse({
+  "duration-s": { type: "string", default: "10" },
+  skip: { type: "string", default: "" },
+  wasm: { type: "boolean", default: false },
+  replicas: { type: "string", default: "1,2,8" },
 });
-if (args.values.help) {
-  console.log(
-    "usage: deno task bench-serving [--duration-s 10] [--skip overhead,coldstart,throughput,memory] [--wasm] [--replicas 1,2,8]",
-  );
-  Deno.exit(0);
-}
-const durationS = Number(args.values["duration-s"]);
-if (!Number.isFinite(durationS) || durationS <= 0) {
-  console.error(`error: --duration-s must be a positive number, got ${args.values["duration-s"]}`);
-  Deno.exit(2);
-}
+const durationS = c.number("duration-s", args.values["duration-s"], { above: 0 })!;
 const skip = new Set(args.values.skip!.split(",").filter(Boolean));
-const replicaCounts = args.values.replicas!.split(",").map(Number);
-if (replicaCounts.some((n) => !Number.isInteger(n) || n < 1)) {
-  console.error(`error: --replicas must list integers >= 1, got ${args.values.replicas}`);
-  Deno.exit(2);
-}
+const replicaCounts = args.values.replicas!.split(",").map((n) =>
+  c.number("replicas", n, { integer: true, min: 1 })!
+);
 const ROOT = new URL("../", import.meta.url);
 const FIXTURES = new URL("../../shared/fixtures/", import.meta.url);
 
@@ -382,7 +370,7 @@ async function memory(backend: "native" | "wasm", n: number, modelSpec: string) 
     }, backend: ${backend}}\n`,
   );
   const deno = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  const taskArgs = (deno.tasks.deploy as string).split(/\s+/).slice(1);
+  const taskArgs = (deno.tasks.deploy.command as string).split(/\s+/).slice(1);
   const child = new Deno.Command(Deno.execPath(), {
     args: [...taskArgs, path, "--num-cpus", String(n), "--no-dashboard"],
     cwd: ROOT,

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 import { loadConfig } from "../lib/config/mod.ts";
 import { type LoadShape, loadShape, scaleShape, stageRows } from "../lib/loadgen/mod.ts";
 import {
@@ -30,25 +30,19 @@ import {
   simulate,
 } from "../lib/sim/mod.ts";
 
-const { values } = parseArgs({
-  args: Deno.args.filter((a) => a !== "--"),
-  options: {
-    quick: { type: "boolean", default: false },
-    "service-time": { type: "string" },
-    reps: { type: "string", default: "3" },
-    help: { type: "boolean", short: "h" },
-  },
+const c: Cli = cli(
+  "bench-sim",
+  "usage: deno task bench-sim [--quick] [--reps N] [--service-time SPEC]\n" +
+    "  --quick              skip the 30-minute what-if\n" +
+    "  --reps N             runs per config (median reported; default 3)\n" +
+    "  --service-time SPEC  as deno task simulate (default lognormal 45/80 ms)",
+);
+const { values } = c.parse({
+  quick: { type: "boolean", default: false },
+  "service-time": { type: "string" },
+  reps: { type: "string", default: "3" },
 });
-if (values.help) {
-  console.log(
-    "usage: deno task bench-sim [--quick] [--reps N] [--service-time SPEC]\n" +
-      "  --quick              skip the 30-minute what-if\n" +
-      "  --reps N             runs per config (median reported; default 3)\n" +
-      "  --service-time SPEC  as deno task simulate (default lognormal 45/80 ms)",
-  );
-  Deno.exit(0);
-}
-const reps = Math.max(1, Number(values.reps) || 3);
+const reps = c.number("reps", values.reps, { integer: true, min: 1 })!;
 
 function baselineMs(): number {
   const xs = new Float64Array(2_000_000);

@@ -17,7 +17,7 @@
  */
 
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 import { parseModelSpec } from "../lib/config/mod.ts";
 import {
   buildResNet50,
@@ -45,10 +45,8 @@ const USAGE = `usage: deno task benchmark [options]
   --out <path>                 JSON output (default results/benchmark_<timestamp>.json)
   Longer, steadier runs: --samples 200 --max-seconds-per-config 120 --preprocess-runs 200`;
 
-function fail(message: string): never {
-  console.error(`benchmark: ${message}`);
-  Deno.exit(2);
-}
+const c: Cli = cli("benchmark", USAGE);
+const fail: Cli["fail"] = c.fail;
 
 /** Nearest-rank percentile. */
 function percentile(xs: number[], p: number): number {
@@ -99,41 +97,24 @@ async function runWorker(req: BenchRequest) {
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        model: { type: "string", default: "resnet50" },
-        backends: { type: "string" },
-        threads: { type: "string" },
-        samples: { type: "string", default: "20" },
-        "max-seconds-per-config": { type: "string", default: "6" },
-        "preprocess-runs": { type: "string", default: "30" },
-        "end-to-end": { type: "string", default: "5" },
-        image: { type: "string" },
-        "no-build": { type: "boolean", default: false },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const int = (name: string, v: string | undefined, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
+  const { values } = c.parse({
+    model: { type: "string", default: "resnet50" },
+    backends: { type: "string" },
+    threads: { type: "string" },
+    samples: { type: "string", default: "20" },
+    "max-seconds-per-config": { type: "string", default: "6" },
+    "preprocess-runs": { type: "string", default: "30" },
+    "end-to-end": { type: "string", default: "5" },
+    image: { type: "string" },
+    "no-build": { type: "boolean", default: false },
+    out: { type: "string" },
+  });
+  const int = (name: string, v: string | undefined, min: number) =>
+    c.number(name, v, { integer: true, min })!;
   const samples = int("samples", values.samples, 5);
   const preprocessRuns = int("preprocess-runs", values["preprocess-runs"], 1);
   const e2eRuns = int("end-to-end", values["end-to-end"], 0);
-  const maxS = Number(values["max-seconds-per-config"]);
-  if (!(maxS > 0)) fail(`--max-seconds-per-config must be > 0`);
+  const maxS = c.number("max-seconds-per-config", values["max-seconds-per-config"], { above: 0 })!;
   const cpus = navigator.hardwareConcurrency;
   const threadList = (values.threads ?? [...new Set([1, cpus])].join(","))
     .split(",").map((t) => int("threads", t.trim(), 1));

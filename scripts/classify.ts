@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
 import { parseModelSpec } from "../lib/config/mod.ts";
 import type { BackendName } from "../lib/config/mod.ts";
 import {
@@ -28,10 +28,8 @@ const USAGE = `usage: deno task classify <image path | http(s) URI> [options]
 
 const BACKENDS: BackendName[] = ["auto", "native", "wasm", "webgpu"];
 
-function fail(message: string, code = 2): never {
-  console.error(`classify: ${message}`);
-  Deno.exit(code);
-}
+const c: Cli = cli("classify", USAGE);
+const fail: Cli["fail"] = c.fail;
 
 /** Reads a local file or downloads an http(s) URI, with a byte limit and a 10 s timeout. */
 async function readImage(source: string, maxBytes: number): Promise<Uint8Array> {
@@ -83,48 +81,22 @@ async function readImage(source: string, maxBytes: number): Promise<Uint8Array> 
 }
 
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: {
-        model: { type: "string", default: "resnet50" },
-        backend: { type: "string", default: "auto" },
-        top: { type: "string", default: "5" },
-        threads: { type: "string" },
-        "max-bytes": { type: "string", default: String(DEFAULT_MAX_IMAGE_BYTES) },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (positionals.length !== 1) fail(`expected one image path or URI\n${USAGE}`);
+  const { values, positionals } = c.parse({
+    model: { type: "string", default: "resnet50" },
+    backend: { type: "string", default: "auto" },
+    top: { type: "string", default: "5" },
+    threads: { type: "string" },
+    "max-bytes": { type: "string", default: String(DEFAULT_MAX_IMAGE_BYTES) },
+    json: { type: "boolean", default: false },
+  }, { positionals: { min: 1, max: 1, name: "image path or URI" } });
   const backend = values.backend as BackendName;
   if (!BACKENDS.includes(backend)) {
-    fail(`--backend must be one of ${BACKENDS.join(", ")}, got "${values.backend}"`);
+    c.usageError(`--backend must be one of ${BACKENDS.join(", ")}, got "${values.backend}"`);
   }
-  const top = Number(values.top);
-  if (!Number.isInteger(top) || top < 1 || top > 1000) {
-    fail(`--top must be an integer 1..1000, got "${values.top}"`);
-  }
-  const threads = values.threads === undefined
-    ? navigator.hardwareConcurrency
-    : Number(values.threads);
-  if (!Number.isInteger(threads) || threads < 1) {
-    fail(`--threads must be an integer >= 1, got "${values.threads}"`);
-  }
-  const maxBytes = Number(values["max-bytes"]);
-  if (!Number.isInteger(maxBytes) || maxBytes < 1) {
-    fail(`--max-bytes must be a positive integer, got "${values["max-bytes"]}"`);
-  }
+  const top = c.number("top", values.top, { integer: true, min: 1, max: 1000 })!;
+  const threads = c.number("threads", values.threads, { integer: true, min: 1 }) ??
+    navigator.hardwareConcurrency;
+  const maxBytes = c.number("max-bytes", values["max-bytes"], { integer: true, min: 1 })!;
   let spec;
   try {
     spec = parseModelSpec(values.model!);
@@ -192,7 +164,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (e) {
-  if (e instanceof ImageError) fail(`${e.message} [ImageError ${e.code}]`, 2);
-  if (e instanceof ModelError) fail(`${e.message} [ModelError ${e.code}]`, 3);
+  if (e instanceof ImageError) fail(`${e.message} [ImageError ${e.code}]`, EXIT_CODES.badInput);
+  if (e instanceof ModelError) fail(`${e.message} [ModelError ${e.code}]`, EXIT_CODES.failed);
   throw e;
 }

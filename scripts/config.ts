@@ -1,15 +1,15 @@
 /**
  * `deno task config <file>...`: validates serve config files and prints each effective config
  * (every default filled in) as YAML on stdout, documents separated by `---`. Warnings and errors go
- * to stderr as `file:line:col: path message` (warnings prefixed `warning: `); the exit code is 1 when any file has an error,
- * 2 for a usage error.
+ * to stderr as `file:line:col: path message` (warnings prefixed `warning: `). Exit codes as every
+ * command's (`EXIT_CODES`): 2 when any file is missing or invalid, or for a bad flag.
  *
  * Flags: `--quiet` / `-q` validates only (no YAML printed); `--json` prints the typed config as
  * JSON instead of YAML; `--no-comments` leaves explanatory comments out of the YAML.
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { EXIT_CODES, parseCommandLine, UsageError } from "../lib/cli/mod.ts";
 import { ConfigError, formatEffectiveConfig, formatIssue, loadConfig } from "../lib/config/mod.ts";
 
 const USAGE = `usage: deno task config [--quiet] [--json] [--no-comments] <config.yaml>...
@@ -20,28 +20,25 @@ Example: deno task config configs/basic.yaml configs/production.yaml`;
 export async function main(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        quiet: { type: "boolean", short: "q" },
-        json: { type: "boolean" },
-        "no-comments": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseCommandLine(args, {
+      quiet: { type: "boolean", short: "q" },
+      json: { type: "boolean" },
+      "no-comments": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    }, { positionals: true });
   } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`config: ${error.message}\n\n${USAGE}`);
+    return EXIT_CODES.badInput;
   }
   const { values, positionals } = parsed;
   if (values.help) {
     console.log(USAGE);
-    return 0;
+    return EXIT_CODES.ok;
   }
   if (positionals.length === 0) {
-    console.error(`no config file given\n${USAGE}`);
-    return 2;
+    console.error(`config: no config file given\n\n${USAGE}`);
+    return EXIT_CODES.badInput;
   }
   let failed = 0;
   const documents: string[] = [];
@@ -77,7 +74,7 @@ export async function main(args: string[]): Promise<number> {
       values.json && documents.length > 1 ? `[${documents.join(",\n")}]` : documents.join("---\n"),
     );
   }
-  return failed > 0 ? 1 : 0;
+  return failed > 0 ? EXIT_CODES.badInput : EXIT_CODES.ok;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { ConfigError, formatIssue, loadConfig, parseModelSpec } from "../lib/config/mod.ts";
 import { type LogLevel, prepareModel, startServe } from "../lib/serve/mod.ts";
 import { serveDashboardSource, startDashboard } from "../lib/dashboard/mod.ts";
+import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
 
 const USAGE = `usage: deno task deploy <config.yaml> [options]
 
@@ -30,50 +30,26 @@ function ts(): string {
 function log(line: string, level: LogLevel = "INFO"): void {
   console.error(`${ts()} ${level} ${line}`);
 }
-function fail(message: string, code = 2): never {
-  console.error(`error: ${message}`);
-  Deno.exit(code);
-}
-
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      "num-cpus": { type: "string" },
-      port: { type: "string" },
-      host: { type: "string" },
-      model: { type: "string" },
-      "decisions-csv": { type: "string" },
-      "dashboard-port": { type: "string" },
-      "no-dashboard": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-} catch (error) {
-  fail(`${(error as Error).message}\n\n${USAGE}`);
-}
-if (args.values.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-if (args.positionals.length !== 1) fail(`expected exactly one config file\n\n${USAGE}`);
+const c: Cli = cli("deploy", USAGE);
+const fail: Cli["fail"] = c.fail;
+const args = c.parse({
+  "num-cpus": { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  model: { type: "string" },
+  "decisions-csv": { type: "string" },
+  "dashboard-port": { type: "string" },
+  "no-dashboard": { type: "boolean" },
+}, { positionals: { min: 1, max: 1, name: "config file" } });
 const configPath = args.positionals[0];
-
-function numberFlag(name: string, value: string | undefined, min: number, integer: boolean) {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    fail(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got "${value}"`);
-  }
-  return n;
-}
-const numCpus = numberFlag("num-cpus", args.values["num-cpus"], 0, false);
-const port = numberFlag("port", args.values.port, 0, true);
-if (port !== undefined && port > 65535) fail(`--port must be <= 65535, got ${port}`);
-const dashboardPort = numberFlag("dashboard-port", args.values["dashboard-port"], 0, true) ?? 8265;
-if (dashboardPort > 65535) fail(`--dashboard-port must be <= 65535, got ${dashboardPort}`);
+const numCpus = c.number("num-cpus", args.values["num-cpus"], { min: 0 });
+const port = c.number("port", args.values.port, { integer: true, min: 0, max: 65535 });
+const dashboardPort = c.number("dashboard-port", args.values["dashboard-port"], {
+  integer: true,
+  min: 0,
+  max: 65535,
+}) ??
+  8265;
 
 let loaded;
 try {
@@ -113,7 +89,7 @@ try {
     },
   });
 } catch (error) {
-  fail(`cannot load the model: ${(error as Error).message}`, 1);
+  fail(`cannot load the model: ${(error as Error).message}`, EXIT_CODES.failed);
 }
 if (model.warning) console.error(model.warning);
 log(`model: ${model.info.name}`);
@@ -136,7 +112,7 @@ try {
     decisionsCsvPath,
   });
 } catch (error) {
-  fail(`cannot start serving: ${(error as Error).message}`, 1);
+  fail(`cannot start serving: ${(error as Error).message}`, EXIT_CODES.failed);
 }
 log(
   `HTTP server listening on ${serve.url} (route ${app.route_prefix}); status: ${serve.url}/api/status`,
@@ -182,7 +158,10 @@ try {
     `Deployed app '${serve.appName}' successfully: POST images to ${serve.url}${app.route_prefix}`,
   );
   if (model.warning) {
-    log(`reminder: ${model.info.name} has MEANINGLESS labels (seeded weights, not pretrained)`);
+    log(
+      "reminder: this ResNet-50 has seeded (random) weights, so its labels are MEANINGLESS; " +
+        "`deno task download-model` fetches pretrained ones",
+    );
   }
 } catch (error) {
   if (stoppingSinceMs === null) {

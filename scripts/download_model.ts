@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
 import {
   defaultCacheDir,
   downloadFile,
@@ -25,33 +25,16 @@ const USAGE = `usage: deno task download-model [--cache-dir DIR] [--url URL] [--
   --stall-timeout-s N   abort when no data arrives for N seconds (default 30)
   --force          download again even if a valid file is cached`;
 
-function fail(message: string, code = 1): never {
-  console.error(`download-model: ${message}`);
-  Deno.exit(code);
-}
+const c: Cli = cli("download-model", USAGE);
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        "cache-dir": { type: "string" },
-        url: { type: "string", default: PRETRAINED_RESNET50.url },
-        "stall-timeout-s": { type: "string", default: "30" },
-        force: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`, 2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const stall = Number(values["stall-timeout-s"]);
-  if (!(stall > 0)) fail(`--stall-timeout-s must be a positive number`, 2);
+  const { values } = c.parse({
+    "cache-dir": { type: "string" },
+    url: { type: "string", default: PRETRAINED_RESNET50.url },
+    "stall-timeout-s": { type: "string", default: "30" },
+    force: { type: "boolean", default: false },
+  });
+  const stall = c.number("stall-timeout-s", values["stall-timeout-s"], { above: 0 })!;
   const cacheDir = values["cache-dir"] ?? defaultCacheDir();
   const dest = `${cacheDir}/${PRETRAINED_RESNET50.file}`;
   if (!values.force) {
@@ -77,6 +60,6 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (e) {
-  if (e instanceof ModelError) fail(e.message);
+  if (e instanceof ModelError) c.fail(e.message, EXIT_CODES.failed);
   throw e;
 }

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 import { ConfigError, loadConfig } from "../lib/config/mod.ts";
 import {
   imageRequest,
@@ -62,43 +62,24 @@ const USAGE = `usage: deno task fidelity [options]
   --strict             exit 1 when a target is missed
   -h, --help           this text`;
 
-function fail(message: string): never {
-  console.error(`fidelity: ${message}`);
-  Deno.exit(2);
-}
+const c: Cli = cli("fidelity", USAGE);
+const fail: Cli["fail"] = c.fail;
 
-const { values } = (() => {
-  try {
-    return parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      options: {
-        config: { type: "string", default: "configs/dev_fast.yaml" },
-        shape: { type: "string" },
-        "time-scale": { type: "string" },
-        "wait-time": { type: "string" },
-        "num-cpus": { type: "string", default: "4" },
-        seed: { type: "string", default: "1" },
-        "startup-time": { type: "string" },
-        "out-dir": { type: "string" },
-        strict: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-})();
-if (values.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
+const { values } = c.parse({
+  config: { type: "string", default: "configs/dev_fast.yaml" },
+  shape: { type: "string" },
+  "time-scale": { type: "string" },
+  "wait-time": { type: "string" },
+  "num-cpus": { type: "string", default: "4" },
+  seed: { type: "string", default: "1" },
+  "startup-time": { type: "string" },
+  "out-dir": { type: "string" },
+  strict: { type: "boolean", default: false },
+});
 
-const numCpus = Number(values["num-cpus"]);
-if (!(numCpus > 0)) fail(`--num-cpus must be a number > 0, got "${values["num-cpus"]}"`);
-const seed = Number(values.seed);
-if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
-const timeScale = values["time-scale"] === undefined ? 1 : Number(values["time-scale"]);
-if (!(timeScale > 0)) fail(`--time-scale must be a number > 0, got "${values["time-scale"]}"`);
+const numCpus = c.number("num-cpus", values["num-cpus"], { above: 0 })!;
+const seed = c.number("seed", values.seed, { integer: true })!;
+const timeScale = c.number("time-scale", values["time-scale"], { above: 0 }) ?? 1;
 
 let config;
 try {

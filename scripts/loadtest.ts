@@ -14,7 +14,6 @@ import {
   liveReporter,
   type LoadShape,
   loadShape,
-  parseDurationS,
   parseThreshold,
   parseWaitTime,
   probeRequest,
@@ -22,15 +21,8 @@ import {
   scaleShape,
   THRESHOLDS_FAILED_EXIT_CODE,
 } from "../lib/loadgen/mod.ts";
-import {
-  type Cli,
-  cli,
-  parseFlags,
-  REQUEST_OPTIONS,
-  requestFromFlags,
-  runMain,
-  utcStamp,
-} from "./_loadgen_cli.ts";
+import { type Cli, cli } from "../lib/cli/mod.ts";
+import { REQUEST_OPTIONS, requestFromFlags, utcStamp } from "./_loadgen_cli.ts";
 
 const HELP = `Usage: deno task loadtest [options]
 
@@ -74,12 +66,12 @@ Request failures alone do not change the exit code (use --threshold "fail_ratio<
 (nearly) all requests failed, one more request asks the service why and a hint follows the summary
 (e.g. 502 image_fetch_failed: offline, use --image or --serve-image).`;
 
-const loadtestCli: Cli = cli("loadtest");
+const loadtestCli: Cli = cli("loadtest", HELP);
 const fail: Cli["fail"] = loadtestCli.fail;
-const num: Cli["num"] = loadtestCli.num;
+const num: Cli["number"] = loadtestCli.number;
 
 async function main(): Promise<number> {
-  const args = parseFlags(loadtestCli, {
+  const args = loadtestCli.parse({
     host: { type: "string", default: "http://127.0.0.1:8000" },
     shape: { type: "string" },
     users: { type: "string", short: "u" },
@@ -96,14 +88,8 @@ async function main(): Promise<number> {
     "no-replicas": { type: "boolean", default: false },
     threshold: { type: "string", multiple: true, default: [] },
     "progress-every": { type: "string", default: "10" },
-    help: { type: "boolean", short: "h", default: false },
-  });
-  if (args.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const timeScale = num("time-scale", args["time-scale"])!;
-  if (timeScale <= 0) fail(`--time-scale must be > 0, got ${timeScale}`);
+  }).values;
+  const timeScale = num("time-scale", args["time-scale"], { above: 0 })!;
   const thresholds = (args.threshold as string[]).map((t) => {
     try {
       return parseThreshold(t);
@@ -124,21 +110,17 @@ async function main(): Promise<number> {
   let shape: LoadShape;
   const picked = [args.shape, args.users, args.rate].filter((x) => x !== undefined).length;
   if (picked > 1) fail("give only one of --shape, --users or --rate");
-  const runTimeS = args["run-time"] === undefined ? 60 : parseDurationS(args["run-time"]);
-  if (runTimeS === null || runTimeS <= 0) {
-    fail(`--run-time must be a duration like 30s, 5m, 1h30m; got "${args["run-time"]}"`);
-  }
+  const runTimeS = loadtestCli.durationS("run-time", args["run-time"], { above: 0 }) ?? 60;
   if (args.users !== undefined) {
-    const users = num("users", args.users, 1)!;
-    if (!Number.isInteger(users)) fail(`--users must be a whole number, got ${users}`);
+    const users = num("users", args.users, { integer: true, min: 1 })!;
     shape = scaleShape(
       constantUsersShape(users, runTimeS, {
-        spawnRate: num("spawn-rate", args["spawn-rate"]) ?? null,
+        spawnRate: num("spawn-rate", args["spawn-rate"], { above: 0 }) ?? null,
       }),
       timeScale,
     );
   } else if (args.rate !== undefined) {
-    const rate = num("rate", args.rate)!;
+    const rate = num("rate", args.rate, { above: 0 })!;
     shape = scaleShape({
       name: `${rate}/s`,
       description: "",
@@ -180,7 +162,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", onSigint);
   const live = liveReporter({
     isTty: Deno.stderr.isTerminal(),
-    pipeEveryS: num("progress-every", args["progress-every"], 1),
+    pipeEveryS: num("progress-every", args["progress-every"], { min: 1 }),
   });
   console.error(
     `loadtest: ${shape.name} (${shape.executor === "users" ? "closed loop" : "open loop"}, ` +
@@ -196,11 +178,11 @@ async function main(): Promise<number> {
       shape,
       request,
       waitTime,
-      timeoutS: num("timeout", args.timeout)!,
+      timeoutS: num("timeout", args.timeout, { above: 0 })!,
       csvPrefix: prefix,
       fullHistory: args["csv-full-history"],
       replicas: !args["no-replicas"],
-      maxInFlight: num("max-in-flight", args["max-in-flight"], 1),
+      maxInFlight: num("max-in-flight", args["max-in-flight"], { integer: true, min: 1 }),
       onSecond: live.onSecond,
       log: (line) => console.error(`loadtest: ${line}`),
       signal: ac.signal,
@@ -253,4 +235,4 @@ async function main(): Promise<number> {
   return checked.some((c) => !c.ok) ? THRESHOLDS_FAILED_EXIT_CODE : 0;
 }
 
-if (import.meta.main) await runMain(loadtestCli, main);
+if (import.meta.main) await loadtestCli.run(main);

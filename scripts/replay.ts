@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 import { dirname, resolve } from "node:path";
 import { ConfigError, formatIssue, loadConfig } from "../lib/config/mod.ts";
 import {
@@ -34,46 +34,27 @@ const USAGE = `usage: deno task replay --config <file> --trace <csv> [options]
   --start ISO-TIME     clock time of the trace's 0 s (for time-of-day policies; default 1970-01-01T00:00:00Z)
   -h, --help           this text`;
 
-function fail(message: string): never {
-  console.error(`replay: ${message}`);
-  Deno.exit(2);
-}
+const c: Cli = cli("replay", USAGE);
+const fail: Cli["fail"] = c.fail;
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      options: {
-        config: { type: "string" },
-        trace: { type: "string" },
-        input: { type: "string", default: "aggregated" },
-        "startup-s": { type: "string", default: "0" },
-        out: { type: "string" },
-        app: { type: "string" },
-        deployment: { type: "string" },
-        start: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (!values.config) fail(`--config is required\n${USAGE}`);
-  if (!values.trace) fail(`--trace is required\n${USAGE}`);
+  const { values } = c.parse({
+    config: { type: "string" },
+    trace: { type: "string" },
+    input: { type: "string", default: "aggregated" },
+    "startup-s": { type: "string", default: "0" },
+    out: { type: "string" },
+    app: { type: "string" },
+    deployment: { type: "string" },
+    start: { type: "string" },
+  });
+  if (!values.config) c.usageError("--config is required");
+  if (!values.trace) c.usageError("--trace is required");
   const input = values.input as ReplayInput;
   if (input !== "aggregated" && input !== "instantaneous") {
-    fail(`--input must be "aggregated" or "instantaneous", got "${values.input}"`);
+    c.usageError(`--input must be "aggregated" or "instantaneous", got "${values.input}"`);
   }
-  const startupS = Number(values["startup-s"]);
-  if (!Number.isFinite(startupS) || startupS < 0) {
-    fail(`--startup-s must be a number of seconds >= 0, got "${values["startup-s"]}"`);
-  }
+  const startupS = c.durationS("startup-s", values["startup-s"], { min: 0 })!;
   let startMs = 0;
   if (values.start !== undefined) {
     startMs = Date.parse(values.start);

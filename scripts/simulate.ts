@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 import { ConfigError, loadConfig, type ServeConfig } from "../lib/config/mod.ts";
 import { loadShape, parseWaitTime, ShapeError, stageRows } from "../lib/loadgen/mod.ts";
 import {
@@ -53,17 +53,8 @@ const USAGE = `usage: deno task simulate --config FILE [--config FILE ...] [opti
                          per tick, replayable with deno task replay --input aggregated
   -h, --help             this text`;
 
-function fail(message: string): never {
-  console.error(`simulate: ${message}`);
-  Deno.exit(2);
-}
-
-function positiveNumber(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) fail(`${flag} must be a number > 0, got "${text}"`);
-  return n;
-}
+const c: Cli = cli("simulate", USAGE);
+const fail: Cli["fail"] = c.fail;
 
 function configName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1).replace(/\.ya?ml$/i, "");
@@ -77,60 +68,40 @@ async function defaultServiceTime(config: ServeConfig): Promise<DurationModel> {
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      options: {
-        config: { type: "string", multiple: true },
-        shape: { type: "string", default: "configs/loadtest/tutorial.yaml" },
-        "service-time": { type: "string" },
-        "startup-time": { type: "string" },
-        seed: { type: "string", default: "1" },
-        "out-dir": { type: "string", default: "results/sim" },
-        "time-scale": { type: "string" },
-        "wait-time": { type: "string" },
-        "num-cpus": { type: "string" },
-        "machine-cores": { type: "string" },
-        "max-concurrent-starts": { type: "string" },
-        "client-timeout": { type: "string" },
-        "replica-concurrency": { type: "string" },
-        trace: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const { values } = c.parse({
+    config: { type: "string", multiple: true },
+    shape: { type: "string", default: "configs/loadtest/tutorial.yaml" },
+    "service-time": { type: "string" },
+    "startup-time": { type: "string" },
+    seed: { type: "string", default: "1" },
+    "out-dir": { type: "string", default: "results/sim" },
+    "time-scale": { type: "string" },
+    "wait-time": { type: "string" },
+    "num-cpus": { type: "string" },
+    "machine-cores": { type: "string" },
+    "max-concurrent-starts": { type: "string" },
+    "client-timeout": { type: "string" },
+    "replica-concurrency": { type: "string" },
+    trace: { type: "boolean", default: false },
+  });
   const configPaths = values.config ?? [];
-  if (configPaths.length === 0) fail(`at least one --config is required\n${USAGE}`);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
-  const timeScale = positiveNumber("--time-scale", values["time-scale"]);
-  const clusterCpus = positiveNumber("--num-cpus", values["num-cpus"]);
-  const machineCores = positiveNumber("--machine-cores", values["machine-cores"]) ?? null;
-  const maxStartsText = values["max-concurrent-starts"];
-  if (
-    maxStartsText !== undefined &&
-    !(Number.isInteger(Number(maxStartsText)) && Number(maxStartsText) >= 1)
-  ) {
-    fail(`--max-concurrent-starts must be an integer >= 1, got "${maxStartsText}"`);
-  }
-  const maxConcurrentStarts = maxStartsText === undefined ? undefined : Number(maxStartsText);
-  const clientTimeoutS = positiveNumber("--client-timeout", values["client-timeout"]) ?? 60;
+  if (configPaths.length === 0) c.usageError("at least one --config is required");
+  const seed = c.number("seed", values.seed, { integer: true })!;
+  const timeScale = c.number("time-scale", values["time-scale"], { above: 0 });
+  const clusterCpus = c.number("num-cpus", values["num-cpus"], { above: 0 });
+  const machineCores = c.number("machine-cores", values["machine-cores"], { above: 0 }) ?? null;
+  const maxConcurrentStarts = c.number(
+    "max-concurrent-starts",
+    values["max-concurrent-starts"],
+    { integer: true, min: 1 },
+  );
+  const clientTimeoutS = c.durationS("client-timeout", values["client-timeout"], { above: 0 }) ??
+    60;
   const concurrencyFlag = values["replica-concurrency"];
-  if (
-    concurrencyFlag !== undefined && concurrencyFlag !== "max" &&
-    !(Number.isInteger(Number(concurrencyFlag)) && Number(concurrencyFlag) >= 1)
-  ) {
-    fail(`--replica-concurrency must be an integer >= 1 or "max", got "${concurrencyFlag}"`);
-  }
+  // "max" or a count: the count goes through the shared number rule.
+  const replicaConcurrencyFlag = concurrencyFlag === "max"
+    ? undefined
+    : c.number("replica-concurrency", concurrencyFlag, { integer: true, min: 1 });
 
   let shape;
   try {
@@ -198,7 +169,7 @@ async function main(): Promise<void> {
       ? defaultReplicaConcurrency(dep)
       : concurrencyFlag === "max"
       ? dep.max_ongoing_requests
-      : Number(concurrencyFlag);
+      : replicaConcurrencyFlag!;
     const startupTime = flagStartupTime ?? defaultStartupTime(dep);
     let lastPrint = performance.now();
     const onProgress = (elapsedS: number, totalS: number) => {

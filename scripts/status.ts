@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
 import { formatServeStatus, type ServeStatusJson } from "../lib/serve/mod.ts";
 
 const USAGE = `usage: deno task status [--address URL] [-n APP] [--json]
@@ -13,49 +13,35 @@ const USAGE = `usage: deno task status [--address URL] [-n APP] [--json]
   -n, --name APP  print only this application's status
   --json          print the raw /api/status JSON (per-replica states, ongoing counts, times)`;
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      address: { type: "string", default: "http://127.0.0.1:8000" },
-      name: { type: "string", short: "n" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-} catch (error) {
-  console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
-  Deno.exit(2);
-}
-if (args.values.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
+const c: Cli = cli("status", USAGE);
+const fail: Cli["fail"] = c.fail;
+const args = c.parse({
+  address: { type: "string", default: "http://127.0.0.1:8000" },
+  name: { type: "string", short: "n" },
+  json: { type: "boolean", default: false },
+});
 let address = args.values.address!;
 if (!/^https?:\/\//.test(address)) address = `http://${address}`;
 let url: URL;
 try {
   url = new URL("/api/status", address);
 } catch {
-  console.error(`error: --address must be a URL like http://127.0.0.1:8000, got "${address}"`);
-  Deno.exit(2);
+  c.usageError(`--address must be a URL like http://127.0.0.1:8000, got "${address}"`);
 }
 
 let status: ServeStatusJson;
 try {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) {
-    console.error(`error: ${url} answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
-    Deno.exit(1);
+    fail(`${url} answered ${res.status}: ${(await res.text()).slice(0, 500)}`, EXIT_CODES.failed);
   }
   status = await res.json();
 } catch (error) {
-  console.error(
-    `error: no service answered at ${url} (${(error as Error).message}); ` +
+  fail(
+    `no service answered at ${url} (${(error as Error).message}); ` +
       `is \`deno task deploy\` running? Use --address to point elsewhere.`,
+    EXIT_CODES.failed,
   );
-  Deno.exit(1);
 }
 if (args.values.json) {
   console.log(JSON.stringify(status, null, 2));
@@ -68,7 +54,6 @@ if (args.values.json) {
       })),
     );
   } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    Deno.exit(1);
+    fail((error as Error).message, EXIT_CODES.failed);
   }
 }

@@ -14,15 +14,8 @@ import {
   runSweep,
   type SweepLevel,
 } from "../lib/loadgen/mod.ts";
-import {
-  type Cli,
-  cli,
-  parseFlags,
-  REQUEST_OPTIONS,
-  requestFromFlags,
-  runMain,
-  utcStamp,
-} from "./_loadgen_cli.ts";
+import { type Cli, cli } from "../lib/cli/mod.ts";
+import { REQUEST_OPTIONS, requestFromFlags, utcStamp } from "./_loadgen_cli.ts";
 
 /** Exit status when no level was sustainable, so there is nothing to suggest. */
 const NO_SUSTAINABLE_LEVEL_EXIT_CODE = 3;
@@ -58,9 +51,8 @@ Writes results/sweep_<UTC timestamp>.csv and .json (or --out PREFIX).
 Exit codes: 0 ok; ${NO_SUSTAINABLE_LEVEL_EXIT_CODE} no level was sustainable (too many requests failed), no suggestion made;
 2 bad flags; 1 unexpected error.`;
 
-const sweepCli: Cli = cli("sweep");
-const fail: Cli["fail"] = sweepCli.fail;
-const num: Cli["num"] = sweepCli.num;
+const sweepCli: Cli = cli("sweep", HELP);
+const num: Cli["number"] = sweepCli.number;
 
 const f = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
 
@@ -73,7 +65,7 @@ function levelLine(l: SweepLevel): string {
 }
 
 async function main(): Promise<number> {
-  const args = parseFlags(sweepCli, {
+  const args = sweepCli.parse({
     host: { type: "string", default: "http://127.0.0.1:8000" },
     levels: { type: "string" },
     "level-duration": { type: "string", default: "20" },
@@ -85,28 +77,16 @@ async function main(): Promise<number> {
     ...REQUEST_OPTIONS,
     out: { type: "string" },
     "no-replicas": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  });
-  if (args.help) {
-    console.log(HELP);
-    return 0;
-  }
+  }).values;
   let levels = [...DEFAULT_SWEEP_LEVELS];
   if (args.levels) {
-    levels = args.levels.split(",").map((x) => Number(x.trim()));
-    if (levels.some((l) => !Number.isInteger(l) || l < 1)) {
-      fail(`--levels must be whole numbers >= 1 separated by commas, got "${args.levels}"`);
-    }
+    levels = args.levels.split(",").map((x) => num("levels", x, { integer: true, min: 1 })!);
   }
   const { request, imageServer } = await requestFromFlags(sweepCli, args);
   const prefix = args.out ?? `results/sweep_${utcStamp()}`;
-  const levelDurationS = num("level-duration", args["level-duration"])!;
-  const warmupS = num("warmup", args.warmup)!;
-  if (levelDurationS <= 0) fail("--level-duration must be > 0");
-  const maxFailureRatio = num("max-failure-ratio", args["max-failure-ratio"])!;
-  if (maxFailureRatio > 1) {
-    fail(`--max-failure-ratio must be between 0 and 1, got ${maxFailureRatio}`);
-  }
+  const levelDurationS = num("level-duration", args["level-duration"], { above: 0 })!;
+  const warmupS = num("warmup", args.warmup, { min: 0 })!;
+  const maxFailureRatio = num("max-failure-ratio", args["max-failure-ratio"], { min: 0, max: 1 })!;
   const ac = new AbortController();
   const onSigint = () => {
     console.error("\nsweep: stopping after this level...");
@@ -136,9 +116,9 @@ async function main(): Promise<number> {
       levels,
       levelDurationS,
       warmupS,
-      timeoutS: num("timeout", args.timeout),
-      tolerance: num("tolerance", args.tolerance),
-      patience: num("patience", args.patience, 1),
+      timeoutS: num("timeout", args.timeout, { above: 0 }),
+      tolerance: num("tolerance", args.tolerance, { min: 0 }),
+      patience: num("patience", args.patience, { integer: true, min: 1 }),
       maxFailureRatio,
       replicas: !args["no-replicas"],
       signal: ac.signal,
@@ -247,4 +227,4 @@ async function main(): Promise<number> {
   return a.kneeConcurrency === null ? NO_SUSTAINABLE_LEVEL_EXIT_CODE : 0;
 }
 
-if (import.meta.main) await runMain(sweepCli, main);
+if (import.meta.main) await sweepCli.run(main);

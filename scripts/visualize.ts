@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 import {
   dashboardChart,
   expandGlob,
@@ -43,43 +43,22 @@ Options:
   --scale N             PNG pixels per SVG unit (default 2)
   -h, --help            show this help`;
 
-function fail(message: string): never {
-  console.error(`visualize: ${message}`);
-  Deno.exit(2);
-}
+const c: Cli = cli("visualize", USAGE);
+const fail: Cli["fail"] = c.fail;
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        "stats-history": { type: "string", multiple: true },
-        "output-dir": { type: "string", default: "plots" },
-        name: { type: "string", multiple: true },
-        "slo-ms": { type: "string", default: "500" },
-        title: { type: "string" },
-        scale: { type: "string", default: "2" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-    });
-  } catch (error) {
-    fail(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const patterns = [...(values["stats-history"] ?? []), ...positionals.filter((p) => p !== "--")];
-  if (patterns.length === 0) fail(`no --stats-history given\n\n${USAGE}`);
-  const sloMs = Number(values["slo-ms"]);
-  if (!(sloMs > 0)) {
-    fail(`--slo-ms must be a positive number of milliseconds, got "${values["slo-ms"]}"`);
-  }
-  const scale = Number(values.scale);
-  if (!(scale > 0 && scale <= 8)) fail(`--scale must be in (0, 8], got "${values.scale}"`);
+  const { values, positionals } = c.parse({
+    "stats-history": { type: "string", multiple: true },
+    "output-dir": { type: "string", default: "plots" },
+    name: { type: "string", multiple: true },
+    "slo-ms": { type: "string", default: "500" },
+    title: { type: "string" },
+    scale: { type: "string", default: "2" },
+  }, { args, positionals: true });
+  const patterns = [...(values["stats-history"] ?? []), ...positionals];
+  if (patterns.length === 0) c.usageError("no --stats-history given");
+  const sloMs = c.number("slo-ms", values["slo-ms"], { above: 0 })!;
+  const scale = c.number("scale", values.scale, { above: 0, max: 8 })!;
 
   const files: string[] = [];
   for (const pattern of patterns) {

@@ -14,6 +14,7 @@ export { loadConfig, type LoadedConfig, parseConfig, type ParseConfigOptions } f
 export { ConfigError, type ConfigIssue, type ConfigIssueCode, formatIssue } from "./issues.ts";
 export { interpretModelString, MODEL_STRING_FORMS, parseModelSpec } from "./model_spec.ts";
 export { effectiveScalingFactors, type ScalingFactors } from "./scaling.ts";
+export { closestMatch } from "./_suggest.ts";
 export {
   APPLICATION_DEFAULTS,
   AUTO_NUM_REPLICAS_DEFAULTS,

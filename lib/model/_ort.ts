@@ -212,8 +212,11 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
     if (!adapter) return { available: false, fallback: false, description: "no adapter" };
     const info = adapter.info ?? {};
     const fallback = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter);
+    // Some drivers report bare numbers (a PCI vendor id like 65541, architecture 0): they say
+    // nothing to a person, so only the named fields make the description.
     const description = [info.vendor, info.architecture, info.device, info.description]
-      .filter((s: unknown) => typeof s === "string" && s.length > 0).join(" ") || "unknown adapter";
+      .filter((s: unknown) => typeof s === "string" && s.length > 0 && !/^\d+$/.test(s))
+      .join(" ") || "unknown adapter";
     return { available: true, fallback, description };
   } catch (e) {
     return { available: false, fallback: false, description: (e as Error).message };

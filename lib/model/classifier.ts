@@ -248,8 +248,9 @@ async function autoBackends(log: (line: string) => void): Promise<ConcreteBacken
   }
   log(
     gpu.available
-      ? `auto: WebGPU adapter is a software fallback (${gpu.description}) -> native, else wasm`
-      : `auto: no WebGPU adapter (${gpu.description}) -> native, else wasm`,
+      ? `auto: WebGPU here is a software renderer on the CPU (${gpu.description}), slower than ` +
+        `the CPU backends: using native, else wasm`
+      : `auto: no WebGPU adapter (${gpu.description}): using native, else wasm`,
   );
   return ["native", "wasm"];
 }

@@ -30,7 +30,9 @@ export function stderrProgress(label: string): (p: Progress) => void {
     const amount = p.total > 0
       ? `${formatAmount(p.phase, p.done)} / ${formatAmount(p.phase, p.total)}`
       : formatAmount(p.phase, p.done);
-    const line = `${label} ${p.phase} ${bar} ${(frac * 100).toFixed(0)}% ${amount}`;
+    // `build build [###]` said nothing twice: the phase is shown only when it adds to the label.
+    const title = p.phase === label ? label : `${label} ${p.phase}`;
+    const line = `${title} ${bar} ${(frac * 100).toFixed(0)}% ${amount}`;
     const finished = p.total > 0 && p.done >= p.total;
     if (tty) {
       Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${line}${finished ? "\n" : ""}`));

@@ -72,7 +72,7 @@ export async function prepareModel(
   (globalThis as { gc?: () => void }).gc?.();
   const warning = resolved.labelsMeaningful ? null : [
     "!".repeat(78),
-    `!! WARNING: serving ${resolved.name}, whose weights are NOT pretrained (seeded random).`,
+    "!! WARNING: this ResNet-50 has seeded random weights, NOT pretrained ones.",
     "!! Its labels are MEANINGLESS: the compute cost and shapes are ResNet-50's, the answers are not.",
     "!! For real labels run `deno task download-model` or set user_config.model to an ONNX file.",
     "!".repeat(78),

@@ -3,4 +3,4 @@
  *
  * @module
  */
-export { countJunitResults, type JunitCounts } from "./junit.ts";
+export { countJunitResults, type JunitCounts, type JunitSummary } from "./junit.ts";

@@ -18,7 +18,7 @@ async function run(...args: string[]) {
 
 Deno.test("config command exits non-zero with a clear message for a missing file", async () => {
   const { code, stdout, stderr } = await run("configs/no_such_file.yaml");
-  assert.equal(code, 1);
+  assert.equal(code, 2, "bad input: the same exit code as deploy's for a bad config");
   assert.equal(stdout, "");
   assert.match(
     stderr,
@@ -37,7 +37,7 @@ Deno.test("config command prints basic.yaml's effective config with Ray's defaul
   assert.match(stdout, /max_replicas: 100\n/);
 });
 
-Deno.test("config command checks several files, reports each bad one with line and column, exits 1", async () => {
+Deno.test("config command checks several files, reports each bad one with line and column, exits 2", async () => {
   const dir = await Deno.makeTempDir({ prefix: "config_cmd_" });
   try {
     const bad = `${dir}/bad.yaml`;
@@ -53,7 +53,7 @@ Deno.test("config command checks several files, reports each bad one with line a
       empty,
       "configs/production.yaml",
     );
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     // The good files are still printed, separated as YAML documents.
     assert.equal(stdout.split("\n---\n").length, 2);
     assert.match(stdout, /effective config of configs\/production\.yaml/);

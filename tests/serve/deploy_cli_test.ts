@@ -5,7 +5,8 @@ const ROOT = new URL("../../", import.meta.url);
 /** The deploy task's own `deno run` flags, so the test proves they suffice. */
 function taskArgs(name: string): string[] {
   const deno = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT)));
-  const words = (deno.tasks[name] as string).split(/\s+/);
+  // Tasks are `{ description, command }` objects (deno task lists them as a menu).
+  const words = (deno.tasks[name].command as string).split(/\s+/);
   assert.equal(words[0], "deno");
   return words.slice(1);
 }
