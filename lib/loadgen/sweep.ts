@@ -17,7 +17,8 @@
 import { LatencyHistogram } from "./histogram.ts";
 import { csvRowLf } from "./_pyformat.ts";
 import type { RequestSpec } from "./request_spec.ts";
-import { runLoadTest } from "./runner.ts";
+import { type LoadTestOptions, runLoadTest } from "./runner.ts";
+import type { RunnerClock } from "./clock.ts";
 import { constantUsersShape } from "./shape.ts";
 
 /** Figures of one concurrency level (measured after its warm-up). */
@@ -177,6 +178,10 @@ export interface SweepOptions {
   log?: (line: string) => void;
   /** Stops the sweep. */
   signal?: AbortSignal;
+  /** Time and timers for every level (default real time); see {@linkcode LoadTestOptions.clock}. */
+  clock?: RunnerClock;
+  /** Opens the connections (default the built-in HTTP client); see {@linkcode LoadTestOptions.connect}. */
+  connect?: LoadTestOptions["connect"];
 }
 
 /** The default concurrency levels. */
@@ -226,6 +231,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       timeoutS: options.timeoutS,
       replicas: options.replicas ?? true,
       signal: options.signal,
+      clock: options.clock,
+      connect: options.connect,
       log: (line) => {
         if (!noted) options.log?.(line);
         noted = true;

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  arrivalRateAt,
-  arrivalsUntil,
   arrivalTimeS,
   loadShape,
   parseShape,
@@ -11,6 +9,7 @@ import {
   userCountAt,
   waitSeconds,
 } from "../../lib/loadgen/mod.ts";
+import { arrivalRateAt, arrivalsUntil } from "../../lib/loadgen/shape.ts";
 
 const configs = new URL("../../configs/loadtest/", import.meta.url);
 
