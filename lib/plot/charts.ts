@@ -13,7 +13,7 @@
 import * as Plot from "@observablehq/plot";
 import { chartDocument, type ChartElement, SVG_NS, svgEl } from "./_dom.ts";
 import type { RunData, StageRow } from "./read.ts";
-import { type RunSummary, scalingDecisions, summarizeRun } from "./summary.ts";
+import { highErrorNote, type RunSummary, scalingDecisions, summarizeRun } from "./summary.ts";
 import { bucketRows, compressSteps } from "./_downsample.ts";
 
 /** Colours for runs when several are overlaid (Observable's categorical scheme). */
@@ -836,8 +836,10 @@ function summaryLine(s: RunSummary): string {
     s.p99Ms === null ? "p99 n/a" : `p99 ${Math.round(s.p99Ms)} ms`,
     s.slaCompliance === null
       ? "SLA n/a"
-      : `SLA (p99 <= ${s.sloMs} ms) ${(s.slaCompliance * 100).toFixed(1)} %`,
+      : `SLA (p99 <= ${s.sloMs} ms, <= 1 % failed) ${(s.slaCompliance * 100).toFixed(1)} %`,
   ];
+  const note = highErrorNote(s);
+  if (note) parts.splice(1, 0, `⚠ ${note}`);
   if (s.scalingEvents !== null) {
     parts.push(
       `${s.scalingEvents} scaling events`,

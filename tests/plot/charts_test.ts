@@ -92,7 +92,7 @@ Deno.test("dashboardChart() holds the four charts and a summary line per run; SV
     assert.ok(text.includes(t), t);
   }
   assert.match(text, /ours_extras: 1,920 requests/);
-  assert.match(text, /SLA \(p99 <= 400 ms\)/);
+  assert.match(text, /SLA \(p99 <= 400 ms, <= 1 % failed\)/);
   assert.ok(Number(chart.getAttribute("width")) >= 1000);
 });
 

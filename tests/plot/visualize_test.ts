@@ -108,7 +108,7 @@ Deno.test("visualize on a glob of runs with our extras overlays them and reports
     assert.match(replicas, /ours_extras/);
     const html = await Deno.readTextFile(`${dir}/report.html`);
     assert.match(html, /<td>3 \(2 \/ 1\)<\/td>/, "3 scaling events, 2 up and 1 down");
-    assert.match(html, /SLA compliance \(p99 &lt;= 250 ms\)/);
+    assert.match(html, /SLA compliance \(p99 &lt;= 250 ms, &lt;= 1 % failed\)/);
     assert.ok((html.match(/<svg/g) ?? []).length >= 5, "charts are inline SVG");
     // Queue figures come from once-a-second samples; both outputs say so rather than look exact.
     assert.match(html, /Queue depth \(max \/ mean of per-second samples\)/);
