@@ -182,35 +182,83 @@ function stageLayers(runs: readonly RunData[]): { layers: StageLayer[]; shared: 
 }
 
 const STAGE_LABEL_ROW_PX = 11;
+const STAGE_LABEL_FONT_PX = 9;
+const STAGE_LABEL_GAP_PX = 4;
 
-function stageMarks(runs: readonly RunData[], enabled: boolean): Mark[] {
+/** How a chart's x axis maps seconds to pixels, for placing stage labels. */
+interface XAxisPx {
+  /** Pixels per second. */
+  pxPerS: number;
+}
+
+function stageLabelText(s: StageRow): string {
+  return `${s.users} user${s.users === 1 ? "" : "s"}`;
+}
+
+/**
+ * A sub-row for each stage label so that no two labels overlap: labels go left to right, each on
+ * the first sub-row where the previous label has ended, so stages a few pixels apart on a short
+ * run stack instead of printing `1 use20 users40 users`.
+ */
+export function stageLabelRows(stages: readonly StageRow[], pxPerS: number): number[] {
+  const rowEndsPx: number[] = [];
+  return stages.map((s) => {
+    const x = s.startS * pxPerS;
+    let row = rowEndsPx.findIndex((end) => end <= x);
+    if (row < 0) row = rowEndsPx.length;
+    rowEndsPx[row] = x + 3 + textWidth(stageLabelText(s), STAGE_LABEL_FONT_PX) +
+      STAGE_LABEL_GAP_PX;
+    return row;
+  });
+}
+
+/** Label rows each stage layer takes, and its first row. */
+function layerRows(
+  layers: readonly StageLayer[],
+  axis: XAxisPx,
+): { rows: number[][]; total: number } {
+  let next = 0;
+  const rows = layers.map((layer) => {
+    const own = stageLabelRows(layer.stages, axis.pxPerS).map((r) => r + next);
+    next = Math.max(next, ...own) + 1;
+    return own;
+  });
+  return { rows, total: next };
+}
+
+function stageMarks(runs: readonly RunData[], enabled: boolean, axis: XAxisPx): Mark[] {
   if (!enabled) return [];
-  return stageLayers(runs).layers.flatMap((layer) => [
+  const layers = stageLayers(runs).layers;
+  const { rows } = layerRows(layers, axis);
+  return layers.flatMap((layer, l) => [
     Plot.ruleX(layer.stages.filter((s) => s.startS > 0), {
       x: "startS",
       stroke: layer.color,
       strokeDasharray: "3,3",
       strokeWidth: 1,
     }),
-    Plot.text(layer.stages, {
-      x: "startS",
-      text: (s: StageRow) => `${s.users} user${s.users === 1 ? "" : "s"}`,
-      frameAnchor: "top",
-      textAnchor: "start",
-      lineAnchor: "top",
-      dx: 3,
-      dy: 1 + layer.row * STAGE_LABEL_ROW_PX,
-      fill: layer.labelColor,
-      fontSize: 9,
-    }),
+    // Plot's dy is one number per mark: one text mark per label row.
+    ...[...new Set(rows[l])].map((row) =>
+      Plot.text(layer.stages.filter((_, i) => rows[l][i] === row), {
+        x: "startS",
+        text: (s: StageRow) => stageLabelText(s),
+        frameAnchor: "top",
+        textAnchor: "start",
+        lineAnchor: "top",
+        dx: 3,
+        dy: 1 + row * STAGE_LABEL_ROW_PX,
+        fill: layer.labelColor,
+        fontSize: STAGE_LABEL_FONT_PX,
+      })
+    ),
   ]);
 }
 
 /** Extra top inset so that every row of stage labels sits above the data. */
-function stageLabelInsetPx(runs: readonly RunData[], enabled: boolean): number {
+function stageLabelInsetPx(runs: readonly RunData[], enabled: boolean, axis: XAxisPx): number {
   if (!enabled) return 0;
-  const rows = stageLayers(runs).layers.length;
-  return rows > 1 ? (rows - 1) * STAGE_LABEL_ROW_PX : 0;
+  const { total } = layerRows(stageLayers(runs).layers, axis);
+  return total > 1 ? (total - 1) * STAGE_LABEL_ROW_PX : 0;
 }
 
 function stageNote(runs: readonly RunData[], enabled: boolean): string[] {
@@ -260,6 +308,8 @@ function basePlot(
 ): AnyElement {
   const width = options.width ?? 760;
   const height = options.height ?? 300;
+  const domain = options.xDomainS ?? [0, maxElapsed(runs)];
+  const axis = { pxPerS: (width - 52 - 16) / Math.max(1e-9, domain[1] - domain[0]) };
   return Plot.plot({
     document: chartDocument(),
     width,
@@ -268,17 +318,17 @@ function basePlot(
     marginRight: 16,
     marginTop: 22,
     marginBottom: 34,
-    insetTop: 14 + stageLabelInsetPx(runs, options.stages ?? true),
+    insetTop: 14 + stageLabelInsetPx(runs, options.stages ?? true, axis),
     clip: "frame",
     style: { fontSize: "11px" },
     x: {
       label: "Elapsed (s)",
       labelAnchor: "right",
-      domain: options.xDomainS ?? [0, maxElapsed(runs)],
+      domain,
       grid: true,
     },
     y: { grid: true, nice: true, zero: true, ...y },
-    marks: [...stageMarks(runs, options.stages ?? true), ...marks],
+    marks: [...stageMarks(runs, options.stages ?? true, axis), ...marks],
     // deno-lint-ignore no-explicit-any
   } as any);
 }
