@@ -24,7 +24,7 @@ const TYPES: Record<string, string> = {
 /** The page's own files, by URL path (`/`, `/static/app.js`, ...). */
 export async function loadPageAssets(): Promise<Map<string, Asset>> {
   const out = new Map<string, Asset>();
-  for (const name of ["index.html", "app.js", "app.css"]) {
+  for (const name of ["index.html", "chart_layout.js", "app.js", "app.css"]) {
     const url = new URL(name, STATIC_DIR);
     let body: Uint8Array;
     try {
