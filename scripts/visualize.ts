@@ -34,8 +34,10 @@ const USAGE =
   `Usage: deno task visualize --stats-history <file|glob> [--stats-history ...] [options]
 
 Options:
-  --stats-history PATH  Locust-format PREFIX_stats_history.csv (glob allowed, repeatable; positional
-                        arguments are taken as more paths)
+  --stats-history PATH  Locust-format stats history (glob allowed, repeatable; positional
+                        arguments are taken as more paths). Recognised by its header, whatever
+                        its name; the PREFIX_replicas/latency/stages/stats.csv files next to it
+                        are read when it is named PREFIX_stats_history.csv
   --output-dir DIR      where to write the charts and report.html (default plots/)
   --name LABEL          legend label per run, in the order the files are found (repeatable)
   --slo-ms N            p99 objective for SLA compliance and the latency chart (default 500)
@@ -102,9 +104,6 @@ async function main(args: string[]): Promise<void> {
 
   const runs: RunData[] = [];
   for (const [i, file] of files.entries()) {
-    if (!file.endsWith("_stats_history.csv")) {
-      fail(`${file}: expected a Locust-format PREFIX_stats_history.csv file`);
-    }
     try {
       const run = await loadRun(file, names[i] ? { name: names[i] } : {});
       runs.push(run);

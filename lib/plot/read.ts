@@ -431,14 +431,26 @@ async function readOptional(path: string): Promise<string | null> {
   }
 }
 
+/** Whether `path` names an existing file (not a folder, not a bare prefix). */
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Reads one run: `PREFIX_stats_history.csv` (required) and, when present next to it,
- * `PREFIX_stats.csv`, `PREFIX_replicas.csv`, `PREFIX_latency.csv` and `PREFIX_stages.csv`.
- * Accepts the history file's path or the bare prefix. Throws {@link ResultFileError}.
+ * Reads one run. `path` is a Locust-format stats history file, recognised by its header whatever
+ * its name, or a bare prefix (`results/load_test_x` for `results/load_test_x_stats_history.csv`).
+ * The sibling files `PREFIX_stats.csv`, `PREFIX_replicas.csv`, `PREFIX_latency.csv` and
+ * `PREFIX_stages.csv` are read when present, and looked for only when the name gives a prefix
+ * (it ends in `_stats_history.csv`, or a prefix was given). Throws {@link ResultFileError}.
  */
 export async function loadRun(path: string, options: { name?: string } = {}): Promise<RunData> {
-  const prefix = resultPrefix(path);
-  const historyPath = prefix + HISTORY_SUFFIX;
+  const named = path.endsWith(HISTORY_SUFFIX);
+  const historyPath = named || await isFile(path) ? path : path + HISTORY_SUFFIX;
+  const prefix = historyPath.endsWith(HISTORY_SUFFIX) ? resultPrefix(historyPath) : null;
   let historyText: string;
   try {
     historyText = await Deno.readTextFile(historyPath);
@@ -449,14 +461,17 @@ export async function loadRun(path: string, options: { name?: string } = {}): Pr
     throw new ResultFileError(historyPath, null, why);
   }
   const history = parseStatsHistory(historyText, { source: historyPath });
+  const sibling = (suffix: string) =>
+    prefix === null ? Promise.resolve(null) : readOptional(prefix + suffix);
   const [replicasText, latencyText, stagesText, statsText] = await Promise.all([
-    readOptional(prefix + "_replicas.csv"),
-    readOptional(prefix + "_latency.csv"),
-    readOptional(prefix + "_stages.csv"),
-    readOptional(prefix + "_stats.csv"),
+    sibling("_replicas.csv"),
+    sibling("_latency.csv"),
+    sibling("_stages.csv"),
+    sibling("_stats.csv"),
   ]);
+  const fileName = historyPath.split(/[\\/]/).pop() ?? historyPath;
   return makeRun({
-    name: options.name ?? runName(prefix),
+    name: options.name ?? (prefix !== null ? runName(prefix) : fileName.replace(/\.csv$/i, "")),
     prefix,
     history,
     replicas: replicasText === null

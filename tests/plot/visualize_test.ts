@@ -145,3 +145,33 @@ Deno.test("visualize on a malformed or missing file exits non-zero naming the fi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("visualize recognises a Locust history by its header, whatever its name, and looks for siblings only when the name allows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "visualize_named_" });
+  try {
+    // A real Locust 2.12 history saved under another name, next to a file that would be a sibling
+    // if the name were taken as a prefix (it is broken: reading it would fail the run).
+    await Deno.copyFile(
+      `${FIXTURES}locust212_full_history_stats_history.csv`,
+      `${dir}/tuesday.csv`,
+    );
+    await Deno.writeTextFile(`${dir}/tuesday.csv_stats.csv`, "not,a,stats,file\n");
+    await Deno.writeTextFile(`${dir}/tuesday_stats.csv`, "not,a,stats,file\n");
+    const ok = await visualize(["--stats-history", `${dir}/tuesday.csv`, "--output-dir", dir]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /read .*tuesday\.csv: 11 s of history\n/);
+    assert.match(ok.stdout, /tuesday/);
+    // Not Locust's header: refused by what it holds, naming the file and the missing columns.
+    await Deno.writeTextFile(`${dir}/other_stats_history.csv`, "a,b\n1,2\n");
+    const bad = await visualize([
+      "--stats-history",
+      `${dir}/other_stats_history.csv`,
+      "--output-dir",
+      dir,
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /other_stats_history\.csv:1: not a Locust _stats_history\.csv file/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
