@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import {
   dashboardChart,
   expandGlob,
+  findRunDecisions,
   latencyChart,
   loadRun,
   missingFontsWarning,
@@ -107,10 +108,19 @@ async function main(args: string[]): Promise<void> {
     try {
       const run = await loadRun(file, names[i] ? { name: names[i] } : {});
       runs.push(run);
+      // The autoscaler's decisions file of the deploy this run loaded: by timestamp, next to the
+      // history file or in results/.
+      const lastS = run.history.at(-1)?.elapsedS ?? 0;
+      run.decisions = await findRunDecisions(run.startTimestamp, run.startTimestamp + lastS, {
+        dirs: [file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".", "results"],
+      });
       const extras = [
         run.replicas ? "replicas" : null,
         run.latency ? "latency" : null,
         run.stagesSource === "file" ? "stages" : null,
+        run.decisions
+          ? `${run.decisions.rows.length} autoscaler decisions from ${run.decisions.path}`
+          : null,
       ].filter(Boolean);
       console.error(
         `read ${file}: ${run.history.length} s of history${

@@ -67,6 +67,13 @@ export {
 export { escapeHtml, reportHtml, type ReportOptions } from "./report.ts";
 export { expandGlob, isGlob } from "./glob.ts";
 export {
+  type DecisionRow,
+  type FindDecisionsOptions,
+  findRunDecisions,
+  parseDecisions,
+  type RunDecisions,
+} from "./decisions.ts";
+export {
   isQuickMode,
   markdownTable,
   notebookResultsDir,

@@ -6,6 +6,7 @@
  * @module
  */
 import { CsvTable, ResultFileError } from "./_csv.ts";
+import type { RunDecisions } from "./decisions.ts";
 
 export { ResultFileError };
 
@@ -141,6 +142,11 @@ export interface RunData {
    * `--csv-full-history`). Latency charts prefer `_latency.csv` (`per_second`) when present.
    */
   percentileKind: PercentileKind;
+  /**
+   * The autoscaler's decisions during the run, from its decisions file, when one was found
+   * ({@link findRunDecisions}); absent or `null` otherwise.
+   */
+  decisions?: RunDecisions | null;
 }
 
 const HISTORY_COLUMNS = [

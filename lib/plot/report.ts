@@ -207,6 +207,29 @@ export function reportHtml(runs: readonly RunData[], options: ReportOptions = {}
   const maxRows = options.maxDecisionRows ?? 200;
   for (const r of runs) {
     parts.push(`<h3>${escapeHtml(r.name)}</h3>`);
+    if (r.decisions && r.decisions.rows.length > 0) {
+      parts.push(
+        `<p class="note">From the autoscaler's decisions file ${
+          escapeHtml(r.decisions.path)
+        } (its rows within this run).</p>`,
+      );
+      parts.push(table(
+        ["Elapsed (s)", "Ongoing", "Queued", "Running", "Desired", "Target", "Reason"],
+        r.decisions.rows.slice(0, maxRows).map((d) => [
+          formatNumber(d.timestamp - r.startTimestamp, { maxDecimals: 1 }),
+          formatNumber(d.totalOngoing, { maxDecimals: 1 }),
+          formatNumber(d.queued, { maxDecimals: 1 }),
+          String(d.running),
+          String(d.desired),
+          String(d.target),
+          d.reason,
+        ]),
+      ));
+      if (r.decisions.rows.length > maxRows) {
+        parts.push(`<p class="note">… ${r.decisions.rows.length - maxRows} more.</p>`);
+      }
+      continue;
+    }
     if (!r.replicas) {
       parts.push(`<p class="note">No _replicas.csv for this run.</p>`);
       continue;

@@ -175,3 +175,39 @@ Deno.test("visualize recognises a Locust history by its header, whatever its nam
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("visualize finds the autoscaler decisions file of the run by timestamp and reports its rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "visualize_decisions_" });
+  try {
+    for (const part of ["stats_history", "replicas", "latency", "stages"]) {
+      await Deno.copyFile(`${FIXTURES}ours_extras_${part}.csv`, `${dir}/run_${part}.csv`);
+    }
+    // ours_extras runs from Unix 1700000100 for 60 s; a deploy file of an earlier deploy too.
+    const header =
+      "timestamp,time_s,total_ongoing_requests,queued_requests,running_replicas,desired_replicas,target_replicas,reason";
+    await Deno.writeTextFile(
+      `${dir}/app_autoscaler_20231114_220000.csv`,
+      `${header}\n1700000112.000,512.0,6.500,2.000,1,3,3,AUTOSCALING\n`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/app_autoscaler_20231114_210000.csv`,
+      `${header}\n1699990000.000,1.0,0.000,0.000,1,1,1,AUTOSCALING\n`,
+    );
+    const r = await visualize([
+      "--stats-history",
+      `${dir}/run_stats_history.csv`,
+      "--output-dir",
+      dir,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /1 autoscaler decisions from .*app_autoscaler_20231114_220000\.csv/);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.match(html, /decisions file .*app_autoscaler_20231114_220000\.csv/);
+    assert.match(
+      html,
+      /<td>12<\/td><td>6\.5<\/td><td>2<\/td><td>1<\/td><td>3<\/td><td>3<\/td><td>AUTOSCALING<\/td>/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
