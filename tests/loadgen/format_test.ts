@@ -4,6 +4,7 @@ import {
   formatNumber,
   formatRate,
   formatSeconds,
+  formatWaitTime,
   parseShape,
   renderStagesCsv,
   scaleShape,
@@ -34,4 +35,9 @@ Deno.test("_stages.csv writes Spawn Rate and boundaries without float noise", ()
     renderStagesCsv(stageRows(shape)),
     "Stage,Start (s),End (s),Users,Spawn Rate\nstage 1,0,6,20,33.333\n",
   );
+});
+
+Deno.test("wait times print without float noise", () => {
+  assert.equal(formatWaitTime({ kind: "constant", seconds: 0.1 * 0.1 }), "constant(0.01)");
+  assert.equal(formatWaitTime({ kind: "between", minS: 0.1 + 0.2, maxS: 3 }), "between(0.3, 3)");
 });

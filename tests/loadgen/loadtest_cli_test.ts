@@ -53,6 +53,7 @@ Deno.test("loadtest against a port with nothing listening says so at once and ex
     // A 10-minute run: it must stop at the first refused connection, not run out the shape.
     const r = await loadtest(["--host", host, "-u", "2", "-t", "10m", "--csv", `${dir}/x`]);
     assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /loadtest: 2 users \(closed loop, 10 min\) against/);
     assert.match(
       r.stderr,
       new RegExp(
@@ -140,6 +141,22 @@ Deno.test("loadtest --serve-image with the host not allowed prints the allowed_i
     );
   } finally {
     await s.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the start line prints the scaled tutorial's length for people", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const host = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  listener.close();
+  const dir = await Deno.makeTempDir();
+  try {
+    const shape = new URL("../../configs/loadtest/tutorial.yaml", import.meta.url).pathname;
+    const r = await loadtest(
+      ["--host", host, "--shape", shape, "--time-scale", "0.005", "--csv", `${dir}/x`],
+    );
+    assert.match(r.stderr, /\(closed loop, 3\.3 s\)/, "was 3.3000000000000003 s");
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

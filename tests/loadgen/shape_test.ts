@@ -120,7 +120,7 @@ Deno.test("shape errors name the file, line, field and what would be right", () 
   bad("stages:\n  - {users: 1}\n", /needs exactly one of "end" .* or "duration"/);
   bad(
     "stages:\n  - {end: 60, users: 1}\n  - {end: 30, users: 2}\n",
-    /must end after the previous stage \(60 s\)/,
+    /must end after the previous stage \(1 min\), got 30 s/,
   );
   bad("stages:\n  - {duration: 1, users: 1, rate: 3}\n", /needs "executor: arrival_rate"/);
   bad("stage:\n  - {duration: 1, users: 1}\n", /stage is not a shape field/);
