@@ -18,9 +18,16 @@
  *
  * @module
  */
-export { fakeTimersClock, REAL_CLOCK, type RunnerClock, type TimerHandle } from "./clock.ts";
+export {
+  fakeTimersClock,
+  type FakeTimersLike,
+  REAL_CLOCK,
+  type RunnerClock,
+  type TimerHandle,
+} from "./clock.ts";
 export {
   LATENCY_HEADER,
+  type LocustCsvOptions,
   renderExceptionsCsv,
   renderFailuresCsv,
   renderLatencyRow,
@@ -34,6 +41,7 @@ export {
   type StageRowData,
   STAGES_HEADER,
   statsHistoryColumns,
+  type StatsHistoryOptions,
 } from "./csv_files.ts";
 export {
   failureHint,
@@ -52,7 +60,11 @@ export {
   formatRate,
   formatSeconds,
 } from "./format.ts";
-export { LatencyHistogram, type LatencyHistogramOptions } from "./histogram.ts";
+export {
+  LatencyHistogram,
+  type LatencyHistogramData,
+  type LatencyHistogramOptions,
+} from "./histogram.ts";
 export {
   type HttpResult,
   type HttpTarget,
@@ -61,8 +73,10 @@ export {
   type PreparedRequest,
 } from "./http_client.ts";
 export {
+  type CachedResponseTimes,
   type ExceptionRow,
   type IntervalStats,
+  type PyNumber,
   type RequestRecord,
   RequestStats,
   type RequestStatsOptions,

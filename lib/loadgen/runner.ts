@@ -8,7 +8,12 @@
  * @module
  */
 import { REAL_CLOCK, type RunnerClock, type TimerHandle } from "./clock.ts";
-import { type ReplicaSample, ResultFiles, type StageRowData } from "./csv_files.ts";
+import {
+  type ReplicaSample,
+  type resultFilePaths,
+  ResultFiles,
+  type StageRowData,
+} from "./csv_files.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import {
   HttpConnection,
@@ -119,7 +124,7 @@ export interface LoadTestResult {
   /** Open loop: latency from the actual send (without the wait for a slot); `null` closed loop. */
   uncorrected: LatencyHistogram | null;
   /** Files written, or `null`. */
-  files: ResultFiles["paths"] | null;
+  files: ReturnType<typeof resultFilePaths> | null;
   /** Why `_replicas.csv` was not written, or `null`. */
   replicasNote: string | null;
   /** Whether the run was stopped early through the signal. */

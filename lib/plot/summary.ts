@@ -271,7 +271,7 @@ function queueLabel(intervalS: number | null): string {
  * What the queue figures measure, for under a summary table: sampled, not exact, and why
  * `deno task simulate`'s max queue can be higher.
  */
-export const QUEUE_SAMPLING_NOTE =
+export const QUEUE_SAMPLING_NOTE: string =
   "Queue depth is the router queue in _replicas.csv, sampled once a second: a burst between " +
   "samples is missed, so deno task simulate's max queue (taken at every event) can be higher.";
 
