@@ -9,11 +9,11 @@ import {
   DEFAULT_MAX_FAILURE_RATIO,
   DEFAULT_SWEEP_LEVELS,
   failureHint,
-  formatIntRange,
   formatSeconds,
   probeRequest,
   renderSweepCsv,
   runSweep,
+  suggestionLine,
   type SweepLevel,
 } from "../lib/loadgen/mod.ts";
 import {
@@ -213,13 +213,7 @@ async function main(): Promise<number> {
         `median latency stays within 1.5x of its lowest up to concurrency ${a.latencyKneeConcurrency}`,
       );
     }
-    console.log(
-      `suggested target_ongoing_requests: ${a.suggestedTargetOngoingRequests}` +
-        `   max_ongoing_requests: ${a.suggestedMaxOngoingRequests} ` +
-        `(the tutorial's 20-50% above the target gives ${
-          formatIntRange(a.maxOngoingRequestsRange!)
-        })`,
-    );
+    console.log(suggestionLine(a));
   }
   if (a.kneeConcurrency !== null && stopLine) {
     console.log(`note: stopped early: ${stopLine}`);

@@ -122,6 +122,7 @@ export {
   DEFAULT_SWEEP_LEVELS,
   renderSweepCsv,
   runSweep,
+  suggestionLine,
   type SweepAnalysis,
   type SweepLevel,
   type SweepOptions,

@@ -19,6 +19,7 @@ import { csvRowLf } from "./_pyformat.ts";
 import type { RequestSpec } from "./request_spec.ts";
 import { type LoadTestOptions, runLoadTest } from "./runner.ts";
 import type { RunnerClock } from "./clock.ts";
+import { formatIntRange } from "./format.ts";
 import { constantUsersShape } from "./shape.ts";
 
 /** Figures of one concurrency level (measured after its warm-up). */
@@ -295,6 +296,18 @@ function topError(rows: Iterable<{ error: string; occurrences: number }>): strin
   let best: { error: string; occurrences: number } | null = null;
   for (const r of rows) if (best === null || r.occurrences > best.occurrences) best = r;
   return best?.error ?? null;
+}
+
+/**
+ * The sweep's suggestion for people: `suggested target_ongoing_requests: 4   max_ongoing_requests:
+ * 5 (the tutorial's 20-50% above the target gives 5-6)`; a range of one value prints once
+ * (`gives 2`, not `2-2`). Empty when the analysis has no suggestion.
+ */
+export function suggestionLine(a: SweepAnalysis): string {
+  if (a.suggestedTargetOngoingRequests === null || a.maxOngoingRequestsRange === null) return "";
+  return `suggested target_ongoing_requests: ${a.suggestedTargetOngoingRequests}` +
+    `   max_ongoing_requests: ${a.suggestedMaxOngoingRequests} ` +
+    `(the tutorial's 20-50% above the target gives ${formatIntRange(a.maxOngoingRequestsRange)})`;
 }
 
 /** CSV header of the sweep file. */

@@ -7,6 +7,7 @@ import {
   type LoadConnection,
   renderSweepCsv,
   runSweep,
+  suggestionLine,
   type SweepLevel,
   uriRequest,
 } from "../../lib/loadgen/mod.ts";
@@ -236,4 +237,16 @@ Deno.test("deno task sweep with every request failing says why, suggests nothing
     await stub.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the suggestion line says 'gives 2', not '2-2', when the tutorial's range is one value", () => {
+  const one = analyzeSweep([level(1, 10), level(2, 10), level(4, 10)]);
+  assert.equal(one.suggestedTargetOngoingRequests, 1);
+  assert.equal(
+    suggestionLine(one),
+    "suggested target_ongoing_requests: 1   max_ongoing_requests: 2 " +
+      "(the tutorial's 20-50% above the target gives 2)",
+  );
+  const a = analyzeSweep([level(1, 10), level(2, 20), level(4, 38), level(8, 40.5), level(16, 40)]);
+  assert.match(suggestionLine(a), /gives \d+-\d+\)$/);
 });
