@@ -6,6 +6,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { RunData, StageRow } from "./read.ts";
+import { labelRows } from "./chart_layout.js";
 import { type Mark, runColor, SERIES, textWidth } from "./_frame.ts";
 
 /** One set of stage boundaries to draw: either shared by every run or one run's own. */
@@ -77,21 +78,16 @@ function stageLabelText(s: StageRow): string {
   return `${s.users} user${s.users === 1 ? "" : "s"}`;
 }
 
-/**
- * A sub-row for each stage label so that no two labels overlap: labels go left to right, each on
- * the first sub-row where the previous label has ended, so stages a few pixels apart on a short
- * run stack instead of printing `1 use20 users40 users`.
- */
-export function stageLabelRows(stages: readonly StageRow[], pxPerS: number): number[] {
-  const rowEndsPx: number[] = [];
-  return stages.map((s) => {
-    const x = s.startS * pxPerS;
-    let row = rowEndsPx.findIndex((end) => end <= x);
-    if (row < 0) row = rowEndsPx.length;
-    rowEndsPx[row] = x + 3 + textWidth(stageLabelText(s), STAGE_LABEL_FONT_PX) +
-      STAGE_LABEL_GAP_PX;
-    return row;
-  });
+/** A row for each stage label so that none overlaps another (see {@link labelRows}). */
+function stageLabelRows(stages: readonly StageRow[], pxPerS: number): number[] {
+  return labelRows(
+    stages.map((s) => ({
+      xPx: s.startS * pxPerS,
+      // the label is drawn 3 px right of its boundary
+      widthPx: 3 + textWidth(stageLabelText(s), STAGE_LABEL_FONT_PX),
+    })),
+    { gapPx: STAGE_LABEL_GAP_PX },
+  );
 }
 
 /** Label rows each stage layer takes, and its first row. */

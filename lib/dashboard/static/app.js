@@ -440,8 +440,8 @@
       const span = Math.max(1, t1 - t0);
       const xPx = (d) => ((d.time_ms - t0) / span) * (width - marginLeft - marginRight);
       const rows = chartLayout.labelRows(
-        inWindow.map((d) => ({ xPx: xPx(d), text: `#${d.n}` })),
-        { charPx: 6 },
+        inWindow.map((d) => ({ xPx: xPx(d), widthPx: `#${d.n}`.length * 6 })),
+        { anchor: "middle" },
       );
       for (const row of [...new Set(rows)]) {
         marks.push(Plot.text(inWindow.filter((_, i) => rows[i] === row), {
