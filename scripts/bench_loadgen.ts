@@ -14,6 +14,7 @@
 import { type Cli, cli } from "../lib/cli/mod.ts";
 import {
   constantUsersShape,
+  formatSeconds,
   type RequestSpec,
   runLoadTest,
   uriRequest,
@@ -124,7 +125,7 @@ const progress = (label: string) => console.error(`bench_loadgen: ${label}...`);
 const trivial = await startServer(0);
 progress(`wrk -t${wrkThreads} -c${users} -d${durationS}s`);
 const wrkBefore = await runWrk(trivial.url);
-progress(`loadgen, ${users} users, ${durationS} s`);
+progress(`loadgen, ${users} users, ${formatSeconds(durationS)}`);
 const ours = await runLoadTest({
   host: trivial.url,
   shape: constantUsersShape(users, durationS),
@@ -141,7 +142,7 @@ const wrkRps = wrkValues.length ? wrkValues.reduce((a, b) => a + b, 0) / wrkValu
 
 // 2. Latency accuracy against a 20 ms stub.
 const stub = await startServer(20);
-progress(`loadgen, ${latencyUsers} users against a 20 ms stub, ${durationS} s`);
+progress(`loadgen, ${latencyUsers} users against a 20 ms stub, ${formatSeconds(durationS)}`);
 const lat = await runLoadTest({
   host: stub.url,
   shape: constantUsersShape(latencyUsers, durationS),

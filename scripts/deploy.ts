@@ -19,7 +19,7 @@ options:
   --host H              overrides http_options.host
   --model SPEC          overrides user_config.model: resnet50 | noop | noop:<ms> | path/to/model.onnx
   --decisions-csv PATH  where the autoscaler writes its decisions (when autoscaling_config is
-                        set; default results/<app>_autoscaler.csv)
+                        set; default results/<app>_autoscaler_<UTC start>.csv, one per deploy)
   --dashboard-port P    live dashboard on http://127.0.0.1:P (default 8265; 0 = any free port)
   --no-dashboard        do not start the dashboard
   -h, --help            this text`;
@@ -97,7 +97,10 @@ log(`model: ${model.info.name}`);
 let decisionsCsvPath = args.values["decisions-csv"];
 if (decisionsCsvPath === undefined && dep.autoscaling_config) {
   await Deno.mkdir("results", { recursive: true });
-  decisionsCsvPath = `results/${app.name}_autoscaler.csv`;
+  // One file per deploy: time_s restarts at 0 with every deploy, so appending runs to one file
+  // mixed them; visualize finds a load test's file by the rows' Unix timestamps.
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
+  decisionsCsvPath = `results/${app.name}_autoscaler_${stamp}.csv`;
   log(`autoscaler decisions go to ${decisionsCsvPath}`);
 }
 

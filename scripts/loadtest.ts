@@ -9,17 +9,23 @@ import {
   DEFAULT_IMAGE_URI,
   evaluateThresholds,
   failureHint,
+  formatRate,
+  formatSeconds,
   formatSummary,
   formatWaitTime,
   liveReporter,
   type LoadShape,
   loadShape,
+  loadtestExitCode,
+  nothingListeningMessage,
   parseThreshold,
   parseWaitTime,
   probeRequest,
+  REQUESTS_FAILED_EXIT_CODE,
   runLoadTest,
   scaleShape,
   THRESHOLDS_FAILED_EXIT_CODE,
+  type WaitTime,
 } from "../lib/loadgen/mod.ts";
 import { type Cli, cli } from "../lib/cli/mod.ts";
 import { REQUEST_OPTIONS, requestFromFlags, utcStamp } from "./_loadgen_cli.ts";
@@ -61,10 +67,15 @@ Output
   --progress-every S      in a pipe, print the live line every S seconds (default 10)
   -h, --help              this text
 
-Exit codes: 0 ok; ${THRESHOLDS_FAILED_EXIT_CODE} a --threshold failed (as k6); 2 bad flags or files; 1 unexpected error.
-Request failures alone do not change the exit code (use --threshold "fail_ratio<0.01"). When
-(nearly) all requests failed, one more request asks the service why and a hint follows the summary
-(e.g. 502 image_fetch_failed: offline, use --image or --serve-image).`;
+Exit codes (as Locust, plus k6's for thresholds; see docs/loadtest.md)
+  0   every request succeeded and every --threshold held
+  1   a request failed (Locust's --exit-code-on-error default), nothing is listening at --host
+      (the run stops after the first refused connection), or an unexpected error
+  2   bad flags or files
+  ${THRESHOLDS_FAILED_EXIT_CODE}  a --threshold failed (as k6); wins over 1
+When (nearly) all requests failed, one more request asks the service why and a hint follows the
+summary, whatever the request mode (e.g. 502 image_fetch_failed: offline, use --image or
+--serve-image; 400 invalid_uri with --serve-image: add the host to allowed_image_hosts).`;
 
 const loadtestCli: Cli = cli("loadtest", HELP);
 const fail: Cli["fail"] = loadtestCli.fail;
@@ -97,7 +108,7 @@ async function main(): Promise<number> {
       fail((e as Error).message);
     }
   });
-  let waitTime = undefined;
+  let waitTime: WaitTime | undefined = undefined;
   if (args["wait-time"]) {
     try {
       waitTime = parseWaitTime(args["wait-time"]);
@@ -122,11 +133,11 @@ async function main(): Promise<number> {
   } else if (args.rate !== undefined) {
     const rate = num("rate", args.rate, { above: 0 })!;
     shape = scaleShape({
-      name: `${rate}/s`,
+      name: formatRate(rate),
       description: "",
       executor: "arrival_rate",
       stages: [{
-        name: `${rate}/s`,
+        name: formatRate(rate),
         startS: 0,
         endS: runTimeS,
         users: 0,
@@ -166,73 +177,87 @@ async function main(): Promise<number> {
   });
   console.error(
     `loadtest: ${shape.name} (${shape.executor === "users" ? "closed loop" : "open loop"}, ` +
-      `${shape.durationS} s) against ${args.host}: ${request.describe}` +
+      `${formatSeconds(shape.durationS)}) against ${args.host}: ${request.describe}` +
       (shape.executor === "users"
         ? `, wait ${formatWaitTime(waitTime ?? shape.waitTime ?? { kind: "constant", seconds: 0 })}`
         : ""),
   );
-  let result;
   try {
-    result = await runLoadTest({
-      host: args.host!,
-      shape,
-      request,
-      waitTime,
-      timeoutS: num("timeout", args.timeout, { above: 0 })!,
-      csvPrefix: prefix,
-      fullHistory: args["csv-full-history"],
-      replicas: !args["no-replicas"],
-      maxInFlight: num("max-in-flight", args["max-in-flight"], { integer: true, min: 1 }),
-      onSecond: live.onSecond,
-      log: (line) => console.error(`loadtest: ${line}`),
-      signal: ac.signal,
-    });
-  } catch (e) {
-    live.done();
-    if (e instanceof TypeError) fail(e.message);
-    throw e;
+    return await runAndReport();
   } finally {
-    Deno.removeSignalListener("SIGINT", onSigint);
+    // Closed only after the probe of a failing run, which may fetch the served image.
     await imageServer?.close();
   }
-  live.done();
-  const durationS = result.endS - result.startS;
-  const checked = evaluateThresholds(thresholds, result.stats, durationS);
-  const t = result.stats.total;
-  const summary = {
-    shape: shape.name,
-    executor: shape.executor,
-    host: args.host,
-    request: request.describe,
-    start_s: result.startS,
-    end_s: result.endS,
-    aborted: result.aborted,
-    requests: t.numRequests,
-    failures: t.numFailures,
-    rps: durationS > 0 ? t.numRequests / durationS : 0,
-    latency_ms: Object.fromEntries(
-      [50, 90, 95, 99, 99.9, 100].map((p) => [`p${p}`, t.histogram.percentileMs(p)]),
-    ),
-    mean_ms: t.histogram.meanMs,
-    dropped_iterations: result.droppedIterations,
-    uncorrected_latency_ms: result.uncorrected
-      ? Object.fromEntries([50, 99].map((p) => [`p${p}`, result.uncorrected!.percentileMs(p)]))
-      : null,
-    thresholds: checked,
-    replicas_note: result.replicasNote,
-    histogram: t.histogram.toJSON(),
-  };
-  await Deno.writeTextFile(`${prefix}_summary.json`, JSON.stringify(summary, null, 1) + "\n");
-  console.log(formatSummary(result, checked));
-  // (Nearly) every request failed: ask the service why once, and say what to do about it.
-  if (
-    t.numRequests > 0 && t.numFailures / t.numRequests >= 0.9 && !args.image &&
-    !args["serve-image"]
-  ) {
-    const hint = failureHint(await probeRequest(args.host!, request));
-    if (hint) console.log(`hint: ${hint}`);
+
+  async function runAndReport(): Promise<number> {
+    let result;
+    try {
+      result = await runLoadTest({
+        host: args.host!,
+        shape,
+        request,
+        waitTime,
+        timeoutS: num("timeout", args.timeout, { above: 0 })!,
+        csvPrefix: prefix,
+        fullHistory: args["csv-full-history"],
+        replicas: !args["no-replicas"],
+        maxInFlight: num("max-in-flight", args["max-in-flight"], { integer: true, min: 1 }),
+        onSecond: live.onSecond,
+        log: (line) => console.error(`loadtest: ${line}`),
+        signal: ac.signal,
+        stopWhenNothingListens: true,
+      });
+    } catch (e) {
+      live.done();
+      if (e instanceof TypeError) fail(e.message);
+      throw e;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onSigint);
+    }
+    live.done();
+    if (result.nothingListening) {
+      console.error(`loadtest: ${nothingListeningMessage(args.host!)}`);
+      return REQUESTS_FAILED_EXIT_CODE;
+    }
+    const durationS = result.endS - result.startS;
+    const checked = evaluateThresholds(thresholds, result.stats, durationS);
+    const t = result.stats.total;
+    const summary = {
+      shape: shape.name,
+      executor: shape.executor,
+      host: args.host,
+      request: request.describe,
+      start_s: result.startS,
+      end_s: result.endS,
+      aborted: result.aborted,
+      requests: t.numRequests,
+      failures: t.numFailures,
+      rps: durationS > 0 ? t.numRequests / durationS : 0,
+      latency_ms: Object.fromEntries(
+        [50, 90, 95, 99, 99.9, 100].map((p) => [`p${p}`, t.histogram.percentileMs(p)]),
+      ),
+      mean_ms: t.histogram.meanMs,
+      dropped_iterations: result.droppedIterations,
+      uncorrected_latency_ms: result.uncorrected
+        ? Object.fromEntries([50, 99].map((p) => [`p${p}`, result.uncorrected!.percentileMs(p)]))
+        : null,
+      thresholds: checked,
+      replicas_note: result.replicasNote,
+      histogram: t.histogram.toJSON(),
+    };
+    await Deno.writeTextFile(`${prefix}_summary.json`, JSON.stringify(summary, null, 1) + "\n");
+    console.log(formatSummary(result, checked));
+    // (Nearly) every request failed: ask the service why once, and say what to do about it.
+    if (t.numRequests > 0 && t.numFailures / t.numRequests >= 0.9) {
+      const mode = args.image ? "image" : args["serve-image"] ? "serve-image" : "uri";
+      const hint = failureHint(await probeRequest(args.host!, request), {
+        mode,
+        allowedHost: imageServer?.allowedHost,
+      });
+      if (hint) console.log(`hint: ${hint}`);
+    }
+    return loadtestExitCode({ failures: t.numFailures, thresholds: checked });
   }
-  return checked.some((c) => !c.ok) ? THRESHOLDS_FAILED_EXIT_CODE : 0;
 }
 
 if (import.meta.main) await loadtestCli.run(main);

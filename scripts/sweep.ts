@@ -9,9 +9,11 @@ import {
   DEFAULT_MAX_FAILURE_RATIO,
   DEFAULT_SWEEP_LEVELS,
   failureHint,
+  formatSeconds,
   probeRequest,
   renderSweepCsv,
   runSweep,
+  suggestionLine,
   type SweepLevel,
 } from "../lib/loadgen/mod.ts";
 import { type Cli, cli } from "../lib/cli/mod.ts";
@@ -94,9 +96,9 @@ async function main(): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   console.error(
-    `sweep: ${args.host}, levels ${
-      levels.join(",")
-    }, ${warmupS}+${levelDurationS} s each; ${request.describe}`,
+    `sweep: ${args.host}, levels ${levels.join(",")}, ${formatSeconds(warmupS)} warm-up + ${
+      formatSeconds(levelDurationS)
+    } each; ${request.describe}`,
   );
   console.log(
     `${"concurrency".padStart(11)} ${"QPS".padStart(9)} ${"p50 ms".padStart(9)} ${
@@ -127,7 +129,9 @@ async function main(): Promise<number> {
         if (tty) {
           Deno.stderr.writeSync(
             enc.encode(
-              `\r\x1b[2K  level ${c}: ${Math.floor(el)}/${warmupS + levelDurationS} s, ${n} req/s`,
+              `\r\x1b[2K  level ${c}: ${Math.floor(el)}/${
+                formatSeconds(warmupS + levelDurationS)
+              }, ${n} req/s`,
             ),
           );
         }
@@ -139,14 +143,22 @@ async function main(): Promise<number> {
     });
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
-    await imageServer?.close();
   }
   const a = result.analysis;
   const stop = result.stoppedByFailures;
-  // Why the failures happened: the service's own reason for the default/--uri request.
-  const hint = stop && !args.image && !args["serve-image"]
-    ? failureHint(await probeRequest(args.host!, request))
-    : null;
+  // Why the failures happened: the service's own reason, whatever the request mode (the image
+  // server stays up for the probe).
+  let hint: string | null = null;
+  try {
+    if (stop) {
+      hint = failureHint(await probeRequest(args.host!, request), {
+        mode: args.image ? "image" : args["serve-image"] ? "serve-image" : "uri",
+        allowedHost: imageServer?.allowedHost,
+      });
+    }
+  } finally {
+    await imageServer?.close();
+  }
   const stopLine = stop
     ? `${
       stop.failures === stop.requests
@@ -181,13 +193,7 @@ async function main(): Promise<number> {
         `median latency stays within 1.5x of its lowest up to concurrency ${a.latencyKneeConcurrency}`,
       );
     }
-    console.log(
-      `suggested target_ongoing_requests: ${a.suggestedTargetOngoingRequests}` +
-        `   max_ongoing_requests: ${a.suggestedMaxOngoingRequests} ` +
-        `(tutorial: about 20-50% above the target, ${a.maxOngoingRequestsRange![0]}-${
-          a.maxOngoingRequestsRange![1]
-        })`,
-    );
+    console.log(suggestionLine(a));
   }
   if (a.kneeConcurrency !== null && stopLine) {
     console.log(`note: stopped early: ${stopLine}`);

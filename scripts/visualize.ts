@@ -15,6 +15,7 @@ import { type Cli, cli } from "../lib/cli/mod.ts";
 import {
   dashboardChart,
   expandGlob,
+  findRunDecisions,
   latencyChart,
   loadRun,
   missingFontsWarning,
@@ -34,8 +35,10 @@ const USAGE =
   `Usage: deno task visualize --stats-history <file|glob> [--stats-history ...] [options]
 
 Options:
-  --stats-history PATH  Locust-format PREFIX_stats_history.csv (glob allowed, repeatable; positional
-                        arguments are taken as more paths)
+  --stats-history PATH  Locust-format stats history (glob allowed, repeatable; positional
+                        arguments are taken as more paths). Recognised by its header, whatever
+                        its name; the PREFIX_replicas/latency/stages/stats.csv files next to it
+                        are read when it is named PREFIX_stats_history.csv
   --output-dir DIR      where to write the charts and report.html (default plots/)
   --name LABEL          legend label per run, in the order the files are found (repeatable)
   --slo-ms N            p99 objective for SLA compliance and the latency chart (default 500)
@@ -81,16 +84,22 @@ async function main(args: string[]): Promise<void> {
 
   const runs: RunData[] = [];
   for (const [i, file] of files.entries()) {
-    if (!file.endsWith("_stats_history.csv")) {
-      fail(`${file}: expected a Locust-format PREFIX_stats_history.csv file`);
-    }
     try {
       const run = await loadRun(file, names[i] ? { name: names[i] } : {});
       runs.push(run);
+      // The autoscaler's decisions file of the deploy this run loaded: by timestamp, next to the
+      // history file or in results/.
+      const lastS = run.history.at(-1)?.elapsedS ?? 0;
+      run.decisions = await findRunDecisions(run.startTimestamp, run.startTimestamp + lastS, {
+        dirs: [file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".", "results"],
+      });
       const extras = [
         run.replicas ? "replicas" : null,
         run.latency ? "latency" : null,
         run.stagesSource === "file" ? "stages" : null,
+        run.decisions
+          ? `${run.decisions.rows.length} autoscaler decisions from ${run.decisions.path}`
+          : null,
       ].filter(Boolean);
       console.error(
         `read ${file}: ${run.history.length} s of history${

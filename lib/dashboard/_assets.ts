@@ -14,6 +14,7 @@ export interface Asset {
 
 const STATIC_DIR = new URL("./static/", import.meta.url);
 const PROJECT_ROOT = new URL("../../", import.meta.url);
+const SHARED_LAYOUT = new URL("../plot/chart_layout.js", import.meta.url);
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -21,10 +22,10 @@ const TYPES: Record<string, string> = {
   ".css": "text/css; charset=utf-8",
 };
 
-/** The page's own files, by URL path (`/`, `/static/app.js`, ...). */
+/** The page's own files, by URL path (`/`, `/static/app.js`, ..., `/plot/chart_layout.js`). */
 export async function loadPageAssets(): Promise<Map<string, Asset>> {
   const out = new Map<string, Asset>();
-  for (const name of ["index.html", "app.js", "app.css"]) {
+  for (const name of ["index.html", "layout_global.js", "app.js", "app.css"]) {
     const url = new URL(name, STATIC_DIR);
     let body: Uint8Array;
     try {
@@ -38,6 +39,12 @@ export async function loadPageAssets(): Promise<Map<string, Asset>> {
     const asset = { body, contentType: TYPES[name.slice(name.lastIndexOf("."))] };
     out.set(name === "index.html" ? "/" : `/static/${name}`, asset);
   }
+  // The chart images' own layout helpers (label packing, the all-zero axis), so the page packs
+  // labels with the same code; layout_global.js imports it by this path.
+  out.set("/plot/chart_layout.js", {
+    body: await Deno.readFile(SHARED_LAYOUT),
+    contentType: TYPES[".js"],
+  });
   return out;
 }
 

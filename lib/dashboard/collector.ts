@@ -23,6 +23,7 @@ import {
 
 /** Whether the service answered, and since when it has not. */
 export interface ServiceState {
+  /** Whether the latest status read succeeded. */
   up: boolean;
   /** The last failure, or null while up. */
   error: string | null;
@@ -34,9 +35,11 @@ export interface ServiceState {
 export interface DashboardFrame {
   /** Unix ms of the tick (server clock; the page computes ages from it). */
   t: number;
+  /** Whether the service answered this tick. */
   service: ServiceState;
   /** The `/api/status` document of this tick, or null when unreachable. */
   status: ServeStatusJson | null;
+  /** This tick's point of every chart. */
   point: ChartPoint;
   /** Decisions first seen this tick, oldest first. */
   decisions: ExplainedDecision[];
@@ -44,10 +47,15 @@ export interface DashboardFrame {
 
 /** What a client receives when it connects: the recent past and the latest frame. */
 export interface DashboardInit {
+  /** What the page is watching (the source's label, e.g. the service URL). */
   label: string;
+  /** Tick period, ms. */
   tick_ms: number;
+  /** How far back the charts reach, seconds. */
   history_s: number;
+  /** The chart points of the last `history_s`, oldest first. */
   history: ChartPoint[];
+  /** The decisions of the last `history_s`, oldest first. */
   decisions: ExplainedDecision[];
   /** The latest frame, or null before the first tick. */
   frame: DashboardFrame | null;

@@ -21,25 +21,11 @@ export {
   httpDashboardSource,
   serveDashboardSource,
 } from "./source.ts";
-export {
-  type CollectorOptions,
-  DashboardCollector,
-  type DashboardFrame,
-  type DashboardInit,
-  type ServiceState,
-} from "./collector.ts";
-export {
-  type ChartPoint,
-  chartPoint,
-  decisionKey,
-  type DelayConfig,
-  explainDecision,
-  type ExplainedDecision,
-  firstDeployment,
-  History,
-  nearestRank,
-  type RequestSample,
-  type RequestStats,
-  requestStats,
+export type { DashboardFrame, DashboardInit, ServiceState } from "./collector.ts";
+export type {
+  ChartPoint,
+  DelayConfig,
+  ExplainedDecision,
+  RequestSample,
+  RequestStats,
 } from "./shaping.ts";
-export { encodeSseEvent, SseHub, type SseHubOptions } from "./sse.ts";

@@ -29,7 +29,9 @@ export interface RequestStats {
   rps: number;
   /** Exact (nearest-rank) latency percentiles of the interval's samples, ms; null without any. */
   p50Ms: number | null;
+  /** 90th percentile, ms. */
   p90Ms: number | null;
+  /** 99th percentile, ms. */
   p99Ms: number | null;
 }
 
@@ -39,21 +41,29 @@ export interface ChartPoint {
   t: number;
   /** Whether the service answered its status this tick (false: the counts below are null). */
   up: boolean;
+  /** Requests per second over the tick. */
   rps: number | null;
+  /** Median latency of the tick's requests, ms. */
   p50Ms: number | null;
+  /** 90th percentile, ms. */
   p90Ms: number | null;
+  /** 99th percentile, ms. */
   p99Ms: number | null;
+  /** Failed requests (status >= 500) in the tick. */
   failures: number | null;
   /** Requests executing on replicas. */
   ongoing: number | null;
   /** Requests waiting in the router queue. */
   queued: number | null;
+  /** Replicas the autoscaler wants. */
   target: number | null;
+  /** RUNNING replicas. */
   running: number | null;
   /** STARTING replicas (got their CPUs, loading). */
   starting: number | null;
   /** PENDING_ALLOCATION replicas (waiting for CPUs). */
   pending: number | null;
+  /** STOPPING replicas (draining). */
   stopping: number | null;
 }
 

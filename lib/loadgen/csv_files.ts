@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { formatNumber } from "./format.ts";
 import { dirname } from "node:path";
 import type { LatencyHistogram } from "./histogram.ts";
 import {
@@ -283,10 +284,10 @@ export function renderStagesCsv(stages: readonly StageRowData[]): string {
   return STAGES_HEADER + "\n" + stages.map((s) =>
     csvRowLf([
       s.name,
-      String(Math.round(s.startS * 1000) / 1000),
-      String(Math.round(s.endS * 1000) / 1000),
+      formatNumber(s.startS, { maxDecimals: 3 }),
+      formatNumber(s.endS, { maxDecimals: 3 }),
       String(s.users),
-      s.spawnRate === null ? "" : String(s.spawnRate),
+      s.spawnRate === null ? "" : formatNumber(s.spawnRate, { maxDecimals: 3 }),
     ])
   ).join("");
 }

@@ -130,9 +130,13 @@ export function renderPyNumber(n: PyNumber): string {
   return n.isFloat ? pyFloat(n.value) : String(Math.trunc(n.value));
 }
 
-interface CachedResponseTimes {
+/** Locust's `response_times_cache` entry: the bucket counts and request count at one second. */
+export interface CachedResponseTimes {
+  /** Bucketed response time (ms) to count, as of that second. */
   responseTimes: Map<number, number>;
+  /** Requests as of that second. */
   numRequests: number;
+  /** Requests without a response time (Locust's `num_none_requests`) as of that second. */
   numNoneRequests: number;
 }
 

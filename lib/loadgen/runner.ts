@@ -7,9 +7,22 @@
  *
  * @module
  */
-import { type ReplicaSample, ResultFiles, type StageRowData } from "./csv_files.ts";
+import { REAL_CLOCK, type RunnerClock, type TimerHandle } from "./clock.ts";
+import {
+  type ReplicaSample,
+  type resultFilePaths,
+  ResultFiles,
+  type StageRowData,
+} from "./csv_files.ts";
 import { LatencyHistogram } from "./histogram.ts";
-import { HttpConnection, parseTarget, prepareRequest } from "./http_client.ts";
+import {
+  HttpConnection,
+  type HttpResult,
+  type HttpTarget,
+  parseTarget,
+  type PreparedRequest,
+  prepareRequest,
+} from "./http_client.ts";
 import { RequestStats } from "./locust_stats.ts";
 import { ReplicaPoller } from "./replicas.ts";
 import type { RequestSpec } from "./request_spec.ts";
@@ -44,6 +57,26 @@ export interface LoadTestOptions {
   signal?: AbortSignal;
   /** Uniform [0, 1) source for wait times (default Math.random). */
   random?: () => number;
+  /**
+   * Stop at once when the first request is refused at the connection before any answer came
+   * (nothing listens at the host); the result says so in `nothingListening`. Default false (a
+   * Locust run keeps going).
+   */
+  stopWhenNothingListens?: boolean;
+  /** Time and timers (default {@linkcode REAL_CLOCK}); tests pass a fake clock. */
+  clock?: RunnerClock;
+  /** Opens a connection per user / open-loop slot (default: the built-in HTTP/1.1 client). */
+  connect?: (target: HttpTarget) => LoadConnection;
+}
+
+/** One keep-alive connection as the runner uses it (the shape of {@linkcode HttpConnection}). */
+export interface LoadConnection {
+  /** Sends the request and resolves with its outcome; never rejects for a request failure. */
+  send(req: PreparedRequest, timeoutS: number): Promise<HttpResult>;
+  /** Ends the request in flight: as a timeout (`"timeout"`) or silently (`"stop"`). */
+  abort(reason: "timeout" | "stop"): void;
+  /** Closes the connection for good. */
+  close(): void;
 }
 
 /** One second of a run, for live display. */
@@ -91,22 +124,32 @@ export interface LoadTestResult {
   /** Open loop: latency from the actual send (without the wait for a slot); `null` closed loop. */
   uncorrected: LatencyHistogram | null;
   /** Files written, or `null`. */
-  files: ResultFiles["paths"] | null;
+  files: ReturnType<typeof resultFilePaths> | null;
   /** Why `_replicas.csv` was not written, or `null`. */
   replicasNote: string | null;
   /** Whether the run was stopped early through the signal. */
   aborted: boolean;
   /** Stage boundaries. */
   stages: StageRowData[];
+  /**
+   * The first request was refused at the connection before any answer, and the run stopped
+   * (only with `stopWhenNothingListens`).
+   */
+  nothingListening: boolean;
 }
 
 interface Slot {
-  conn: HttpConnection;
-  deadlineMs: number; // performance.now() deadline of the request in flight, Infinity when idle
+  conn: LoadConnection;
+  deadlineMs: number; // clock.nowMs() deadline of the request in flight, Infinity when idle
 }
 
-/** Runs a load test in real time; resolves when the shape ends or the signal aborts it. */
+/**
+ * Runs a load test (in real time unless `clock` says otherwise); resolves when the shape ends or
+ * the signal aborts it.
+ */
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult> {
+  const clock = options.clock ?? REAL_CLOCK;
+  const connect = options.connect ?? ((t: HttpTarget) => new HttpConnection(t));
   const shape = options.shape;
   const target = parseTarget(options.host);
   const req = options.request;
@@ -136,8 +179,8 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     }
   }
 
-  const startPerf = performance.now();
-  const startS = Date.now() / 1000;
+  const startPerf = clock.nowMs();
+  const startS = clock.epochMs() / 1000;
   const epochS = (perfMs: number) => startS + (perfMs - startPerf) / 1000;
   const stats = new RequestStats(startS);
   const files = options.csvPrefix
@@ -157,18 +200,22 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const uncorrected = shape.executor === "arrival_rate" ? new LatencyHistogram() : null;
   let inFlight = 0;
   const tasks: Promise<void>[] = [];
+  // Nothing listening: the first result is a refused connection and no answer came before it.
+  let answered = false;
+  let nothingListening = false;
+  let stopEarly: (() => void) | null = null;
 
   // Timeouts: one sweep every 50 ms instead of a timer per request.
-  const timeoutSweep = setInterval(() => {
-    const now = performance.now();
+  const timeoutSweep = clock.setInterval(() => {
+    const now = clock.nowMs();
     for (const s of slots) if (s.deadlineMs < now) s.conn.abort("timeout");
   }, 50);
 
   async function sendOnce(slot: Slot, intendedPerf: number | null): Promise<void> {
-    const t0 = performance.now();
+    const t0 = clock.nowMs();
     slot.deadlineMs = t0 + timeoutMs;
     const res = await slot.conn.send(prepared, timeoutS);
-    const t1 = performance.now();
+    const t1 = clock.nowMs();
     slot.deadlineMs = Infinity;
     if (ended) return; // finished after the end: not counted, as Locust kills running users
     const fromMs = intendedPerf ?? t0;
@@ -181,6 +228,11 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       nowS: epochS(t1),
       error: res.error,
     });
+    if (res.errorKind !== "refused") answered = true;
+    else if (!answered && options.stopWhenNothingListens && !nothingListening) {
+      nothingListening = true;
+      stopEarly?.();
+    }
   }
 
   // ---- closed loop ----
@@ -188,12 +240,12 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     stopped: boolean;
     slot: Slot;
     wake: (() => void) | null;
-    timer: ReturnType<typeof setTimeout> | undefined;
+    timer: TimerHandle;
   }
   const users: User[] = [];
   const runUser = async (u: User) => {
     while (!u.stopped && !ended) {
-      const t0 = performance.now();
+      const t0 = clock.nowMs();
       try {
         await sendOnce(u.slot, null);
       } catch (e) {
@@ -203,11 +255,11 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
         u.slot.conn.close();
       }
       if (u.stopped || ended) break;
-      const w = waitSeconds(waitTime, (performance.now() - t0) / 1000, random);
+      const w = waitSeconds(waitTime, (clock.nowMs() - t0) / 1000, random);
       if (w > 0) {
         await new Promise<void>((resolve) => {
           u.wake = resolve;
-          u.timer = setTimeout(resolve, w * 1000);
+          u.timer = clock.setTimeout(resolve, w * 1000);
         });
         u.wake = null;
       }
@@ -217,13 +269,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   };
   const stopUser = (u: User) => {
     u.stopped = true;
-    clearTimeout(u.timer);
+    clock.clearTimeout(u.timer);
     u.wake?.();
   };
   const adjustUsers = () => {
-    const want = userCountAt(shape, (performance.now() - startPerf) / 1000);
+    const want = userCountAt(shape, (clock.nowMs() - startPerf) / 1000);
     while (users.length < want) {
-      const slot: Slot = { conn: new HttpConnection(target), deadlineMs: Infinity };
+      const slot: Slot = { conn: connect(target), deadlineMs: Infinity };
       slots.add(slot);
       const u: User = { stopped: false, slot, wake: null, timer: undefined };
       users.push(u);
@@ -235,7 +287,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   // ---- open loop ----
   const idle: Slot[] = [];
   let nextArrival = 0;
-  let schedulerTimer: ReturnType<typeof setTimeout> | undefined;
+  let schedulerTimer: TimerHandle;
   const launch = (dueS: number) => {
     if (inFlight >= maxInFlight) {
       dropped++;
@@ -245,7 +297,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     inFlight++;
     let slot = idle.pop();
     if (!slot) {
-      slot = { conn: new HttpConnection(target), deadlineMs: Infinity };
+      slot = { conn: connect(target), deadlineMs: Infinity };
       slots.add(slot);
     }
     const s = slot;
@@ -261,7 +313,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   };
   const schedule = () => {
     if (ended) return;
-    const nowS = (performance.now() - startPerf) / 1000;
+    const nowS = (clock.nowMs() - startPerf) / 1000;
     let due = arrivalTimeS(shape, nextArrival);
     while (due !== null && due <= nowS) {
       launch(due);
@@ -269,14 +321,17 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       due = arrivalTimeS(shape, nextArrival);
     }
     if (due === null) return;
-    schedulerTimer = setTimeout(schedule, Math.max(0, Math.min(50, (due - nowS) * 1000 - 0.5)));
+    schedulerTimer = clock.setTimeout(
+      schedule,
+      Math.max(0, Math.min(50, (due - nowS) * 1000 - 0.5)),
+    );
   };
 
   // ---- drive ----
-  let spawnTimer: ReturnType<typeof setInterval> | undefined;
+  let spawnTimer: TimerHandle;
   if (shape.executor === "users") {
     adjustUsers();
-    spawnTimer = setInterval(adjustUsers, 20);
+    spawnTimer = clock.setInterval(adjustUsers, 20);
   } else {
     schedule();
   }
@@ -316,12 +371,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   });
   await new Promise<void>((resolve) => {
     let k = 1;
-    let passTimer: ReturnType<typeof setTimeout> | undefined;
+    let passTimer: TimerHandle;
     const finish = () => {
-      clearTimeout(passTimer);
+      clock.clearTimeout(passTimer);
       options.signal?.removeEventListener("abort", onAbort);
       resolve();
     };
+    stopEarly = finish;
     const onAbort = () => {
       aborted = true;
       finish();
@@ -332,28 +388,28 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       const dueMs = startPerf + k * 1000;
       const endMs = startPerf + shape.durationS * 1000;
       if (dueMs >= endMs) {
-        passTimer = setTimeout(finish, Math.max(0, endMs - performance.now()));
+        passTimer = clock.setTimeout(finish, Math.max(0, endMs - clock.nowMs()));
         return;
       }
-      passTimer = setTimeout(() => {
-        doPass(performance.now());
+      passTimer = clock.setTimeout(() => {
+        doPass(clock.nowMs());
         k++;
         next();
-      }, Math.max(0, dueMs - performance.now()));
+      }, Math.max(0, dueMs - clock.nowMs()));
     };
     next();
   });
 
   // ---- stop ----
-  const endPerf = performance.now();
-  clearInterval(spawnTimer);
-  clearTimeout(schedulerTimer);
+  const endPerf = clock.nowMs();
+  clock.clearInterval(spawnTimer);
+  clock.clearTimeout(schedulerTimer);
   // A final pass so the last partial second is in the history and latency files.
   if (endPerf - lastPassPerf > 1) doPass(endPerf);
   ended = true;
   for (const u of users) stopUser(u);
   for (const s of slots) s.conn.abort("stop");
-  clearInterval(timeoutSweep);
+  clock.clearInterval(timeoutSweep);
   await Promise.allSettled(tasks);
   poller?.stop();
   files?.close();
@@ -368,5 +424,6 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     replicasNote,
     aborted,
     stages,
+    nothingListening,
   };
 }

@@ -24,6 +24,7 @@
  */
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import type { StageRowData } from "./csv_files.ts";
+import { formatSeconds } from "./format.ts";
 import { parseWaitTime, type WaitTime, WaitTimeError } from "./wait_time.ts";
 
 /** One stage, with absolute times. */
@@ -230,9 +231,9 @@ export function parseShape(text: string, options: ParseShapeOptions = {}): LoadS
     const endS = cumulative ? d : prevEnd + d;
     if (endS <= prevEnd) {
       throw new ShapeError(
-        `${where([...p, key])} must end after the previous stage (${prevEnd} s), got ${endS} s${
-          cumulative ? " (a cumulative end time)" : ""
-        }`,
+        `${where([...p, key])} must end after the previous stage (${formatSeconds(prevEnd)}), got ${
+          formatSeconds(endS)
+        }${cumulative ? " (a cumulative end time)" : ""}`,
       );
     }
     const ramp = s.ramp ?? "step";

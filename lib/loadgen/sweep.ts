@@ -17,7 +17,9 @@
 import { LatencyHistogram } from "./histogram.ts";
 import { csvRowLf } from "./_pyformat.ts";
 import type { RequestSpec } from "./request_spec.ts";
-import { runLoadTest } from "./runner.ts";
+import { type LoadTestOptions, runLoadTest } from "./runner.ts";
+import type { RunnerClock } from "./clock.ts";
+import { formatIntRange } from "./format.ts";
 import { constantUsersShape } from "./shape.ts";
 
 /** Figures of one concurrency level (measured after its warm-up). */
@@ -177,6 +179,10 @@ export interface SweepOptions {
   log?: (line: string) => void;
   /** Stops the sweep. */
   signal?: AbortSignal;
+  /** Time and timers for every level (default real time); see {@linkcode LoadTestOptions.clock}. */
+  clock?: RunnerClock;
+  /** Opens the connections (default the built-in HTTP client); see {@linkcode LoadTestOptions.connect}. */
+  connect?: LoadTestOptions["connect"];
 }
 
 /** The default concurrency levels. */
@@ -226,6 +232,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       timeoutS: options.timeoutS,
       replicas: options.replicas ?? true,
       signal: options.signal,
+      clock: options.clock,
+      connect: options.connect,
       log: (line) => {
         if (!noted) options.log?.(line);
         noted = true;
@@ -288,6 +296,18 @@ function topError(rows: Iterable<{ error: string; occurrences: number }>): strin
   let best: { error: string; occurrences: number } | null = null;
   for (const r of rows) if (best === null || r.occurrences > best.occurrences) best = r;
   return best?.error ?? null;
+}
+
+/**
+ * The sweep's suggestion for people: `suggested target_ongoing_requests: 4   max_ongoing_requests:
+ * 5 (the tutorial's 20-50% above the target gives 5-6)`; a range of one value prints once
+ * (`gives 2`, not `2-2`). Empty when the analysis has no suggestion.
+ */
+export function suggestionLine(a: SweepAnalysis): string {
+  if (a.suggestedTargetOngoingRequests === null || a.maxOngoingRequestsRange === null) return "";
+  return `suggested target_ongoing_requests: ${a.suggestedTargetOngoingRequests}` +
+    `   max_ongoing_requests: ${a.suggestedMaxOngoingRequests} ` +
+    `(the tutorial's 20-50% above the target gives ${formatIntRange(a.maxOngoingRequestsRange)})`;
 }
 
 /** CSV header of the sweep file. */

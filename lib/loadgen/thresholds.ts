@@ -117,3 +117,23 @@ export function evaluateThresholds(
     return { ...th, observed, ok };
   });
 }
+
+/** Exit code when a request failed (Locust's `--exit-code-on-error` default). */
+export const REQUESTS_FAILED_EXIT_CODE = 1;
+
+/** What decides a load test's exit code. */
+export interface ExitCodeInputs {
+  /** Failed requests in the run. */
+  failures: number;
+  /** The evaluated thresholds. */
+  thresholds: readonly ThresholdResult[];
+}
+
+/**
+ * A load test's exit code: {@linkcode THRESHOLDS_FAILED_EXIT_CODE} (99) when a threshold failed,
+ * else {@linkcode REQUESTS_FAILED_EXIT_CODE} (1) when any request failed (as Locust), else 0.
+ */
+export function loadtestExitCode(inputs: ExitCodeInputs): number {
+  if (inputs.thresholds.some((t) => !t.ok)) return THRESHOLDS_FAILED_EXIT_CODE;
+  return inputs.failures > 0 ? REQUESTS_FAILED_EXIT_CODE : 0;
+}

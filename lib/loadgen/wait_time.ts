@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { formatNumber } from "./format.ts";
 
 /** A user's wait between tasks. */
 export type WaitTime =
@@ -66,17 +67,18 @@ export function parseWaitTime(text: string, where = "--wait-time"): WaitTime {
   }
 }
 
-/** Renders a wait time in Locust's spelling. */
+/** Renders a wait time in Locust's spelling (`constant(0.01)`, not `constant(0.010000000000000002)`). */
 export function formatWaitTime(w: WaitTime): string {
+  const n = (x: number) => formatNumber(x, { maxDecimals: 4 });
   switch (w.kind) {
     case "constant":
-      return `constant(${w.seconds})`;
+      return `constant(${n(w.seconds)})`;
     case "between":
-      return `between(${w.minS}, ${w.maxS})`;
+      return `between(${n(w.minS)}, ${n(w.maxS)})`;
     case "constant_pacing":
-      return `constant_pacing(${w.seconds})`;
+      return `constant_pacing(${n(w.seconds)})`;
     case "constant_throughput":
-      return `constant_throughput(${w.perSecond})`;
+      return `constant_throughput(${n(w.perSecond)})`;
   }
 }
 

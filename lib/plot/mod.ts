@@ -34,24 +34,18 @@ export {
   type StageRow,
   type StatsTotals,
 } from "./read.ts";
+export { chartDocument } from "./_dom.ts";
 export {
-  chartDocument,
   type ChartOptions,
-  dashboardChart,
-  type DashboardOptions,
-  latencyChart,
   type LatencyChartOptions,
-  lineChart,
-  type LineChartOptions,
-  type LineSeries,
   type PercentileName,
-  queueChart,
-  replicasChart,
-  rpsChart,
   RUN_COLORS,
   runColor,
-  usersChart,
-} from "./charts.ts";
+} from "./_frame.ts";
+export { latencyChart, rpsChart, usersChart } from "./load_charts.ts";
+export { queueChart, replicasChart } from "./scaling_charts.ts";
+export { dashboardChart, type DashboardOptions } from "./dashboard_chart.ts";
+export { lineChart, type LineChartOptions, type LineSeries } from "./line_chart.ts";
 export { chartPng, chartSvg, missingFontsWarning, type PngOptions, writeChart } from "./render.ts";
 export {
   QUEUE_SAMPLING_NOTE,
@@ -66,6 +60,13 @@ export {
 } from "./summary.ts";
 export { escapeHtml, reportHtml, type ReportOptions } from "./report.ts";
 export { expandGlob, isGlob } from "./glob.ts";
+export {
+  type DecisionRow,
+  type FindDecisionsOptions,
+  findRunDecisions,
+  parseDecisions,
+  type RunDecisions,
+} from "./decisions.ts";
 export {
   isQuickMode,
   markdownTable,

@@ -6,6 +6,7 @@
  * @module
  */
 import { CsvTable, ResultFileError } from "./_csv.ts";
+import type { RunDecisions } from "./decisions.ts";
 
 export { ResultFileError };
 
@@ -141,6 +142,11 @@ export interface RunData {
    * `--csv-full-history`). Latency charts prefer `_latency.csv` (`per_second`) when present.
    */
   percentileKind: PercentileKind;
+  /**
+   * The autoscaler's decisions during the run, from its decisions file, when one was found
+   * ({@link findRunDecisions}); absent or `null` otherwise.
+   */
+  decisions?: RunDecisions | null;
 }
 
 const HISTORY_COLUMNS = [
@@ -326,35 +332,35 @@ export function parseStatsTotals(text: string, options: ParseOptions = {}): Stat
 }
 
 /**
- * Stage boundaries inferred from user-count changes: a stage starts where the user count starts
- * moving after a plateau, and runs until the next such change. Changes closer together than
- * `gapS` (default 3 s) belong to one ramp.
+ * Stage boundaries inferred from user-count changes, placed where the users line (drawn
+ * step-after) moves: a stage starts at the first row that shows a new count after a plateau (or
+ * after a change in direction), and consecutive rows moving the same way are one ramp. The first
+ * stage starts at the first row with users (not at 0 s when the run begins with 0 users), and a
+ * stage's users are the count it holds before the next stage starts.
  */
 export function inferStages(
   history: readonly Pick<HistoryRow, "elapsedS" | "users">[],
-  options: { gapS?: number } = {},
 ): StageRow[] {
-  if (history.length === 0) return [];
-  const gapS = options.gapS ?? 3;
-  const starts: number[] = [0];
-  let lastChange = -Infinity;
-  for (let i = 1; i < history.length; i++) {
-    if (history[i].users === history[i - 1].users) continue;
-    const t = history[i - 1].elapsedS;
-    if (t - lastChange > gapS && t > 0) starts.push(t);
-    lastChange = history[i].elapsedS;
+  const first = history.findIndex((r) => r.users > 0);
+  if (first < 0) return [];
+  const starts: number[] = [first];
+  for (let i = first + 1; i < history.length; i++) {
+    const step = Math.sign(history[i].users - history[i - 1].users);
+    if (step === 0) continue;
+    const before = i - 1 > first ? Math.sign(history[i - 1].users - history[i - 2].users) : 0;
+    if (before !== step) starts.push(i); // after a plateau, or the ramp turned
   }
   const end = history[history.length - 1].elapsedS;
-  const stages: StageRow[] = [];
-  for (let s = 0; s < starts.length; s++) {
-    const startS = starts[s];
-    const endS = s + 1 < starts.length ? starts[s + 1] : end;
-    // The plateau value: users at the end of the stage (just before the next change).
-    const inStage = history.filter((r) => r.elapsedS >= startS && r.elapsedS <= endS);
-    const users = inStage.length > 0 ? inStage[inStage.length - 1].users : 0;
-    stages.push({ name: `stage ${s + 1}`, startS, endS, users, spawnRate: null });
-  }
-  return stages;
+  return starts.map((rowIndex, s) => {
+    const nextRow = s + 1 < starts.length ? starts[s + 1] : history.length;
+    return {
+      name: `stage ${s + 1}`,
+      startS: history[rowIndex].elapsedS,
+      endS: s + 1 < starts.length ? history[nextRow].elapsedS : end,
+      users: history[nextRow - 1].users,
+      spawnRate: null,
+    };
+  });
 }
 
 /** Parts from which {@link makeRun} builds a {@link RunData}. */
@@ -431,14 +437,26 @@ async function readOptional(path: string): Promise<string | null> {
   }
 }
 
+/** Whether `path` names an existing file (not a folder, not a bare prefix). */
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Reads one run: `PREFIX_stats_history.csv` (required) and, when present next to it,
- * `PREFIX_stats.csv`, `PREFIX_replicas.csv`, `PREFIX_latency.csv` and `PREFIX_stages.csv`.
- * Accepts the history file's path or the bare prefix. Throws {@link ResultFileError}.
+ * Reads one run. `path` is a Locust-format stats history file, recognised by its header whatever
+ * its name, or a bare prefix (`results/load_test_x` for `results/load_test_x_stats_history.csv`).
+ * The sibling files `PREFIX_stats.csv`, `PREFIX_replicas.csv`, `PREFIX_latency.csv` and
+ * `PREFIX_stages.csv` are read when present, and looked for only when the name gives a prefix
+ * (it ends in `_stats_history.csv`, or a prefix was given). Throws {@link ResultFileError}.
  */
 export async function loadRun(path: string, options: { name?: string } = {}): Promise<RunData> {
-  const prefix = resultPrefix(path);
-  const historyPath = prefix + HISTORY_SUFFIX;
+  const named = path.endsWith(HISTORY_SUFFIX);
+  const historyPath = named || await isFile(path) ? path : path + HISTORY_SUFFIX;
+  const prefix = historyPath.endsWith(HISTORY_SUFFIX) ? resultPrefix(historyPath) : null;
   let historyText: string;
   try {
     historyText = await Deno.readTextFile(historyPath);
@@ -449,14 +467,17 @@ export async function loadRun(path: string, options: { name?: string } = {}): Pr
     throw new ResultFileError(historyPath, null, why);
   }
   const history = parseStatsHistory(historyText, { source: historyPath });
+  const sibling = (suffix: string) =>
+    prefix === null ? Promise.resolve(null) : readOptional(prefix + suffix);
   const [replicasText, latencyText, stagesText, statsText] = await Promise.all([
-    readOptional(prefix + "_replicas.csv"),
-    readOptional(prefix + "_latency.csv"),
-    readOptional(prefix + "_stages.csv"),
-    readOptional(prefix + "_stats.csv"),
+    sibling("_replicas.csv"),
+    sibling("_latency.csv"),
+    sibling("_stages.csv"),
+    sibling("_stats.csv"),
   ]);
+  const fileName = historyPath.split(/[\\/]/).pop() ?? historyPath;
   return makeRun({
-    name: options.name ?? runName(prefix),
+    name: options.name ?? (prefix !== null ? runName(prefix) : fileName.replace(/\.csv$/i, "")),
     prefix,
     history,
     replicas: replicasText === null

@@ -7,7 +7,9 @@
 import type { ChartElement } from "./_dom.ts";
 import type { RunData } from "./read.ts";
 import { chartSvg } from "./render.ts";
+import { formatNumber } from "../loadgen/mod.ts";
 import {
+  highErrorNote,
   QUEUE_SAMPLING_NOTE,
   type RunSummary,
   scalingDecisions,
@@ -54,6 +56,7 @@ figure { margin: 0; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #555; font-size: 0.85em; }
 .note { color: #555; font-size: 0.9em; }
+.warning { color: #a40000; }
 code { background: #f4f5f7; padding: 1px 4px; border-radius: 3px; }
 `;
 
@@ -103,8 +106,19 @@ export function reportHtml(runs: readonly RunData[], options: ReportOptions = {}
   const labels = summaryLabels(summaries);
   const rows = labels.map((label, i) => [label, ...summaries.map((s) => summaryRows(s)[i][1])]);
   parts.push(table(["Metric", ...summaries.map((s) => s.name)], rows));
+  const flagged = summaries.flatMap((s) => {
+    const note = highErrorNote(s);
+    return note ? [`<li><b>${escapeHtml(s.name)}</b>: ${escapeHtml(note)}</li>`] : [];
+  });
+  if (flagged.length > 0) {
+    parts.push(
+      `<ul class="warning">${
+        flagged.join("")
+      }</ul><p class="note">Latency and SLA figures of these runs describe failures, not service.</p>`,
+    );
+  }
   parts.push(
-    `<p class="note">Error rate = failures / requests. SLA compliance = share of seconds (with samples) whose p99 was within ${sloMs} ms. ` +
+    `<p class="note">Error rate = failures / requests. SLA compliance = share of seconds (with requests) whose p99 was within ${sloMs} ms with at most 1 % of their requests failed: a failed request never meets the SLA. ` +
       `Replica-hours integrate running + starting replicas over time; per 1,000 requests it is the tutorial's cost metric. ` +
       `Scaling events are changes of the target replica count.` +
       (summaries.some((s) => s.maxQueued !== null) ? ` ${escapeHtml(QUEUE_SAMPLING_NOTE)}` : "") +
@@ -181,10 +195,10 @@ export function reportHtml(runs: readonly RunData[], options: ReportOptions = {}
         s,
       ) => [
         s.name,
-        s.startS.toFixed(0),
-        s.endS.toFixed(0),
+        formatNumber(s.startS, { maxDecimals: 1 }),
+        formatNumber(s.endS, { maxDecimals: 1 }),
         String(s.users),
-        s.spawnRate === null ? "" : String(s.spawnRate),
+        s.spawnRate === null ? "" : formatNumber(s.spawnRate),
       ]),
     ));
   }
@@ -193,6 +207,29 @@ export function reportHtml(runs: readonly RunData[], options: ReportOptions = {}
   const maxRows = options.maxDecisionRows ?? 200;
   for (const r of runs) {
     parts.push(`<h3>${escapeHtml(r.name)}</h3>`);
+    if (r.decisions && r.decisions.rows.length > 0) {
+      parts.push(
+        `<p class="note">From the autoscaler's decisions file ${
+          escapeHtml(r.decisions.path)
+        } (its rows within this run).</p>`,
+      );
+      parts.push(table(
+        ["Elapsed (s)", "Ongoing", "Queued", "Running", "Desired", "Target", "Reason"],
+        r.decisions.rows.slice(0, maxRows).map((d) => [
+          formatNumber(d.timestamp - r.startTimestamp, { maxDecimals: 1 }),
+          formatNumber(d.totalOngoing, { maxDecimals: 1 }),
+          formatNumber(d.queued, { maxDecimals: 1 }),
+          String(d.running),
+          String(d.desired),
+          String(d.target),
+          d.reason,
+        ]),
+      ));
+      if (r.decisions.rows.length > maxRows) {
+        parts.push(`<p class="note">… ${r.decisions.rows.length - maxRows} more.</p>`);
+      }
+      continue;
+    }
     if (!r.replicas) {
       parts.push(`<p class="note">No _replicas.csv for this run.</p>`);
       continue;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DashboardCollector } from "../../lib/dashboard/mod.ts";
+import { DashboardCollector } from "../../lib/dashboard/collector.ts";
 import { decisionAt, FakeSource, statusDoc } from "./_fixtures.ts";
 
 Deno.test("collector turns each tick's requests into requests/s and exact percentiles", async () => {

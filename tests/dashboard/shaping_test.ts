@@ -6,7 +6,7 @@ import {
   History,
   nearestRank,
   requestStats,
-} from "../../lib/dashboard/mod.ts";
+} from "../../lib/dashboard/shaping.ts";
 import type { ScalingDecision } from "../../lib/autoscaler/mod.ts";
 import { statusDoc } from "./_fixtures.ts";
 

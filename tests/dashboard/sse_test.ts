@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import {
   type DashboardFrame,
   type DashboardInit,
-  encodeSseEvent,
-  SseHub,
   startDashboard,
 } from "../../lib/dashboard/mod.ts";
+import { encodeSseEvent, SseHub } from "../../lib/dashboard/sse.ts";
 import { FakeSource, statusDoc } from "./_fixtures.ts";
 
 /** Reads SSE events from a response body as they arrive. */

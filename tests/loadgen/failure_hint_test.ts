@@ -11,9 +11,33 @@ Deno.test("failureHint() suggests --image / --serve-image only for the service's
     failureHint({ status: 504, error: "image_fetch_timeout", detail: null })!,
     /--image/,
   );
-  assert.equal(failureHint({ status: 503, error: "overloaded", detail: null }), null);
-  assert.equal(failureHint({ status: 500, error: null, detail: null }), null);
-  assert.equal(failureHint(null), null);
+});
+
+Deno.test("failureHint() gives the service's reason in every request mode", () => {
+  const refused = {
+    status: 400,
+    error: "invalid_uri",
+    detail: "image URI host 127.0.0.1 is refused (loopback address); only public addresses are " +
+      "fetched unless the host is listed in allowed_image_hosts",
+  };
+  assert.match(
+    failureHint(refused, { mode: "serve-image", allowedHost: "127.0.0.1:4711" })!,
+    /refuses the image URI's host \(400 invalid_uri: .*\); add "127\.0\.0\.1:4711" to user_config\.allowed_image_hosts/,
+  );
+  const offline = { status: 502, error: "image_fetch_failed", detail: "dns error" };
+  assert.doesNotMatch(failureHint(offline, { mode: "image" })!, /--image PATH/);
+  assert.match(failureHint(offline, { mode: "image" })!, /502 image_fetch_failed: dns error/);
+  assert.match(failureHint(offline, { mode: "serve-image" })!, /served image.*127\.0\.0\.1/);
+  assert.equal(
+    failureHint({ status: 503, error: "overloaded", detail: "queue full" }),
+    "the service answers a probe request with 503 overloaded: queue full",
+  );
+  assert.equal(
+    failureHint({ status: 415, error: "unsupported_media_type", detail: null }, { mode: "image" }),
+    "the service answers a probe request with 415 unsupported_media_type",
+  );
+  assert.match(failureHint(null)!, /no answer.*deno task deploy configs\/basic\.yaml/);
+  assert.equal(failureHint({ status: 200, error: null, detail: null }), null, "probe succeeded");
 });
 
 Deno.test("probeRequest() reads the service's error reason of a failing request", async () => {
@@ -58,16 +82,21 @@ Deno.test("deno task loadtest with every request failing on 502 image_fetch_fail
   };
   try {
     const failing = await run([]);
-    assert.equal(failing.code, 0, "failures alone keep exit 0 (documented)");
+    assert.equal(failing.code, 1, "any failed request exits 1, as Locust");
     assert.match(
       failing.stdout,
       /\nhint: the service could not fetch the image URI \(502 image_fetch_failed: .*\).*--image PATH.*--serve-image PATH/,
     );
-    // With --image the hint would be wrong advice: not given.
+    // With --image, --image advice would be wrong: the service's reason is given instead.
     const img = `${dir}/x.png`;
     await Deno.writeFile(img, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     const withImage = await run(["--image", img]);
-    assert.doesNotMatch(withImage.stdout, /hint:/);
+    assert.equal(withImage.code, 1);
+    assert.match(
+      withImage.stdout,
+      /\nhint: the service answers a probe request with 502 image_fetch_failed/,
+    );
+    assert.doesNotMatch(withImage.stdout, /--image PATH/);
   } finally {
     await stub.close();
     await Deno.remove(dir, { recursive: true });

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import {
   evaluateThresholds,
-  formatLiveLine,
   LatencyHistogram,
   liveReporter,
   parseThreshold,
   RequestStats,
   type SecondReport,
 } from "../../lib/loadgen/mod.ts";
+import { formatLiveLine } from "../../lib/loadgen/report.ts";
 
 Deno.test("LatencyHistogram percentiles are within 3 significant digits of the exact ones", () => {
   let seed = 42;

@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
 import {
-  bucketResponseTime,
-  calculateResponseTimePercentile,
-  medianFromDict,
   renderExceptionsCsv,
   renderFailuresCsv,
   renderStatsCsv,
   renderStatsHistoryRows,
   RequestStats,
-  ResultFiles,
-  statsCsvColumns,
   statsHistoryColumns,
 } from "../../lib/loadgen/mod.ts";
+import {
+  bucketResponseTime,
+  calculateResponseTimePercentile,
+  medianFromDict,
+} from "../../lib/loadgen/locust_stats.ts";
+import { ResultFiles, statsCsvColumns } from "../../lib/loadgen/csv_files.ts";
 import { pyFloat } from "../../lib/loadgen/_pyformat.ts";
 
 interface RefEvent {

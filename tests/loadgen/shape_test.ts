@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  arrivalRateAt,
-  arrivalsUntil,
   arrivalTimeS,
   loadShape,
   parseShape,
@@ -11,6 +9,7 @@ import {
   userCountAt,
   waitSeconds,
 } from "../../lib/loadgen/mod.ts";
+import { arrivalRateAt, arrivalsUntil } from "../../lib/loadgen/shape.ts";
 
 const configs = new URL("../../configs/loadtest/", import.meta.url);
 
@@ -121,7 +120,7 @@ Deno.test("shape errors name the file, line, field and what would be right", () 
   bad("stages:\n  - {users: 1}\n", /needs exactly one of "end" .* or "duration"/);
   bad(
     "stages:\n  - {end: 60, users: 1}\n  - {end: 30, users: 2}\n",
-    /must end after the previous stage \(60 s\)/,
+    /must end after the previous stage \(1 min\), got 30 s/,
   );
   bad("stages:\n  - {duration: 1, users: 1, rate: 3}\n", /needs "executor: arrival_rate"/);
   bad("stage:\n  - {duration: 1, users: 1}\n", /stage is not a shape field/);

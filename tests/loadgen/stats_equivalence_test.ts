@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { LatencyHistogram } from "../../lib/loadgen/mod.ts";
 import {
   calculateResponseTimePercentile,
   calculateResponseTimePercentiles,
-  LatencyHistogram,
   medianFromDict,
-} from "../../lib/loadgen/mod.ts";
+} from "../../lib/loadgen/locust_stats.ts";
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import {
   analyzeSweep,
+  fakeTimersClock,
+  type HttpResult,
+  type LoadConnection,
   renderSweepCsv,
   runSweep,
+  suggestionLine,
   type SweepLevel,
   uriRequest,
 } from "../../lib/loadgen/mod.ts";
@@ -42,7 +47,67 @@ Deno.test("analyzeSweep() puts the knee where QPS stops rising and max 20-50% ab
   assert.equal(rising.suggestedMaxOngoingRequests, 3, "at least target + 1");
 });
 
+Deno.test("fake time: the sweep puts the knee of a 4-worker, 50 ms service at exactly 4", async () => {
+  // The service as fake connections: 4 workers, 50 ms each, the rest wait in a FIFO queue.
+  const clock = FakeTimers.createClock(1_700_000_000_000);
+  let busy = 0;
+  const queue: (() => void)[] = [];
+  const serve = (done: () => void) => {
+    busy++;
+    clock.setTimeout(() => {
+      busy--;
+      done();
+      queue.shift()?.();
+    }, 50);
+  };
+  const connect = (): LoadConnection => {
+    let cancel: (() => void) | null = null;
+    return {
+      send: () =>
+        new Promise<HttpResult>((resolve) => {
+          cancel = () => resolve({ status: 0, contentLength: 0, error: "stopped" });
+          const start = () => serve(() => resolve({ status: 200, contentLength: 2 }));
+          if (busy < 4) start();
+          else queue.push(start);
+        }),
+      abort: () => cancel?.(), // the level's end: the answer no longer counts
+      close: () => {},
+    };
+  };
+  const sweep = runSweep({
+    host: "http://127.0.0.1:9",
+    request: uriRequest("x"),
+    levels: [1, 2, 4, 8, 16],
+    levelDurationS: 2,
+    warmupS: 1,
+    patience: 2,
+    tolerance: 0.1,
+    replicas: false,
+    clock: fakeTimersClock(clock),
+    connect,
+  });
+  await clock.tickAsync(5 * 3000);
+  const { levels, analysis } = await sweep;
+  // 20 requests/s per worker in flight: 20, 40, 80, then 80 and 80 (the rest queue).
+  assert.deepEqual(levels.map((l) => [l.concurrency, l.qps]), [
+    [1, 20],
+    [2, 40],
+    [4, 80],
+    [8, 80],
+    [16, 80],
+  ]);
+  assert.equal(analysis.kneeConcurrency, 4);
+  assert.equal(analysis.maxSustainableQps, 80);
+  assert.equal(analysis.suggestedTargetOngoingRequests, 4);
+  assert.equal(analysis.suggestedMaxOngoingRequests, 5);
+  // At 16, 12 wait: 4 rounds of 50 ms from the send.
+  assert.equal(levels[4].p50Ms, 200);
+});
+
 Deno.test("the sweep finds the knee of a stub that serves 4 requests at a time", async () => {
+  // Real time: this one runs the real HTTP client against a real server and reads queue depth
+  // from its /api/status, which fake time cannot. The load on a shared machine moves the figures,
+  // so the bounds are generous; the exact knee is asserted on fake time above.
   // 4 workers, 50 ms each: QPS rises to ~80 at concurrency 4, then requests only queue.
   let busy = 0;
   const waiting: (() => void)[] = [];
@@ -87,11 +152,12 @@ Deno.test("the sweep finds the knee of a stub that serves 4 requests at a time",
       patience: 2,
       tolerance: 0.1,
     });
-    assert.equal(analysis.kneeConcurrency, 4, renderSweepCsv(levels));
-    assert.equal(analysis.suggestedTargetOngoingRequests, 4);
-    assert.equal(analysis.suggestedMaxOngoingRequests, 5);
+    const knee = analysis.kneeConcurrency!;
+    assert.ok(knee >= 2 && knee <= 8, `knee ${knee}\n${renderSweepCsv(levels)}`);
+    assert.ok(analysis.suggestedMaxOngoingRequests! > analysis.suggestedTargetOngoingRequests!);
+    // 4 workers x 50 ms cannot serve more than 80/s; a loaded machine serves fewer.
     assert.ok(
-      analysis.maxSustainableQps > 60 && analysis.maxSustainableQps < 85,
+      analysis.maxSustainableQps > 20 && analysis.maxSustainableQps <= 85,
       renderSweepCsv(levels),
     );
     const l16 = levels.find((l) => l.concurrency === 16);
@@ -171,4 +237,16 @@ Deno.test("deno task sweep with every request failing says why, suggests nothing
     await stub.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the suggestion line says 'gives 2', not '2-2', when the tutorial's range is one value", () => {
+  const one = analyzeSweep([level(1, 10), level(2, 10), level(4, 10)]);
+  assert.equal(one.suggestedTargetOngoingRequests, 1);
+  assert.equal(
+    suggestionLine(one),
+    "suggested target_ongoing_requests: 1   max_ongoing_requests: 2 " +
+      "(the tutorial's 20-50% above the target gives 2)",
+  );
+  const a = analyzeSweep([level(1, 10), level(2, 20), level(4, 38), level(8, 40.5), level(16, 40)]);
+  assert.match(suggestionLine(a), /gives \d+-\d+\)$/);
 });

@@ -5,6 +5,8 @@ import {
   dashboardChart,
   latencyChart,
   loadRun,
+  makeRun,
+  parseStatsHistory,
   queueChart,
   replicasChart,
   rpsChart,
@@ -92,7 +94,7 @@ Deno.test("dashboardChart() holds the four charts and a summary line per run; SV
     assert.ok(text.includes(t), t);
   }
   assert.match(text, /ours_extras: 1,920 requests/);
-  assert.match(text, /SLA \(p99 <= 400 ms\)/);
+  assert.match(text, /SLA \(p99 <= 400 ms, <= 1 % failed\)/);
   assert.ok(Number(chart.getAttribute("width")) >= 1000);
 });
 
@@ -109,10 +111,11 @@ function stageLabels(chart: ChartElement, color: string): string[] {
 }
 
 Deno.test("overlaid runs with different stages get each run's stage boundaries in its run colour", () => {
-  // ours_extras: stages at 10, 30, 45 s (from _stages.csv); locust212: one at 5 s (inferred).
+  // ours_extras: stages at 10, 30, 45 s (from _stages.csv); locust212: at 1 s, where its users
+  // appear, and at 6 s (inferred, where its users line steps).
   for (const chart of [usersChart([ours, locust212]), latencyChart([ours, locust212])]) {
     assert.equal(boundaryRules(chart, runColor(0)).length, 3, "ours_extras: 3 boundaries");
-    assert.equal(boundaryRules(chart, runColor(1)).length, 1, "locust212: 1 boundary");
+    assert.equal(boundaryRules(chart, runColor(1)).length, 2, "locust212: 2 boundaries");
     assert.equal(boundaryRules(chart, "#9a9a9a").length, 0, "no grey (shared) boundaries");
     assert.deepEqual(stageLabels(chart, runColor(0)), ["1 user", "20 users", "40 users", "1 user"]);
     assert.deepEqual(stageLabels(chart, runColor(1)), ["2 users", "10 users"]);
@@ -122,7 +125,7 @@ Deno.test("overlaid runs with different stages get each run's stage boundaries i
   }
   // Same order reversed: colours follow the runs, not the argument position of the first run.
   const reversed = usersChart([locust212, ours]);
-  assert.equal(boundaryRules(reversed, runColor(0)).length, 1);
+  assert.equal(boundaryRules(reversed, runColor(0)).length, 2);
   assert.equal(boundaryRules(reversed, runColor(1)).length, 3);
 });
 
@@ -137,4 +140,48 @@ Deno.test("overlaid runs with the same stages draw the boundaries once, in grey,
 
 Deno.test("chart builders reject an empty run list with a clear message", () => {
   assert.throws(() => usersChart([]), /usersChart: needs at least one run/);
+});
+
+Deno.test("stage labels of a short run never overlap: close stages stack on rows of their own", () => {
+  // The tutorial shape at --time-scale 0.01: stages of 0.6, 1.2 and 1.8 s in a 6.6 s run, drawn
+  // on a 100 s axis (as when overlaid on a longer run): "1 use20 users40 users" before.
+  const history = parseStatsHistory(
+    [
+      "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,99%,100%,Total Request Count,Total Failure Count",
+      ...Array.from(
+        { length: 7 },
+        (_, t) => `${1000 + t},${[1, 20, 40, 40, 20, 1, 1][t]},,Aggregated,1,0,5,9,9,${t},0`,
+      ),
+    ].join("\n"),
+  );
+  const run = makeRun({
+    name: "short",
+    history,
+    stages: [[0, 0.6, 1], [0.6, 1.8, 20], [1.8, 3.6, 40], [3.6, 5.4, 20], [5.4, 6.6, 1]].map((
+      [startS, endS, users],
+    ) => ({ name: `s${startS}`, startS, endS, users, spawnRate: null })),
+  });
+  const chart = usersChart(run, { xDomainS: [0, 100] });
+  // Plot puts a mark's dy on the group and each label's x on its text.
+  const nums = (el: ChartElement) =>
+    (el.getAttribute("transform") ?? "").match(/-?[\d.]+/g)!.map(Number);
+  const labels = marks(chart, "text").flatMap((g) =>
+    Array.from(g.querySelectorAll("g[font-size]")).flatMap((group) =>
+      Array.from(group.querySelectorAll("text"))
+        .filter((t) => /users?$/.test(t.textContent ?? ""))
+        .map((t) => ({ text: t.textContent!, x: nums(t)[0], y: nums(group)[1] }))
+    )
+  );
+  assert.equal(labels.length, 5, JSON.stringify(labels));
+  for (const a of labels) {
+    for (const b of labels) {
+      if (a === b || a.y !== b.y) continue;
+      const [left, right] = a.x <= b.x ? [a, b] : [b, a];
+      assert.ok(
+        right.x - left.x >= left.text.length * 9 * 0.6,
+        `"${left.text}" at ${left.x} overlaps "${right.text}" at ${right.x} on one row`,
+      );
+    }
+  }
+  assert.ok(new Set(labels.map((l) => l.y)).size >= 3, "close labels are stacked");
 });

@@ -126,8 +126,25 @@ Deno.test("parseReplicas/parseLatency/parseStages read our LF extras; empty late
 Deno.test("inferStages() finds one boundary per ramp, not one per user-count step", () => {
   const users = [1, 1, 1, 1, 1, 11, 20, 20, 20, 20, 20, 20, 30, 40, 40, 40, 40, 40, 1, 1, 1];
   const stages = inferStages(users.map((u, i) => ({ elapsedS: i, users: u })));
-  assert.deepEqual(stages.map((s) => [s.startS, s.users]), [[0, 1], [4, 20], [11, 40], [17, 1]]);
+  // Each boundary sits where the users line moves (the first row with the new count).
+  assert.deepEqual(stages.map((s) => [s.startS, s.users]), [[0, 1], [5, 20], [12, 40], [18, 1]]);
   assert.equal(stages[stages.length - 1].endS, 20);
+});
+
+Deno.test("inferStages() on a real Locust file: labels sit on the users line's steps, the first where users appear", async () => {
+  // Locust 2.12 history: 0 users at 0 s, 2 users from 1 s, 10 users from 6 s.
+  const run = await loadRun(`${FIXTURES}locust212_full_history_stats_history.csv`);
+  assert.deepEqual(run.stages.map((s) => [s.startS, s.endS, s.users]), [[1, 6, 2], [6, 10, 10]]);
+  const users = (t: number) => run.history.find((r) => r.elapsedS === t)!.users;
+  for (const s of run.stages) {
+    assert.equal(users(s.startS), s.users, `the line reads ${s.users} users at ${s.startS} s`);
+    assert.notEqual(users(s.startS - 1), s.users, "and did not one row before");
+  }
+  // Short stages are not merged: 2 s stages of 1, 3 and 5 users, then a quick ramp down.
+  const short = inferStages(
+    [0, 1, 1, 3, 3, 5, 5, 4, 2, 2].map((u, i) => ({ elapsedS: i, users: u })),
+  );
+  assert.deepEqual(short.map((s) => [s.startS, s.users]), [[1, 1], [3, 3], [5, 5], [7, 2]]);
 });
 
 Deno.test("loadRun() aligns a run on the start its extras record and picks up every sibling file", async () => {

@@ -3,6 +3,7 @@ import {
   makeRun,
   parseStatsHistory,
   type ReplicaRow,
+  reportHtml,
   scalingDecisions,
   summarizeRun,
   summaryTable,
@@ -114,7 +115,7 @@ Deno.test("summarizeRun() computes error rate, SLA compliance, queue depth and r
   assert.ok(Math.abs((s.replicaHoursPer1000Requests ?? 0) - 10 / 3600 / 3.6) < 1e-12);
   const table = summaryTable([s]);
   assert.match(table, /Error rate\s+1\.00 %/);
-  assert.match(table, /SLA compliance \(p99 <= 500 ms\)\s+66\.67 %/);
+  assert.match(table, /SLA compliance \(p99 <= 500 ms, <= 1 % failed\)\s+66\.67 %/);
 });
 
 Deno.test("the queue figures say they are of per-second samples and why deno task simulate's max can be higher", () => {
@@ -175,4 +176,62 @@ Deno.test("summarizeRun() of a plain Locust run has no replica figures and says 
     /burst between samples/,
     "no queue figures, no queue note",
   );
+});
+
+Deno.test("a failed request never meets the SLA: fast failures give 0 % compliance and a flag in comparisons", () => {
+  const second = (elapsedS: number, requests: number, failures: number, p99Ms: number) => ({
+    timestamp: 1000 + elapsedS,
+    elapsedS,
+    requests,
+    failures,
+    p50Ms: 1,
+    p90Ms: 2,
+    p95Ms: 2,
+    p99Ms,
+    maxMs: p99Ms,
+  });
+  const history = parseStatsHistory(
+    [HEADER, "1000,2,,Aggregated,40,40,1,3,4,40,40", "1003,2,,Aggregated,40,40,1,3,4,160,160"]
+      .join("\n"),
+  );
+  // Every request failed within 3 ms: under the 500 ms bound, yet not one met the SLA.
+  const failed = summarizeRun(
+    makeRun({
+      name: "refused",
+      history,
+      latency: [0, 1, 2, 3].map((t) => second(t, 40, 40, 3)),
+    }),
+    { sloMs: 500 },
+  );
+  assert.equal(failed.slaCompliance, 0);
+  // 1 failure in 100 is within a p99's 1 %; 2 in 100 is not.
+  const mixed = summarizeRun(
+    makeRun({
+      name: "mixed",
+      history: parseStatsHistory(
+        [HEADER, "1000,2,,Aggregated,100,1,1,3,4,100,1", "1002,2,,Aggregated,100,1,1,3,4,300,3"]
+          .join("\n"),
+      ),
+      latency: [second(0, 100, 1, 100), second(1, 100, 2, 100), second(2, 100, 0, 100)],
+    }),
+    { sloMs: 500 },
+  );
+  assert.equal(mixed.slaCompliance, 2 / 3);
+  // Locust's history alone: its Failures/s column counts the same way.
+  const locust = summarizeRun(makeRun({ name: "locust", history }), { sloMs: 500 });
+  assert.equal(locust.slaCompliance, 0);
+  const table = summaryTable([failed, mixed]);
+  assert.match(
+    table,
+    /\nrefused: high error rate: 100 % of requests failed; its latency and SLA figures describe failures/,
+  );
+  assert.doesNotMatch(table, /mixed: high error rate/);
+  const html = reportHtml([
+    makeRun({ name: "refused", history, latency: [0, 1].map((t) => second(t, 40, 40, 3)) }),
+  ]);
+  assert.match(
+    html,
+    /<ul class="warning"><li><b>refused<\/b>: high error rate: 100 % of requests failed/,
+  );
+  assert.match(html, /SLA compliance \(p99 &lt;= 500 ms, &lt;= 1 % failed\)<\/td><td>0\.00 %/);
 });

@@ -108,7 +108,7 @@ Deno.test("visualize on a glob of runs with our extras overlays them and reports
     assert.match(replicas, /ours_extras/);
     const html = await Deno.readTextFile(`${dir}/report.html`);
     assert.match(html, /<td>3 \(2 \/ 1\)<\/td>/, "3 scaling events, 2 up and 1 down");
-    assert.match(html, /SLA compliance \(p99 &lt;= 250 ms\)/);
+    assert.match(html, /SLA compliance \(p99 &lt;= 250 ms, &lt;= 1 % failed\)/);
     assert.ok((html.match(/<svg/g) ?? []).length >= 5, "charts are inline SVG");
     // Queue figures come from once-a-second samples; both outputs say so rather than look exact.
     assert.match(html, /Queue depth \(max \/ mean of per-second samples\)/);
@@ -141,6 +141,72 @@ Deno.test("visualize on a malformed or missing file exits non-zero naming the fi
     const none = await visualize([]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no --stats-history given/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("visualize recognises a Locust history by its header, whatever its name, and looks for siblings only when the name allows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "visualize_named_" });
+  try {
+    // A real Locust 2.12 history saved under another name, next to a file that would be a sibling
+    // if the name were taken as a prefix (it is broken: reading it would fail the run).
+    await Deno.copyFile(
+      `${FIXTURES}locust212_full_history_stats_history.csv`,
+      `${dir}/tuesday.csv`,
+    );
+    await Deno.writeTextFile(`${dir}/tuesday.csv_stats.csv`, "not,a,stats,file\n");
+    await Deno.writeTextFile(`${dir}/tuesday_stats.csv`, "not,a,stats,file\n");
+    const ok = await visualize(["--stats-history", `${dir}/tuesday.csv`, "--output-dir", dir]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /read .*tuesday\.csv: 11 s of history\n/);
+    assert.match(ok.stdout, /tuesday/);
+    // Not Locust's header: refused by what it holds, naming the file and the missing columns.
+    await Deno.writeTextFile(`${dir}/other_stats_history.csv`, "a,b\n1,2\n");
+    const bad = await visualize([
+      "--stats-history",
+      `${dir}/other_stats_history.csv`,
+      "--output-dir",
+      dir,
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /other_stats_history\.csv:1: not a Locust _stats_history\.csv file/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("visualize finds the autoscaler decisions file of the run by timestamp and reports its rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "visualize_decisions_" });
+  try {
+    for (const part of ["stats_history", "replicas", "latency", "stages"]) {
+      await Deno.copyFile(`${FIXTURES}ours_extras_${part}.csv`, `${dir}/run_${part}.csv`);
+    }
+    // ours_extras runs from Unix 1700000100 for 60 s; a deploy file of an earlier deploy too.
+    const header =
+      "timestamp,time_s,total_ongoing_requests,queued_requests,running_replicas,desired_replicas,target_replicas,reason";
+    await Deno.writeTextFile(
+      `${dir}/app_autoscaler_20231114_220000.csv`,
+      `${header}\n1700000112.000,512.0,6.500,2.000,1,3,3,AUTOSCALING\n`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/app_autoscaler_20231114_210000.csv`,
+      `${header}\n1699990000.000,1.0,0.000,0.000,1,1,1,AUTOSCALING\n`,
+    );
+    const r = await visualize([
+      "--stats-history",
+      `${dir}/run_stats_history.csv`,
+      "--output-dir",
+      dir,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /1 autoscaler decisions from .*app_autoscaler_20231114_220000\.csv/);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.match(html, /decisions file .*app_autoscaler_20231114_220000\.csv/);
+    assert.match(
+      html,
+      /<td>12<\/td><td>6\.5<\/td><td>2<\/td><td>1<\/td><td>3<\/td><td>3<\/td><td>AUTOSCALING<\/td>/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

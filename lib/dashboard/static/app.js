@@ -432,21 +432,37 @@
         curve: options.curve ?? "linear",
       }),
     ];
+    const marginLeft = 42;
+    const marginRight = 12;
     if (options.labelDecisions) {
-      marks.push(Plot.text(inWindow, {
-        x: (d) => new Date(d.time_ms),
-        text: (d) => `#${d.n}`,
-        frameAnchor: "top",
-        dy: 2,
-        fill: (d) => d.direction === "up" ? UP_COLOR : DOWN_COLOR,
-        fontSize: 10,
-      }));
+      // Decisions a second apart would print "#1" and "#2" on top of each other ("#12"): each
+      // label goes on the first row where the one before it has ended.
+      const span = Math.max(1, t1 - t0);
+      const xPx = (d) => ((d.time_ms - t0) / span) * (width - marginLeft - marginRight);
+      const rows = chartLayout.labelRows(
+        inWindow.map((d) => ({ xPx: xPx(d), widthPx: `#${d.n}`.length * 6 })),
+        { anchor: "middle" },
+      );
+      for (const row of [...new Set(rows)]) {
+        marks.push(Plot.text(inWindow.filter((_, i) => rows[i] === row), {
+          x: (d) => new Date(d.time_ms),
+          text: (d) => `#${d.n}`,
+          frameAnchor: "top",
+          dy: 2 + 11 * row,
+          fill: (d) => d.direction === "up" ? UP_COLOR : DOWN_COLOR,
+          fontSize: 10,
+        }));
+      }
     }
+    const yDomain = options.yDomain ??
+      chartLayout.yDomainFor(
+        state.history.flatMap((p) => options.keys.map(([, get]) => get(p))),
+      );
     const svg = Plot.plot({
       width,
       height: 190,
-      marginLeft: 42,
-      marginRight: 12,
+      marginLeft,
+      marginRight,
       marginTop: 24,
       x: {
         type: "time",
@@ -455,7 +471,7 @@
         ticks: Math.max(2, Math.floor(width / 110)),
         tickFormat: "%H:%M:%S",
       },
-      y: { grid: true, label: options.yLabel, zero: true, nice: true, domain: options.yDomain },
+      y: { grid: true, label: options.yLabel, zero: true, nice: true, domain: yDomain },
       color: { domain: names, range: names.map((n) => COLORS[n] ?? "#333"), legend: true },
       style: { fontSize: "11px", background: "transparent" },
       marks,
