@@ -67,8 +67,8 @@ Deno.test("knative-kpa: with scale-down-delay 5m the count stays at 8 until five
   assert.equal(r.desired, 8);
   let ready = 8;
   const seen: number[] = [];
-  // Load drops at once; tick every 2 s for 8 minutes.
-  for (let t = t0 + 2000; t <= t0 + 480_000; t += 2000) {
+  // Load drops at once; tick every 2 s for 12 minutes.
+  for (let t = t0 + 2000; t <= t0 + 720_000; t += 2000) {
     r = kpaScale({ stableTotal: 10, panicTotal: 10, readyPods: ready, nowMs: t }, r.state, knobs);
     ready = r.desired;
     seen.push(r.desired);
@@ -77,6 +77,10 @@ Deno.test("knative-kpa: with scale-down-delay 5m the count stays at 8 until five
   // 300 s lets the count fall exactly 300 s after it (and not one tick earlier).
   const firstBelow8 = seen.findIndex((d) => d < 8);
   assert.equal((firstBelow8 + 1) * 2, 58 + 300);
+  // The 8 -> 4 step then holds: the tick at 358 s still recommended 4 (8 pods were ready), so 4 -> 2 comes 300 s later.
+  assert.equal(seen[firstBelow8], 4);
+  const firstBelow4 = seen.findIndex((d) => d < 4);
+  assert.equal((firstBelow4 + 1) * 2, 358 + 300);
   assert.equal(seen.at(-1), 2);
 });
 
