@@ -1,0 +1,229 @@
+/**
+ * Validating a manifest against an engine's own CRD (`../shared/schemas/*.yaml`) with ajv:
+ * `strict: false` (the CRDs carry `x-kubernetes-*` keywords), `useDefaults` (KubeRay's samples
+ * rely on defaults), `allErrors`, the `int32`/`int64` formats, and `additionalProperties: false`
+ * injected wherever a schema lists `properties` (as kubeconform does), so a misspelt field fails.
+ * Each CRD version is compiled once per process and cached.
+ *
+ * @module
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { parse } from "yaml";
+import { fieldPath, type ManifestIssue } from "./issue.ts";
+
+/** The CRD files this project validates against, by `apiVersion` and `kind`. */
+export const CRD_FILES: Readonly<Record<string, string>> = {
+  "ray.io/v1 RayService": "ray.io_rayservices.yaml",
+  "ray.io/v1alpha1 RayService": "ray.io_rayservices.yaml",
+  "serving.knative.dev/v1 Service": "serving.knative.dev_services.yaml",
+  "keda.sh/v1alpha1 ScaledObject": "keda.sh_scaledobjects.yaml",
+  "http.keda.sh/v1alpha1 HTTPScaledObject": "http.keda.sh_httpscaledobjects.yaml",
+};
+
+/** Adds `additionalProperties: false` to every object schema that lists `properties`. */
+export function injectAdditionalPropertiesFalse(schema: unknown): void {
+  if (schema === null || typeof schema !== "object") return;
+  if (Array.isArray(schema)) {
+    for (const s of schema) injectAdditionalPropertiesFalse(s);
+    return;
+  }
+  const s = schema as Record<string, unknown>;
+  if (
+    s.properties && typeof s.properties === "object" && s.additionalProperties === undefined &&
+    s["x-kubernetes-preserve-unknown-fields"] !== true
+  ) {
+    s.additionalProperties = false;
+  }
+  for (const key of ["properties", "patternProperties", "definitions"]) {
+    const m = s[key];
+    if (m && typeof m === "object") {
+      for (const v of Object.values(m as Record<string, unknown>)) {
+        injectAdditionalPropertiesFalse(v);
+      }
+    }
+  }
+  for (const key of ["items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"]) {
+    if (s[key] && typeof s[key] === "object") injectAdditionalPropertiesFalse(s[key]);
+  }
+}
+
+let ajv: Ajv | null = null;
+function getAjv(): Ajv {
+  ajv ??= new Ajv({
+    strict: false,
+    useDefaults: true,
+    allErrors: true,
+    verbose: true,
+    formats: { int32: true, int64: true, "date-time": true, byte: true, uri: true },
+  });
+  return ajv;
+}
+
+const parsedCrds = new Map<string, Record<string, unknown>>();
+const compiled = new Map<string, ValidateFunction>();
+
+/** Raised when a CRD file is missing or holds no schema for the version asked. */
+export class SchemaMissingError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SchemaMissingError";
+  }
+}
+
+/** The compiled validator of `apiVersion kind` from the CRDs in `schemasDir` (cached). */
+export function crdValidator(
+  schemasDir: string,
+  apiVersion: string,
+  kind: string,
+): ValidateFunction {
+  const key = `${apiVersion} ${kind}`;
+  const file = CRD_FILES[key];
+  if (!file) throw new SchemaMissingError(`no CRD known for ${key}`);
+  const cacheKey = `${schemasDir}|${key}`;
+  const hit = compiled.get(cacheKey);
+  if (hit) return hit;
+  const path = `${schemasDir.replace(/\/$/, "")}/${file}`;
+  let crd = parsedCrds.get(path);
+  if (!crd) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (error) {
+      throw new SchemaMissingError(`cannot read the CRD ${path}: ${(error as Error).message}`);
+    }
+    crd = parse(text) as Record<string, unknown>;
+    parsedCrds.set(path, crd);
+  }
+  const version = apiVersion.slice(apiVersion.indexOf("/") + 1);
+  const versions = ((crd.spec as Record<string, unknown>)?.versions ?? []) as {
+    name: string;
+    schema?: { openAPIV3Schema?: unknown };
+  }[];
+  const v = versions.find((x) => x.name === version);
+  if (!v?.schema?.openAPIV3Schema) {
+    throw new SchemaMissingError(`${path} has no schema for version ${version}`);
+  }
+  const schema = structuredClone(v.schema.openAPIV3Schema);
+  injectAdditionalPropertiesFalse(schema);
+  const fn = getAjv().compile(schema as object);
+  compiled.set(cacheKey, fn);
+  return fn;
+}
+
+function pointerSegments(pointer: string): string[] {
+  if (pointer === "") return [];
+  return pointer.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+function nearest(word: string, options: string[]): string | null {
+  let best: string | null = null, bestD = Infinity;
+  for (const o of options) {
+    const d = editDistance(word.toLowerCase(), o.toLowerCase());
+    if (d < bestD) [best, bestD] = [o, d];
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 4)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
+
+function describeValue(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + "..." : s;
+}
+
+/** ajv's errors as issues with field paths, one per path and message. */
+export function schemaIssues(errors: readonly ErrorObject[], doc: number): ManifestIssue[] {
+  const out: ManifestIssue[] = [];
+  const seen = new Set<string>();
+  const hasSpecific = new Set(
+    errors.filter((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf").map((e) => e.instancePath),
+  );
+  for (const e of errors) {
+    const segs = pointerSegments(e.instancePath);
+    let path = fieldPath(segs);
+    let message: string;
+    switch (e.keyword) {
+      case "additionalProperties": {
+        const name = (e.params as { additionalProperty: string }).additionalProperty;
+        path = fieldPath([...segs, name]);
+        const known = Object.keys(
+          ((e.parentSchema as Record<string, unknown>)?.properties ?? {}) as Record<
+            string,
+            unknown
+          >,
+        );
+        const guess = nearest(name, known);
+        message = `is not a field of this object in the CRD${
+          guess ? ` (did you mean "${guess}"?)` : ""
+        }`;
+        break;
+      }
+      case "required":
+        path = fieldPath([...segs, (e.params as { missingProperty: string }).missingProperty]);
+        message = "is required";
+        break;
+      case "type":
+        message = `must be ${(e.params as { type: string }).type}, got ${describeValue(e.data)}`;
+        break;
+      case "enum":
+        message = `must be one of ${
+          (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v))
+            .join(", ")
+        }, got ${describeValue(e.data)}`;
+        break;
+      case "anyOf":
+      case "oneOf":
+        if (hasSpecific.has(e.instancePath)) continue;
+        message = `does not match the CRD's schema (got ${describeValue(e.data)})`;
+        break;
+      default:
+        message = `${e.message ?? e.keyword}, got ${describeValue(e.data)}`;
+    }
+    const key = `${path}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ doc, path, message, rule: "schema" });
+  }
+  return out;
+}
+
+/** Drops `key: null` entries, as the API server prunes nulls of non-nullable fields before validating. */
+function dropNulls(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const v of value) dropNulls(v);
+  } else if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    for (const [k, v] of Object.entries(o)) {
+      if (v === null) delete o[k];
+      else dropNulls(v);
+    }
+  }
+}
+
+/**
+ * Validates `doc` (a clone is validated: defaults are not written into it; `null` fields are
+ * dropped first, as the API server does).
+ */
+export function validateAgainstCrd(
+  manifest: Record<string, unknown>,
+  options: { schemasDir: string; doc: number },
+): ManifestIssue[] {
+  const fn = crdValidator(options.schemasDir, String(manifest.apiVersion), String(manifest.kind));
+  const copy = structuredClone(manifest);
+  dropNulls(copy);
+  if (fn(copy)) return [];
+  return schemaIssues(fn.errors ?? [], options.doc);
+}
