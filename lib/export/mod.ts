@@ -53,3 +53,16 @@ export { formatManifestIssue, type IssueRule, type ManifestIssue } from "./valid
 export { knativeAnnotationIssues } from "./validate/knative_rules.ts";
 export { serveConfigIssues } from "./validate/serve_rules.ts";
 export { parseGoDurationMs } from "./validate/go_duration.ts";
+export {
+  ASSUMED_SCRAPE_INTERVAL_S,
+  compareChart,
+  type CompareEngine,
+  compareEngines,
+  type CompareOptions,
+  type CompareResult,
+  type CompareRow,
+  type EngineVariant,
+  engineVariants,
+  formatCompareTable,
+  loadRiseS,
+} from "./compare.ts";
