@@ -66,3 +66,8 @@ export {
   formatCompareTable,
   loadRiseS,
 } from "./compare.ts";
+export {
+  singleReplicaConfig,
+  type SingleReplicaOptions,
+  startSingleReplica,
+} from "./single_replica.ts";
