@@ -49,7 +49,11 @@ type Check = (value: string) => string | null;
 const number = (min: number, max: number, what = "a number"): Check => (v) => {
   const n = Number(v);
   if (v.trim() === "" || !Number.isFinite(n)) return `must be ${what}, got "${v}"`;
-  if (n < min || n > max) return `must be from ${min} to ${max}, got ${v}`;
+  if (n < min || n > max) {
+    return max === Infinity
+      ? `must be >= ${min}, got ${v}`
+      : `must be from ${min} to ${max}, got ${v}`;
+  }
   return null;
 };
 const integer = (min: number): Check => (v) => {
