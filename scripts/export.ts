@@ -12,11 +12,9 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../lib/config/mod.ts";
-import { loadShape } from "../lib/loadgen/mod.ts";
-import { chartSvg } from "../lib/plot/mod.ts";
 import {
   checkManifestText,
-  compareChart,
+  compareChartSvg,
   compareEngines,
   EXPORT_TARGETS,
   exportConfig,
@@ -182,6 +180,7 @@ async function main(): Promise<void> {
   if (v.compare) {
     let shape;
     try {
+      const { loadShape } = await import("../lib/loadgen/mod.ts");
       shape = await loadShape(v.shape);
     } catch (error) {
       fail((error as Error).message);
@@ -198,9 +197,7 @@ async function main(): Promise<void> {
     const chartPath = `${outDir}/${name}_compare_replicas.svg`;
     await Deno.writeTextFile(
       chartPath,
-      chartSvg(
-        compareChart(result, `${name}: replicas under each engine's policy (${shape.name})`),
-      ),
+      await compareChartSvg(result, `${name}: replicas under each engine's policy (${shape.name})`),
     );
     await Deno.writeTextFile(
       `${outDir}/${name}_compare.json`,

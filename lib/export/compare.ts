@@ -13,25 +13,8 @@
  */
 import type { AutoscalingConfig, ServeConfig } from "../config/mod.ts";
 import type { LoadShape } from "../loadgen/mod.ts";
-import { stageRows } from "../loadgen/mod.ts";
-import {
-  defaultReplicaConcurrency,
-  defaultStartupTime,
-  type DurationModel,
-  loadFromShape,
-  parseDurationSpec,
-  servedDeployment,
-  simulate,
-  type SimulationSummary,
-} from "../sim/mod.ts";
-import {
-  type ChartElement,
-  loadRun,
-  replicasChart,
-  type RunData,
-  type RunSummary,
-  summarizeRun,
-} from "../plot/mod.ts";
+import type { DurationModel, SimulationSummary } from "../sim/mod.ts";
+import type { ChartElement, RunData, RunSummary } from "../plot/mod.ts";
 import { kedaMapping } from "./keda.ts";
 import { knativeMapping } from "./knative.ts";
 
@@ -71,6 +54,18 @@ function engineNeutral(as: AutoscalingConfig): AutoscalingConfig {
     smoothing_factor: 1,
     aggregation_function: "mean",
   };
+}
+
+// lib/sim and lib/plot (Observable Plot, sharp) load only when comparing: `export --to` and
+// `--check` stay light.
+const loadSim = () => import("../sim/mod.ts");
+const loadPlot = () => import("../plot/mod.ts");
+
+/** The first application's first deployment (the one the lab serves and simulates). */
+function servedDeployment(config: ServeConfig) {
+  const dep = config.applications[0]?.deployments[0];
+  if (!dep) throw new Error("the config needs an application with a deployment to compare");
+  return dep;
 }
 
 /** The config as Ray, Knative and KEDA would scale it (one variant each). */
@@ -160,6 +155,15 @@ export async function compareEngines(
   shape: LoadShape,
   options: CompareOptions,
 ): Promise<CompareResult> {
+  const {
+    defaultReplicaConcurrency,
+    defaultStartupTime,
+    loadFromShape,
+    parseDurationSpec,
+    simulate,
+  } = await loadSim();
+  const { loadRun, summarizeRun } = await loadPlot();
+  const { stageRows } = await import("../loadgen/mod.ts");
   const dep = servedDeployment(config);
   const model = dep.user_config.model;
   const serviceTime = options.serviceTime ??
@@ -238,7 +242,9 @@ export function formatCompareTable(result: CompareResult): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
 }
 
-/** The overlaid replicas chart of the variants (lib/plot's multi-run replicas chart). */
-export function compareChart(result: CompareResult, title: string): ChartElement {
-  return replicasChart(result.runs, { title });
+/** The overlaid replicas chart of the variants (lib/plot's multi-run replicas chart) as SVG text. */
+export async function compareChartSvg(result: CompareResult, title: string): Promise<string> {
+  const { chartSvg, replicasChart } = await loadPlot();
+  const chart: ChartElement = replicasChart(result.runs, { title });
+  return chartSvg(chart);
 }

@@ -55,7 +55,7 @@ export { serveConfigIssues } from "./validate/serve_rules.ts";
 export { parseGoDurationMs } from "./validate/go_duration.ts";
 export {
   ASSUMED_SCRAPE_INTERVAL_S,
-  compareChart,
+  compareChartSvg,
   type CompareEngine,
   compareEngines,
   type CompareOptions,

@@ -8,7 +8,7 @@
  * @module
  */
 import type { ServeConfig } from "../config/mod.ts";
-import { type LogLevel, prepareModel, type ServeHandle, startServe } from "../serve/mod.ts";
+import type { LogLevel, ServeHandle } from "../serve/mod.ts";
 
 /** `config` reduced to what one pod serves: its first application's first deployment, one replica. */
 export function singleReplicaConfig(config: ServeConfig): ServeConfig {
@@ -46,6 +46,8 @@ export async function startSingleReplica(
   config: ServeConfig,
   options: SingleReplicaOptions,
 ): Promise<ServeHandle> {
+  // Loaded here, not at the top: lib/export's manifest code must not pull in the server.
+  const { prepareModel, startServe } = await import("../serve/mod.ts");
   const single = singleReplicaConfig(config);
   const dep = single.applications[0].deployments[0];
   const log = options.log ?? (() => {});
