@@ -15,6 +15,7 @@ import { ConfigError, loadConfig } from "../lib/config/mod.ts";
 import {
   checkManifestText,
   compareChartSvg,
+  compareClaims,
   compareEngines,
   EXPORT_TARGETS,
   exportConfig,
@@ -194,6 +195,8 @@ async function main(): Promise<void> {
       `${name} on shape ${shape.name} (${shape.durationS} s; the load first rises at ${result.loadRiseS} s), seed ${seed}:\n`,
     );
     console.log(formatCompareTable(result));
+    console.log("");
+    for (const line of await compareClaims(result)) console.log(line);
     const chartPath = `${outDir}/${name}_compare_replicas.svg`;
     await Deno.writeTextFile(
       chartPath,

@@ -248,3 +248,40 @@ export async function compareChartSvg(result: CompareResult, title: string): Pro
   const chart: ChartElement = replicasChart(result.runs, { title });
   return chartSvg(chart);
 }
+
+/**
+ * The comparison's findings as checked claims (lib/claims): which engine scales up first, which
+ * costs the fewest replica-hours, which keeps the best SLA — each rendered from the rows and
+ * checked against every other row.
+ */
+export async function compareClaims(result: CompareResult): Promise<string[]> {
+  const { claim } = await import("../claims/mod.ts");
+  const rows = result.rows;
+  const out: string[] = [];
+  const withLag = rows.filter((r) => r.scaleUpLagS !== null);
+  if (withLag.length >= 2) {
+    const first = withLag.reduce((a, b) => (b.scaleUpLagS! < a.scaleUpLagS! ? b : a));
+    out.push(claim(
+      `${first.label} scales up first`,
+      withLag.every((r) => r === first || r.scaleUpLagS! >= first.scaleUpLagS!),
+      withLag.map((r) => `${r.label} ${r.scaleUpLagS!.toFixed(1)} s`).join(", ") +
+        " after the load rises",
+    ));
+  }
+  const cheapest = rows.reduce((a, b) => (b.replicaHours < a.replicaHours ? b : a));
+  out.push(claim(
+    `${cheapest.label} uses the fewest replica-hours`,
+    rows.every((r) => r.replicaHours >= cheapest.replicaHours),
+    rows.map((r) => `${r.label} ${r.replicaHours.toFixed(3)}`).join(", "),
+  ));
+  const withSla = rows.filter((r) => r.slaCompliance !== null);
+  if (withSla.length === rows.length) {
+    const best = withSla.reduce((a, b) => (b.slaCompliance! > a.slaCompliance! ? b : a));
+    out.push(claim(
+      `${best.label} keeps p99 within ${result.sloMs} ms for the largest share of seconds`,
+      withSla.every((r) => r.slaCompliance! <= best.slaCompliance!),
+      withSla.map((r) => `${r.label} ${(r.slaCompliance! * 100).toFixed(1)} %`).join(", "),
+    ));
+  }
+  return out;
+}

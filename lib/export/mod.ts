@@ -56,6 +56,7 @@ export { parseGoDurationMs } from "./validate/go_duration.ts";
 export {
   ASSUMED_SCRAPE_INTERVAL_S,
   compareChartSvg,
+  compareClaims,
   type CompareEngine,
   compareEngines,
   type CompareOptions,
