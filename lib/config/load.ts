@@ -766,9 +766,7 @@ function checkPolicyFunction(r: Reader, node: Node, path: string, value: string)
       path,
       `must be "module:exportName" (e.g. ./policies/my_policy.ts:myPolicy) or a built-in (${
         BUILTIN_POLICY_NAMES.join(", ")
-      }), got ${
-        JSON.stringify(value)
-      }`,
+      }), got ${JSON.stringify(value)}`,
     );
     return false;
   }
