@@ -35,21 +35,32 @@ export function differsFromDefault(as: AutoscalingConfig, key: keyof Autoscaling
   return JSON.stringify(v) !== JSON.stringify(d);
 }
 
-/** Builds a row; `unfaithful` is set for a `lost` knob when `nonDefault` is true. */
-export function row(
-  knob: string,
-  value: unknown,
-  status: CarryStatus,
-  target: string,
-  note = "",
-  nonDefault = true,
-): CarryRow {
+/** How a knob travelled, for {@linkcode row}. */
+export interface CarryHow {
+  status: CarryStatus;
+  /** Where it went, or `-`. */
+  target: string;
+  /** Why, when not verbatim. */
+  note?: string;
+  /** Whether the value differs from Ray's default (default true): a lost knob is then unfaithful. */
+  nonDefault?: boolean;
+}
+
+/** Builds a row; `unfaithful` is set for a `lost` knob whose value is not Ray's default. */
+export function row(knob: string, value: unknown, how: CarryHow): CarryRow {
   const text = value === null || value === undefined
     ? "unset"
     : typeof value === "string"
     ? value
     : JSON.stringify(value);
-  return { knob, value: text, status, target, note, unfaithful: status === "lost" && nonDefault };
+  return {
+    knob,
+    value: text,
+    status: how.status,
+    target: how.target,
+    note: how.note ?? "",
+    unfaithful: how.status === "lost" && (how.nonDefault ?? true),
+  };
 }
 
 /** The table as fixed-width text (knob, value, status, target, note). */

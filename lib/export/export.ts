@@ -21,25 +21,23 @@ function extraAppRows(config: ServeConfig, perPod: boolean): CarryRow[] {
   config.applications.forEach((app, i) => {
     if (perPod && i > 0) {
       rows.push(
-        row(
-          `applications[${i}]`,
-          app.name,
-          "lost",
-          "-",
-          "one Service per application: export it alone",
-          true,
-        ),
+        row(`applications[${i}]`, app.name, {
+          status: "lost",
+          target: "-",
+          note: "one Service per application: export it alone",
+          nonDefault: true,
+        }),
       );
     }
     app.deployments.slice(1).forEach((d, j) => {
-      rows.push(row(
-        `applications[${i}].deployments[${j + 1}]`,
-        d.name,
-        "lost",
-        "-",
-        "the lab serves the first deployment of an application",
-        true,
-      ));
+      rows.push(
+        row(`applications[${i}].deployments[${j + 1}]`, d.name, {
+          status: "lost",
+          target: "-",
+          note: "the lab serves the first deployment of an application",
+          nonDefault: true,
+        }),
+      );
     });
   });
   return rows;

@@ -44,23 +44,24 @@ const clampWindow = (s: number) => Math.min(3600, Math.max(0, Math.round(s)));
 export function kedaMapping(dep: DeploymentConfig): KedaMapping {
   const as = dep.autoscaling_config;
   const rows: CarryRow[] = [];
-  rows.push(row(
-    "max_ongoing_requests",
-    dep.max_ongoing_requests,
-    "verbatim",
-    "SERVE_CONFIG (per pod)",
-    "HPA has no per-pod limit; the pod's own server enforces it",
-  ));
   rows.push(
-    row("max_queued_requests", dep.max_queued_requests, "verbatim", "SERVE_CONFIG (per pod)"),
+    row("max_ongoing_requests", dep.max_ongoing_requests, {
+      status: "verbatim",
+      target: "SERVE_CONFIG (per pod)",
+      note: "HPA has no per-pod limit; the pod's own server enforces it",
+    }),
   );
   rows.push(
-    row(
-      "ray_actor_options.num_cpus",
-      dep.ray_actor_options.num_cpus,
-      "mapped",
-      "resources.requests.cpu",
-    ),
+    row("max_queued_requests", dep.max_queued_requests, {
+      status: "verbatim",
+      target: "SERVE_CONFIG (per pod)",
+    }),
+  );
+  rows.push(
+    row("ray_actor_options.num_cpus", dep.ray_actor_options.num_cpus, {
+      status: "mapped",
+      target: "resources.requests.cpu",
+    }),
   );
   const min = as ? as.min_replicas : dep.num_replicas ?? 1;
   const max = as ? as.max_replicas : dep.num_replicas ?? 1;
@@ -89,7 +90,10 @@ export function kedaMapping(dep: DeploymentConfig): KedaMapping {
   };
   if (!as) {
     rows.push(
-      row("num_replicas", dep.num_replicas, "mapped", `minReplicaCount = maxReplicaCount = ${min}`),
+      row("num_replicas", dep.num_replicas, {
+        status: "mapped",
+        target: `minReplicaCount = maxReplicaCount = ${min}`,
+      }),
     );
     return {
       minReplicas: min,
@@ -108,79 +112,90 @@ export function kedaMapping(dep: DeploymentConfig): KedaMapping {
   const pollingIntervalS = Math.max(1, Math.round(as.metrics_interval_s));
   const cooldownPeriodS = Math.round(as.downscale_to_zero_delay_s ?? as.downscale_delay_s);
   rows.push(
-    row("target_ongoing_requests", target, "mapped", `threshold: "${target}" (AverageValue)`),
+    row("target_ongoing_requests", target, {
+      status: "mapped",
+      target: `threshold: "${target}" (AverageValue)`,
+    }),
   );
-  rows.push(row("min_replicas", min, "mapped", `minReplicaCount: ${min}`));
-  rows.push(row("max_replicas", max, "mapped", `maxReplicaCount: ${max}`));
+  rows.push(row("min_replicas", min, { status: "mapped", target: `minReplicaCount: ${min}` }));
+  rows.push(row("max_replicas", max, { status: "mapped", target: `maxReplicaCount: ${max}` }));
   const initial = as.initial_replicas ?? min;
   rows.push(
-    row("initial_replicas", as.initial_replicas, "mapped", `Deployment replicas: ${initial}`),
+    row("initial_replicas", as.initial_replicas, {
+      status: "mapped",
+      target: `Deployment replicas: ${initial}`,
+    }),
   );
-  rows.push(row(
-    "look_back_period_s",
-    as.look_back_period_s,
-    rangeS === as.look_back_period_s ? "mapped" : "approximated",
-    `avg_over_time(...[${rangeS}s])`,
-  ));
-  rows.push(row(
-    "metrics_interval_s",
-    as.metrics_interval_s,
-    "approximated",
-    `pollingInterval: ${pollingIntervalS}`,
-    "the HPA itself syncs every 15 s (cluster-wide)",
-  ));
-  rows.push(row(
-    "upscale_delay_s",
-    as.upscale_delay_s,
-    "approximated",
-    `scaleUp.stabilizationWindowSeconds: ${upS}`,
-    "HPA takes the lowest recommendation over the window, not Ray's persistence rule",
-  ));
-  rows.push(row(
-    "downscale_delay_s",
-    as.downscale_delay_s,
-    "approximated",
-    `scaleDown.stabilizationWindowSeconds: ${downS}`,
-    downS === as.downscale_delay_s
-      ? "HPA takes the highest recommendation over the window: scale-down is gradual"
-      : "HPA's window is at most 3600 s",
-  ));
-  rows.push(row(
-    "downscale_to_zero_delay_s",
-    as.downscale_to_zero_delay_s,
-    "approximated",
-    `cooldownPeriod: ${cooldownPeriodS}`,
-    "KEDA's cooldown applies to 1 -> 0 only",
-  ));
+  rows.push(
+    row("look_back_period_s", as.look_back_period_s, {
+      status: rangeS === as.look_back_period_s ? "mapped" : "approximated",
+      target: `avg_over_time(...[${rangeS}s])`,
+    }),
+  );
+  rows.push(
+    row("metrics_interval_s", as.metrics_interval_s, {
+      status: "approximated",
+      target: `pollingInterval: ${pollingIntervalS}`,
+      note: "the HPA itself syncs every 15 s (cluster-wide)",
+    }),
+  );
+  rows.push(
+    row("upscale_delay_s", as.upscale_delay_s, {
+      status: "approximated",
+      target: `scaleUp.stabilizationWindowSeconds: ${upS}`,
+      note: "HPA takes the lowest recommendation over the window, not Ray's persistence rule",
+    }),
+  );
+  rows.push(
+    row("downscale_delay_s", as.downscale_delay_s, {
+      status: "approximated",
+      target: `scaleDown.stabilizationWindowSeconds: ${downS}`,
+      note: downS === as.downscale_delay_s
+        ? "HPA takes the highest recommendation over the window: scale-down is gradual"
+        : "HPA's window is at most 3600 s",
+    }),
+  );
+  rows.push(
+    row("downscale_to_zero_delay_s", as.downscale_to_zero_delay_s, {
+      status: "approximated",
+      target: `cooldownPeriod: ${cooldownPeriodS}`,
+      note: "KEDA's cooldown applies to 1 -> 0 only",
+    }),
+  );
   const f = effectiveScalingFactors(as);
   rows.push(
-    row(
-      "upscaling_factor",
-      f.upscale,
-      "lost",
-      "-",
-      "HPA policies cap the rate; no gain",
-      f.upscale !== 1,
-    ),
+    row("upscaling_factor", f.upscale, {
+      status: "lost",
+      target: "-",
+      note: "HPA policies cap the rate; no gain",
+      nonDefault: f.upscale !== 1,
+    }),
   );
-  rows.push(row(
-    "downscaling_factor",
-    f.downscale,
-    "lost",
-    "-",
-    "HPA policies cap the rate; no gain",
-    f.downscale !== 1,
-  ));
-  rows.push(row(
-    "aggregation_function",
-    as.aggregation_function,
-    as.aggregation_function === "mean" ? "mapped" : "lost",
-    as.aggregation_function === "mean" ? "avg_over_time" : "-",
-    "",
-    differsFromDefault(as, "aggregation_function"),
-  ));
+  rows.push(
+    row("downscaling_factor", f.downscale, {
+      status: "lost",
+      target: "-",
+      note: "HPA policies cap the rate; no gain",
+      nonDefault: f.downscale !== 1,
+    }),
+  );
+  rows.push(
+    row("aggregation_function", as.aggregation_function, {
+      status: as.aggregation_function === "mean" ? "mapped" : "lost",
+      target: as.aggregation_function === "mean" ? "avg_over_time" : "-",
+      note: "",
+      nonDefault: differsFromDefault(as, "aggregation_function"),
+    }),
+  );
   if (as.policy) {
-    rows.push(row("policy", as.policy.policy_function, "lost", "-", "HPA's rule applies", true));
+    rows.push(
+      row("policy", as.policy.policy_function, {
+        status: "lost",
+        target: "-",
+        note: "HPA's rule applies",
+        nonDefault: true,
+      }),
+    );
   }
   return {
     minReplicas: min,
@@ -308,41 +323,41 @@ export function kedaHttpScaledObject(
       .includes(r.knob)
   );
   if (as) {
-    rows.push(row(
-      "target_ongoing_requests",
-      as.target_ongoing_requests,
-      targetValue === as.target_ongoing_requests ? "mapped" : "approximated",
-      `scalingMetric.concurrency.targetValue: ${targetValue}`,
-      "an integer in the HTTP add-on",
-    ));
-    rows.push(row(
-      "downscale_delay_s",
-      as.downscale_delay_s,
-      "approximated",
-      `scaledownPeriod: ${Math.round(as.downscale_delay_s)}`,
-    ));
     rows.push(
-      row(
-        "upscale_delay_s",
-        as.upscale_delay_s,
-        "lost",
-        "-",
-        "no HPA behaviour field",
-        differsFromDefault(as, "upscale_delay_s"),
-      ),
+      row("target_ongoing_requests", as.target_ongoing_requests, {
+        status: targetValue === as.target_ongoing_requests ? "mapped" : "approximated",
+        target: `scalingMetric.concurrency.targetValue: ${targetValue}`,
+        note: "an integer in the HTTP add-on",
+      }),
     );
     rows.push(
-      row(
-        "look_back_period_s",
-        as.look_back_period_s,
-        "lost",
-        "-",
-        "concurrency has no window",
-        differsFromDefault(as, "look_back_period_s"),
-      ),
+      row("downscale_delay_s", as.downscale_delay_s, {
+        status: "approximated",
+        target: `scaledownPeriod: ${Math.round(as.downscale_delay_s)}`,
+      }),
     );
     rows.push(
-      row("metrics_interval_s", as.metrics_interval_s, "approximated", "- (interceptor push)", ""),
+      row("upscale_delay_s", as.upscale_delay_s, {
+        status: "lost",
+        target: "-",
+        note: "no HPA behaviour field",
+        nonDefault: differsFromDefault(as, "upscale_delay_s"),
+      }),
+    );
+    rows.push(
+      row("look_back_period_s", as.look_back_period_s, {
+        status: "lost",
+        target: "-",
+        note: "concurrency has no window",
+        nonDefault: differsFromDefault(as, "look_back_period_s"),
+      }),
+    );
+    rows.push(
+      row("metrics_interval_s", as.metrics_interval_s, {
+        status: "approximated",
+        target: "- (interceptor push)",
+        note: "",
+      }),
     );
   }
   const httpScaledObject = {

@@ -36,31 +36,34 @@ export function knativeMapping(dep: DeploymentConfig): KnativeMapping {
   };
   const cc = Math.min(1000, dep.max_ongoing_requests);
   const kpa: Record<string, number> = { container_concurrency: cc };
-  rows.push(row(
-    "max_ongoing_requests",
-    dep.max_ongoing_requests,
-    dep.max_ongoing_requests <= 1000 ? "mapped" : "approximated",
-    `containerConcurrency: ${cc}`,
-    "also enforced by the pod's own server",
-  ));
-  rows.push(row(
-    "max_queued_requests",
-    dep.max_queued_requests,
-    "verbatim",
-    "SERVE_CONFIG (per pod)",
-    "each pod's server queues and rejects as Ray's router does; the Activator buffers in front",
-  ));
-  rows.push(row(
-    "ray_actor_options.num_cpus",
-    dep.ray_actor_options.num_cpus,
-    "mapped",
-    "resources.requests.cpu",
-  ));
+  rows.push(
+    row("max_ongoing_requests", dep.max_ongoing_requests, {
+      status: dep.max_ongoing_requests <= 1000 ? "mapped" : "approximated",
+      target: `containerConcurrency: ${cc}`,
+      note: "also enforced by the pod's own server",
+    }),
+  );
+  rows.push(
+    row("max_queued_requests", dep.max_queued_requests, {
+      status: "verbatim",
+      target: "SERVE_CONFIG (per pod)",
+      note:
+        "each pod's server queues and rejects as Ray's router does; the Activator buffers in front",
+    }),
+  );
+  rows.push(
+    row("ray_actor_options.num_cpus", dep.ray_actor_options.num_cpus, {
+      status: "mapped",
+      target: "resources.requests.cpu",
+    }),
+  );
   if (!as) {
     const n = dep.num_replicas ?? 1;
     a[`${KNATIVE_PREFIX}min-scale`] = String(n);
     a[`${KNATIVE_PREFIX}max-scale`] = String(n);
-    rows.push(row("num_replicas", n, "mapped", `min-scale = max-scale = "${n}"`));
+    rows.push(
+      row("num_replicas", n, { status: "mapped", target: `min-scale = max-scale = "${n}"` }),
+    );
     return {
       annotations: a,
       containerConcurrency: cc,
@@ -75,107 +78,125 @@ export function knativeMapping(dep: DeploymentConfig): KnativeMapping {
   a[`${KNATIVE_PREFIX}target-utilization-percentage`] = "100";
   kpa.target = target;
   kpa.target_utilization_percentage = 100;
-  rows.push(row(
-    "target_ongoing_requests",
-    as.target_ongoing_requests,
-    target === as.target_ongoing_requests ? "mapped" : "approximated",
-    `target: "${target}", target-utilization-percentage: "100"`,
-    "Knative counts at the pod's queue-proxy; Ray also counts the router queue",
-  ));
+  rows.push(row("target_ongoing_requests", as.target_ongoing_requests, {
+    status: target === as.target_ongoing_requests ? "mapped" : "approximated",
+    target: `target: "${target}", target-utilization-percentage: "100"`,
+    note: "Knative counts at the pod's queue-proxy; Ray also counts the router queue",
+  }));
   a[`${KNATIVE_PREFIX}min-scale`] = String(as.min_replicas);
   a[`${KNATIVE_PREFIX}max-scale`] = String(as.max_replicas);
-  rows.push(row("min_replicas", as.min_replicas, "mapped", `min-scale: "${as.min_replicas}"`));
-  rows.push(row("max_replicas", as.max_replicas, "mapped", `max-scale: "${as.max_replicas}"`));
+  rows.push(
+    row("min_replicas", as.min_replicas, {
+      status: "mapped",
+      target: `min-scale: "${as.min_replicas}"`,
+    }),
+  );
+  rows.push(
+    row("max_replicas", as.max_replicas, {
+      status: "mapped",
+      target: `max-scale: "${as.max_replicas}"`,
+    }),
+  );
   const initial = as.initial_replicas ?? as.min_replicas;
   if (initial >= 1) {
     a[`${KNATIVE_PREFIX}initial-scale`] = String(initial);
     rows.push(
-      row("initial_replicas", as.initial_replicas, "mapped", `initial-scale: "${initial}"`),
+      row("initial_replicas", as.initial_replicas, {
+        status: "mapped",
+        target: `initial-scale: "${initial}"`,
+      }),
     );
   } else {
-    rows.push(row(
-      "initial_replicas",
-      as.initial_replicas,
-      "approximated",
-      "- (Knative's initial-scale 1)",
-      "initial-scale 0 needs the cluster's allow-zero-initial-scale",
-    ));
+    rows.push(
+      row("initial_replicas", as.initial_replicas, {
+        status: "approximated",
+        target: "- (Knative's initial-scale 1)",
+        note: "initial-scale 0 needs the cluster's allow-zero-initial-scale",
+      }),
+    );
   }
   const windowS = Math.min(3600, Math.max(6, Math.round(as.look_back_period_s)));
   a[`${KNATIVE_PREFIX}window`] = `${windowS}s`;
   kpa.window_s = windowS;
-  rows.push(row(
-    "look_back_period_s",
-    as.look_back_period_s,
-    windowS === as.look_back_period_s ? "mapped" : "approximated",
-    `window: "${windowS}s"`,
-    windowS === as.look_back_period_s
-      ? "plus a panic window of 10 % of it"
-      : "Knative's window is whole seconds from 6 s to 1 h",
-  ));
+  rows.push(
+    row("look_back_period_s", as.look_back_period_s, {
+      status: windowS === as.look_back_period_s ? "mapped" : "approximated",
+      target: `window: "${windowS}s"`,
+      note: windowS === as.look_back_period_s
+        ? "plus a panic window of 10 % of it"
+        : "Knative's window is whole seconds from 6 s to 1 h",
+    }),
+  );
   const delayS = Math.min(3600, Math.round(as.downscale_delay_s));
   if (delayS > 0) a[`${KNATIVE_PREFIX}scale-down-delay`] = `${delayS}s`;
   kpa.scale_down_delay_s = delayS;
-  rows.push(row(
-    "downscale_delay_s",
-    as.downscale_delay_s,
-    "approximated",
-    `scale-down-delay: "${delayS}s"`,
-    "a rolling max of recommendations, not Ray's uninterrupted-persistence rule",
-  ));
-  rows.push(row(
-    "upscale_delay_s",
-    as.upscale_delay_s,
-    "lost",
-    "-",
-    "Knative has no upscale delay; panic mode reacts within 2-6 s",
-    differsFromDefault(as, "upscale_delay_s"),
-  ));
+  rows.push(
+    row("downscale_delay_s", as.downscale_delay_s, {
+      status: "approximated",
+      target: `scale-down-delay: "${delayS}s"`,
+      note: "a rolling max of recommendations, not Ray's uninterrupted-persistence rule",
+    }),
+  );
+  rows.push(
+    row("upscale_delay_s", as.upscale_delay_s, {
+      status: "lost",
+      target: "-",
+      note: "Knative has no upscale delay; panic mode reacts within 2-6 s",
+      nonDefault: differsFromDefault(as, "upscale_delay_s"),
+    }),
+  );
   const f = effectiveScalingFactors(as);
-  rows.push(row(
-    "upscaling_factor",
-    f.upscale,
-    "lost",
-    "-",
-    "no gain; only the cluster-wide max-scale-up-rate caps",
-    f.upscale !== 1,
-  ));
-  rows.push(row(
-    "downscaling_factor",
-    f.downscale,
-    "lost",
-    "-",
-    "no gain; only the cluster-wide max-scale-down-rate (2.0) caps",
-    f.downscale !== 1,
-  ));
-  rows.push(row(
-    "metrics_interval_s",
-    as.metrics_interval_s,
-    "approximated",
-    "- (1 s scrape, 2 s tick)",
-    "fixed by Knative, faster than Ray's push",
-  ));
+  rows.push(
+    row("upscaling_factor", f.upscale, {
+      status: "lost",
+      target: "-",
+      note: "no gain; only the cluster-wide max-scale-up-rate caps",
+      nonDefault: f.upscale !== 1,
+    }),
+  );
+  rows.push(
+    row("downscaling_factor", f.downscale, {
+      status: "lost",
+      target: "-",
+      note: "no gain; only the cluster-wide max-scale-down-rate (2.0) caps",
+      nonDefault: f.downscale !== 1,
+    }),
+  );
+  rows.push(
+    row("metrics_interval_s", as.metrics_interval_s, {
+      status: "approximated",
+      target: "- (1 s scrape, 2 s tick)",
+      note: "fixed by Knative, faster than Ray's push",
+    }),
+  );
   if (as.downscale_to_zero_delay_s !== null) {
     const z = Math.min(3600, Math.round(as.downscale_to_zero_delay_s));
     a[`${KNATIVE_PREFIX}scale-to-zero-pod-retention-period`] = `${z}s`;
-    rows.push(row(
-      "downscale_to_zero_delay_s",
-      as.downscale_to_zero_delay_s,
-      "approximated",
-      `scale-to-zero-pod-retention-period: "${z}s"`,
-      "a lower bound on keeping the last pod, after a stable window without traffic",
-    ));
+    rows.push(
+      row("downscale_to_zero_delay_s", as.downscale_to_zero_delay_s, {
+        status: "approximated",
+        target: `scale-to-zero-pod-retention-period: "${z}s"`,
+        note: "a lower bound on keeping the last pod, after a stable window without traffic",
+      }),
+    );
   }
-  rows.push(row(
-    "aggregation_function",
-    as.aggregation_function,
-    "lost",
-    "-",
-    "Knative always averages",
-    differsFromDefault(as, "aggregation_function"),
-  ));
+  rows.push(
+    row("aggregation_function", as.aggregation_function, {
+      status: "lost",
+      target: "-",
+      note: "Knative always averages",
+      nonDefault: differsFromDefault(as, "aggregation_function"),
+    }),
+  );
   if (as.policy) {
-    rows.push(row("policy", as.policy.policy_function, "lost", "-", "Knative runs its KPA", true));
+    rows.push(
+      row("policy", as.policy.policy_function, {
+        status: "lost",
+        target: "-",
+        note: "Knative runs its KPA",
+        nonDefault: true,
+      }),
+    );
   }
   return {
     annotations: a,
@@ -206,12 +227,12 @@ export function knativeService(
   const rows = [...m.rows];
   if (config.http_options.request_timeout_s !== null) {
     spec.timeoutSeconds = Math.max(1, Math.round(config.http_options.request_timeout_s));
-    rows.push(row(
-      "http_options.request_timeout_s",
-      config.http_options.request_timeout_s,
-      "mapped",
-      `timeoutSeconds: ${spec.timeoutSeconds}`,
-    ));
+    rows.push(
+      row("http_options.request_timeout_s", config.http_options.request_timeout_s, {
+        status: "mapped",
+        target: `timeoutSeconds: ${spec.timeoutSeconds}`,
+      }),
+    );
   }
   const manifest = {
     apiVersion: "serving.knative.dev/v1",

@@ -64,48 +64,61 @@ export function rayCarryRows(dep: DeploymentConfig): CarryRow[] {
   if (as) {
     const exported = rayAutoscalingConfig(as);
     for (const [k, v] of Object.entries(exported)) {
-      rows.push(row(`autoscaling_config.${k}`, v, "verbatim", `autoscaling_config.${k}`));
+      rows.push(
+        row(`autoscaling_config.${k}`, v, {
+          status: "verbatim",
+          target: `autoscaling_config.${k}`,
+        }),
+      );
     }
     if (as.policy) {
-      rows.push(row(
-        "autoscaling_config.policy",
-        as.policy.policy_function,
-        "lost",
-        "-",
-        "a TypeScript policy of this lab cannot run in Ray; Ray's default policy applies",
-        differsFromDefault(as, "policy"),
-      ));
+      rows.push(
+        row("autoscaling_config.policy", as.policy.policy_function, {
+          status: "lost",
+          target: "-",
+          note: "a TypeScript policy of this lab cannot run in Ray; Ray's default policy applies",
+          nonDefault: differsFromDefault(as, "policy"),
+        }),
+      );
     }
   } else {
-    rows.push(row("num_replicas", dep.num_replicas, "verbatim", "num_replicas"));
+    rows.push(
+      row("num_replicas", dep.num_replicas, { status: "verbatim", target: "num_replicas" }),
+    );
   }
   rows.push(
-    row("max_ongoing_requests", dep.max_ongoing_requests, "verbatim", "max_ongoing_requests"),
+    row("max_ongoing_requests", dep.max_ongoing_requests, {
+      status: "verbatim",
+      target: "max_ongoing_requests",
+    }),
   );
-  rows.push(row("max_queued_requests", dep.max_queued_requests, "verbatim", "max_queued_requests"));
-  rows.push(row(
-    "ray_actor_options.num_cpus",
-    dep.ray_actor_options.num_cpus,
-    "verbatim",
-    "ray_actor_options.num_cpus",
-  ));
   rows.push(
-    row(
-      "user_config.*",
-      "model, limits",
-      "mapped",
-      "applications[].args",
-      "Ray ignores project keys outside args",
-    ),
+    row("max_queued_requests", dep.max_queued_requests, {
+      status: "verbatim",
+      target: "max_queued_requests",
+    }),
   );
-  rows.push(row(
-    "user_config.backend",
-    dep.user_config.backend,
-    "lost",
-    "-",
-    "the Ray app always runs ONNX Runtime's CPU provider",
-    dep.user_config.backend !== "auto" && dep.user_config.backend !== "native",
-  ));
+  rows.push(
+    row("ray_actor_options.num_cpus", dep.ray_actor_options.num_cpus, {
+      status: "verbatim",
+      target: "ray_actor_options.num_cpus",
+    }),
+  );
+  rows.push(
+    row("user_config.*", "model, limits", {
+      status: "mapped",
+      target: "applications[].args",
+      note: "Ray ignores project keys outside args",
+    }),
+  );
+  rows.push(
+    row("user_config.backend", dep.user_config.backend, {
+      status: "lost",
+      target: "-",
+      note: "the Ray app always runs ONNX Runtime's CPU provider",
+      nonDefault: dep.user_config.backend !== "auto" && dep.user_config.backend !== "native",
+    }),
+  );
   return rows;
 }
 

@@ -18,8 +18,16 @@ import {
 } from "./options.ts";
 import { rayServeConfig } from "./ray_serve.ts";
 
-/** Worker pods needed to hold `replicas` replicas of `numCpus` each on `workerCpus`-CPU pods. */
-export function workerPodsFor(replicas: number, numCpus: number, workerCpus: number): number {
+/**
+ * Worker pods needed to hold `replicas` replicas of `pod.replicaCpus` CPUs each on pods of
+ * `pod.podCpus` CPUs; `NaN` when one replica does not fit a pod.
+ */
+export function workerPodsFor(
+  replicas: number,
+  pod: { replicaCpus: number; podCpus: number },
+): number {
+  const numCpus = pod.replicaCpus;
+  const workerCpus = pod.podCpus;
   if (replicas <= 0) return 0;
   if (numCpus <= 0) return 1;
   const perPod = Math.floor(workerCpus / numCpus + 1e-9);
@@ -48,8 +56,8 @@ export function rayService(
     const dep = app.deployments[0];
     const [min, max] = replicaBounds(dep);
     const numCpus = dep.ray_actor_options.num_cpus;
-    const lo = workerPodsFor(min, numCpus, workerCpus);
-    const hi = workerPodsFor(max, numCpus, workerCpus);
+    const lo = workerPodsFor(min, { replicaCpus: numCpus, podCpus: workerCpus });
+    const hi = workerPodsFor(max, { replicaCpus: numCpus, podCpus: workerCpus });
     if (Number.isNaN(hi)) {
       throw new Error(
         `${app.name}/${dep.name}: a replica needs ${numCpus} CPUs but a worker pod has ${workerCpus}; pass --worker-cpus ${
@@ -59,19 +67,19 @@ export function rayService(
     }
     minPods += lo;
     maxPods += hi;
-    rows.push(row(
-      "max_replicas x num_cpus",
-      `${max} x ${numCpus}`,
-      "mapped",
-      `workerGroupSpecs[0].maxReplicas += ${hi}`,
-      `${workerCpus}-CPU worker pods (--worker-cpus)`,
-    ));
-    rows.push(row(
-      "min_replicas x num_cpus",
-      `${min} x ${numCpus}`,
-      "mapped",
-      `workerGroupSpecs[0].minReplicas += ${lo}`,
-    ));
+    rows.push(
+      row("max_replicas x num_cpus", `${max} x ${numCpus}`, {
+        status: "mapped",
+        target: `workerGroupSpecs[0].maxReplicas += ${hi}`,
+        note: `${workerCpus}-CPU worker pods (--worker-cpus)`,
+      }),
+    );
+    rows.push(
+      row("min_replicas x num_cpus", `${min} x ${numCpus}`, {
+        status: "mapped",
+        target: `workerGroupSpecs[0].minReplicas += ${lo}`,
+      }),
+    );
   }
   const name = k8sName(config.applications[0]?.name ?? "serve");
   const container = (containerName: string, cpus: string, mem: string) => ({

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import {
-  HPA_INITIAL_STATE,
   hpaKnobs,
   hpaScale,
-  KPA_INITIAL_STATE,
   kpaKnobs,
   kpaScale,
   kpaTargetPerPod,
@@ -19,11 +17,7 @@ const kpa = kpaKnobs({ container_concurrency: 10 });
 Deno.test("knative-kpa: peers.md §1.4 worked example, burst: target 7, panic, 3 -> 8 in one tick", () => {
   assert.equal(kpaTargetPerPod(kpa), 7);
   const t0 = 1_000_000;
-  const burst = kpaScale(
-    { stableTotal: 18, panicTotal: 50, readyPods: 3, nowMs: t0 },
-    KPA_INITIAL_STATE,
-    kpa,
-  );
+  const burst = kpaScale({ stableTotal: 18, panicTotal: 50, readyPods: 3, nowMs: t0 }, kpa);
   assert.equal(burst.stablePods, 3);
   assert.equal(burst.panicPods, 8);
   assert.deepEqual(burst.bounds, [1, 3000]);
@@ -33,25 +27,23 @@ Deno.test("knative-kpa: peers.md §1.4 worked example, burst: target 7, panic, 3
   // Still panicking 30 s later with the load gone: it never scales down in panic.
   const calm = kpaScale(
     { stableTotal: 10, panicTotal: 10, readyPods: 8, nowMs: t0 + 30_000 },
-    burst.state,
     kpa,
+    { state: burst.state },
   );
   assert.equal(calm.inPanic, true);
   assert.equal(calm.desired, 8);
 
   // 60 s after the last over-threshold tick panic ends: 8 -> 4 (max-scale-down-rate 2), then 4 -> 2.
-  const out = kpaScale(
-    { stableTotal: 10, panicTotal: 10, readyPods: 8, nowMs: t0 + 60_000 },
-    calm.state,
-    kpa,
-  );
+  const out = kpaScale({ stableTotal: 10, panicTotal: 10, readyPods: 8, nowMs: t0 + 60_000 }, kpa, {
+    state: calm.state,
+  });
   assert.equal(out.inPanic, false);
   assert.equal(out.stablePods, 4);
   assert.equal(out.desired, 4);
   const next = kpaScale(
     { stableTotal: 10, panicTotal: 10, readyPods: 4, nowMs: t0 + 62_000 },
-    out.state,
     kpa,
+    { state: out.state },
   );
   assert.equal(next.desired, 2);
 });
@@ -59,17 +51,15 @@ Deno.test("knative-kpa: peers.md §1.4 worked example, burst: target 7, panic, 3
 Deno.test("knative-kpa: with scale-down-delay 5m the count stays at 8 until five minutes of lower recommendations", () => {
   const knobs = kpaKnobs({ container_concurrency: 10, scale_down_delay_s: 300 });
   const t0 = 1_000_000;
-  let r = kpaScale(
-    { stableTotal: 18, panicTotal: 50, readyPods: 3, nowMs: t0 },
-    KPA_INITIAL_STATE,
-    knobs,
-  );
+  let r = kpaScale({ stableTotal: 18, panicTotal: 50, readyPods: 3, nowMs: t0 }, knobs);
   assert.equal(r.desired, 8);
   let ready = 8;
   const seen: number[] = [];
   // Load drops at once; tick every 2 s for 12 minutes.
   for (let t = t0 + 2000; t <= t0 + 720_000; t += 2000) {
-    r = kpaScale({ stableTotal: 10, panicTotal: 10, readyPods: ready, nowMs: t }, r.state, knobs);
+    r = kpaScale({ stableTotal: 10, panicTotal: 10, readyPods: ready, nowMs: t }, knobs, {
+      state: r.state,
+    });
     ready = r.desired;
     seen.push(r.desired);
   }
@@ -87,18 +77,14 @@ Deno.test("knative-kpa: with scale-down-delay 5m the count stays at 8 until five
 Deno.test("hpa: peers.md §2.1 worked example: 3 pods at 6 against 2 -> 7 now (policy cap), 9 next period", () => {
   const knobs = hpaKnobs({});
   const t0 = 1_000_000;
-  const first = hpaScale(
-    {
-      currentReplicas: 3,
-      metricTotal: 3 * 6,
-      target: 2,
-      minReplicas: 1,
-      maxReplicas: 100,
-      nowMs: t0,
-    },
-    HPA_INITIAL_STATE,
-    knobs,
-  );
+  const first = hpaScale({
+    currentReplicas: 3,
+    metricTotal: 3 * 6,
+    target: 2,
+    minReplicas: 1,
+    maxReplicas: 100,
+    nowMs: t0,
+  }, knobs);
   assert.equal(first.recommendation, 9);
   assert.equal(first.desired, 7);
   assert.equal(first.limitedBy, "ScaleUpLimit");
@@ -111,8 +97,8 @@ Deno.test("hpa: peers.md §2.1 worked example: 3 pods at 6 against 2 -> 7 now (p
       maxReplicas: 100,
       nowMs: t0 + 15_000,
     },
-    first.state,
     knobs,
+    { state: first.state },
   );
   assert.equal(second.desired, 9);
 });
@@ -122,11 +108,7 @@ Deno.test("hpa: a ratio within the 10 % tolerance changes nothing; scale-down wa
   const base = { target: 2, minReplicas: 1, maxReplicas: 100 };
   const t0 = 1_000_000;
   // 10 pods, 21 in flight: ratio 1.05, inside tolerance.
-  const same = hpaScale(
-    { ...base, currentReplicas: 10, metricTotal: 21, nowMs: t0 },
-    HPA_INITIAL_STATE,
-    knobs,
-  );
+  const same = hpaScale({ ...base, currentReplicas: 10, metricTotal: 21, nowMs: t0 }, knobs);
   assert.equal(same.desired, 10);
   // Load falls to 4 (recommendation 2); the window holds the earlier 10 for 300 s.
   let s = same.state;
@@ -135,8 +117,8 @@ Deno.test("hpa: a ratio within the 10 % tolerance changes nothing; scale-down wa
   for (let t = 15; t <= 330; t += 15) {
     const r = hpaScale(
       { ...base, currentReplicas: desired, metricTotal: 4, nowMs: t0 + t * 1000 },
-      s,
       knobs,
+      { state: s },
     );
     s = r.state;
     if (r.desired < desired && dropAtS === null) dropAtS = t;

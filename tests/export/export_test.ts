@@ -49,10 +49,13 @@ Deno.test("production.yaml --to rayservice: serveConfigV2, parsed, carries autos
 });
 
 Deno.test("workerPodsFor sizes the worker group to hold the replicas' CPUs", () => {
-  assert.equal(workerPodsFor(50, 1, 4), 13);
-  assert.equal(workerPodsFor(50, 1.5, 4), 25); // two 1.5-CPU replicas fit a 4-CPU pod
-  assert.equal(workerPodsFor(0, 1, 4), 0);
-  assert.ok(Number.isNaN(workerPodsFor(1, 8, 4)), "a replica larger than a pod cannot be placed");
+  assert.equal(workerPodsFor(50, { replicaCpus: 1, podCpus: 4 }), 13);
+  assert.equal(workerPodsFor(50, { replicaCpus: 1.5, podCpus: 4 }), 25); // two 1.5-CPU replicas fit a 4-CPU pod
+  assert.equal(workerPodsFor(0, { replicaCpus: 1, podCpus: 4 }), 0);
+  assert.ok(
+    Number.isNaN(workerPodsFor(1, { replicaCpus: 8, podCpus: 4 })),
+    "a replica larger than a pod cannot be placed",
+  );
 });
 
 Deno.test("production.yaml --to knative: annotations are strings mapped per the research table", async () => {

@@ -17,11 +17,11 @@ export interface NumberKwarg {
 
 /** Reads numeric kwargs against `spec`; throws a {@linkcode PolicyError} naming the bad one. */
 export function readNumberKwargs<K extends string>(
-  policyName: string,
   kwargs: Readonly<Record<string, unknown>>,
   spec: Record<K, NumberKwarg>,
-  options: { extraKeys?: readonly string[] } = {},
+  options: { policyName: string; extraKeys?: readonly string[] },
 ): Record<K, number | null> {
+  const policyName = options.policyName;
   const known = new Set([...Object.keys(spec), ...(options.extraKeys ?? [])]);
   for (const key of Object.keys(kwargs)) {
     if (!known.has(key)) {

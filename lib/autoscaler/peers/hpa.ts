@@ -63,9 +63,9 @@ function readRules(where: string, raw: unknown, defaults: HpaRules): HpaRules {
   };
   if (typeof raw !== "object" || Array.isArray(raw)) fail(" must be a mapping");
   const r = raw as Record<string, unknown>;
-  const n = readNumberKwargs(`${HPA_POLICY_NAME} (${where})`, r, {
+  const n = readNumberKwargs(r, {
     stabilization_window_s: { default: defaults.stabilizationWindowS, min: 0, max: 3600 },
-  }, { extraKeys: ["select_policy", "policies"] });
+  }, { policyName: `${HPA_POLICY_NAME} (${where})`, extraKeys: ["select_policy", "policies"] });
   const select = r.select_policy ?? defaults.selectPolicy;
   if (select !== "Max" && select !== "Min" && select !== "Disabled") {
     fail(`.select_policy must be Max, Min or Disabled, got ${JSON.stringify(select)}`);
@@ -80,10 +80,10 @@ function readRules(where: string, raw: unknown, defaults: HpaRules): HpaRules {
       if (q.type !== "Pods" && q.type !== "Percent") {
         fail(`.policies[${i}].type must be Pods or Percent, got ${JSON.stringify(q.type)}`);
       }
-      const v = readNumberKwargs(`${HPA_POLICY_NAME} (${where}.policies[${i}])`, q, {
+      const v = readNumberKwargs(q, {
         value: { default: null, min: 1, max: 1e9, integer: true },
         period_s: { default: null, min: 1, max: 1800, integer: true },
-      }, { extraKeys: ["type"] });
+      }, { policyName: `${HPA_POLICY_NAME} (${where}.policies[${i}])`, extraKeys: ["type"] });
       if (v.value === null || v.period_s === null) fail(`.policies[${i}] needs value and period_s`);
       return { type: q.type as "Pods" | "Percent", value: v.value!, periodS: v.period_s! };
     });
@@ -96,11 +96,11 @@ function readRules(where: string, raw: unknown, defaults: HpaRules): HpaRules {
 }
 
 const parseKnobs = kwargsCache((kwargs): HpaKnobs => {
-  const k = readNumberKwargs(HPA_POLICY_NAME, kwargs, {
+  const k = readNumberKwargs(kwargs, {
     target: { default: null, min: 1e-9, max: 1e9 },
     tolerance: { default: 0.1, min: 0, max: 1 },
     sync_period_s: { default: 15, min: 0.1, max: 3600 },
-  }, { extraKeys: ["scale_up", "scale_down"] });
+  }, { policyName: HPA_POLICY_NAME, extraKeys: ["scale_up", "scale_down"] });
   return {
     target: k.target,
     tolerance: k.tolerance!,
@@ -185,8 +185,16 @@ function scaleDownLimit(
   return result;
 }
 
-/** One HPA sync (`replica_calculator.go` + `horizontal.go` normalisation), pure. */
-export function hpaScale(input: HpaInput, state: HpaState, knobs: HpaKnobs): HpaOutcome {
+/**
+ * One HPA sync (`replica_calculator.go` + `horizontal.go` normalisation), pure. `options.state`
+ * is the previous sync's `state` (default: no history).
+ */
+export function hpaScale(
+  input: HpaInput,
+  knobs: HpaKnobs,
+  options: { state?: HpaState } = {},
+): HpaOutcome {
+  const state = options.state ?? HPA_INITIAL_STATE;
   const { currentReplicas: current, nowMs } = input;
   const ratio = input.metricTotal / (input.target * Math.max(1, current));
   const recommendation = Math.abs(1 - ratio) <= knobs.tolerance
@@ -274,8 +282,8 @@ export function hpaPolicy(ctx: AutoscalingContext): PolicyOutput {
       maxReplicas: ctx.capacityAdjustedMaxReplicas,
       nowMs: ctx.currentTimeMs,
     },
-    prev?.hpa ?? HPA_INITIAL_STATE,
     knobs,
+    { state: prev?.hpa },
   );
   const next: HpaPolicyState = {
     lastSyncMs: ctx.currentTimeMs,

@@ -39,7 +39,7 @@ export interface KpaKnobs {
 export const KPA_TARGET_MIN = 0.01;
 
 const parseKnobs = kwargsCache((kwargs): KpaKnobs => {
-  const k = readNumberKwargs(KNATIVE_KPA_POLICY_NAME, kwargs, {
+  const k = readNumberKwargs(kwargs, {
     target: { default: null, min: 0.01, max: 1e9 },
     target_utilization_percentage: { default: 70, min: 1, max: 100 },
     container_concurrency: { default: 0, min: 0, max: 1000, integer: true },
@@ -50,7 +50,7 @@ const parseKnobs = kwargsCache((kwargs): KpaKnobs => {
     max_scale_down_rate: { default: 2, min: 1.0000001, max: 1e9 },
     scale_down_delay_s: { default: 0, min: 0, max: 3600 },
     tick_interval_s: { default: 2, min: 0.1, max: 3600 },
-  });
+  }, { policyName: KNATIVE_KPA_POLICY_NAME });
   return {
     target: k.target,
     targetUtilizationPercentage: k.target_utilization_percentage!,
@@ -119,8 +119,16 @@ export interface KpaOutcome {
   state: KpaScaleState;
 }
 
-/** One KPA tick (`pkg/autoscaler/scaling/autoscaler.go` Scale), pure. */
-export function kpaScale(input: KpaInput, state: KpaScaleState, knobs: KpaKnobs): KpaOutcome {
+/**
+ * One KPA tick (`pkg/autoscaler/scaling/autoscaler.go` Scale), pure. `options.state` is the
+ * previous tick's `state` (default: not panicking, no history).
+ */
+export function kpaScale(
+  input: KpaInput,
+  knobs: KpaKnobs,
+  options: { state?: KpaScaleState } = {},
+): KpaOutcome {
+  const state = options.state ?? KPA_INITIAL_STATE;
   const target = kpaTargetPerPod(knobs);
   const ready = Math.max(1, input.readyPods);
   const maxUp = Math.ceil(knobs.maxScaleUpRate * ready);
@@ -216,8 +224,8 @@ export function knativeKpaPolicy(ctx: AutoscalingContext): PolicyOutput {
         readyPods: ctx.currentNumReplicas,
         nowMs: ctx.currentTimeMs,
       },
-      prev?.scale ?? KPA_INITIAL_STATE,
       knobs,
+      { state: prev?.scale },
     );
     next = {
       buckets,

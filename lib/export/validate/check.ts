@@ -214,6 +214,6 @@ export function checkManifestText(text: string, options: CheckOptions): {
 export function warmValidators(options: CheckOptions): void {
   for (const key of Object.keys(CRD_FILES)) {
     const [apiVersion, kind] = key.split(" ");
-    crdValidator(options.schemasDir, apiVersion, kind);
+    crdValidator(options.schemasDir, { apiVersion, kind });
   }
 }

@@ -177,9 +177,9 @@ export class SchemaMissingError extends Error {
 /** The compiled validator of `apiVersion kind` from the CRDs in `schemasDir` (cached). */
 export function crdValidator(
   schemasDir: string,
-  apiVersion: string,
-  kind: string,
+  manifestType: { apiVersion: string; kind: string },
 ): ValidateFunction {
+  const { apiVersion, kind } = manifestType;
   const key = `${apiVersion} ${kind}`;
   const file = CRD_FILES[key];
   if (!file) throw new SchemaMissingError(`no CRD known for ${key}`);
@@ -325,7 +325,10 @@ export function validateAgainstCrd(
   manifest: Record<string, unknown>,
   options: { schemasDir: string; doc: number },
 ): ManifestIssue[] {
-  const fn = crdValidator(options.schemasDir, String(manifest.apiVersion), String(manifest.kind));
+  const fn = crdValidator(options.schemasDir, {
+    apiVersion: String(manifest.apiVersion),
+    kind: String(manifest.kind),
+  });
   const copy = structuredClone(manifest);
   dropNulls(copy);
   if (fn(copy)) return [];
