@@ -106,6 +106,11 @@ export async function exportConfig(
       break;
     }
   }
+  if (!options.image && target !== "serve" && target !== "rayservice") {
+    notes.push(
+      "image: the default name is a placeholder; build the Containerfile, push it and pass --image REF",
+    );
+  }
   carry.push(...extraAppRows(config, target !== "serve" && target !== "rayservice"));
   return { target, files, carry, notes };
 }
