@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
-import { imagenetLabels, preprocessImage } from "../../lib/model/mod.ts";
+import { imagenetLabels, preprocessImage, sha256Hex } from "../../lib/model/mod.ts";
+import { IMAGENET_LABELS_REF } from "../../lib/export/mod.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const FIXTURES = decodeURIComponent(new URL("../../../shared/fixtures/", import.meta.url).pathname);
@@ -96,5 +97,16 @@ Deno.test({
       await Deno.remove(tensorPath);
       await Deno.remove(pythonTensorPath);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "the labels the Ray app downloads are checked against the fixture's sha256 and match the project's order",
+  ignore: !fixturesPresent,
+  async fn() {
+    const bytes = await Deno.readFile(`${FIXTURES}imagenet_classes.txt`);
+    assert.equal(sha256Hex(bytes), IMAGENET_LABELS_REF.sha256);
+    assert.deepEqual(new TextDecoder().decode(bytes).split("\n"), imagenetLabels());
   },
 });
