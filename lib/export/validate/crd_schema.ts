@@ -118,39 +118,73 @@ function getAjv(): Ajv {
   return ajv;
 }
 
-const parsedCrds = new Map<string, Record<string, unknown>>();
-
-/** Folder of the parsed-CRD cache (JSON of each CRD, keyed by its text's hash). */
+/**
+ * Folder of the parsed-CRD cache (JSON of each CRD, keyed by a hash of its text):
+ * `$AUTOSCALE_LAB_CRD_CACHE`, else `<repo>/.cache/crd`.
+ */
 function cacheDir(): string {
+  const fromEnv = Deno.env.get("AUTOSCALE_LAB_CRD_CACHE");
+  if (fromEnv) return fromEnv;
   return decodeURIComponent(new URL("../../../.cache/crd", import.meta.url).pathname);
 }
 
 /**
- * Parses a CRD file. Parsing the 1 MB RayService YAML takes ~0.5-1.5 s, so the parsed object is
- * kept as JSON under `.cache/crd/` keyed by a hash and the length of the text (an edited CRD gets a new entry).
+ * The text of one `spec.versions[]` item of a kubebuilder-style CRD (items start with `  - ` under
+ * `  versions:`), so only that version is parsed: the RayService CRD holds v1 and v1alpha1, about
+ * 500 KB of YAML each. `null` when the layout is not that one (then the whole file is parsed).
  */
-function parseCrdFile(path: string): Record<string, unknown> {
+function versionChunk(text: string, version: string): string | null {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l === "  versions:");
+  if (start < 0) return null;
+  const items: number[] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    if (lines[i].startsWith("  - ")) items.push(i);
+    else if (/^\S/.test(lines[i]) || /^ \S/.test(lines[i]) || /^  [^ -]/.test(lines[i])) break;
+  }
+  items.push(lines.length);
+  for (let k = 0; k + 1 < items.length; k++) {
+    const chunk = lines.slice(items[k], items[k + 1]);
+    if (chunk.some((l) => l === `    name: ${version}` || l === `  - name: ${version}`)) {
+      return chunk.join("\n");
+    }
+  }
+  return null;
+}
+
+/**
+ * The `openAPIV3Schema` of `version` in a CRD file, parsed once and kept as JSON in the cache
+ * folder keyed by a hash and the length of the text (an edited CRD gets a new entry): JSON reads
+ * far faster than YAML.
+ */
+function crdVersionSchema(path: string, version: string): Record<string, unknown> | null {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
   } catch (error) {
     throw new SchemaMissingError(`cannot read the CRD ${path}: ${(error as Error).message}`);
   }
-  const key = syncHash(text);
-  const cached = `${cacheDir()}/${key}.json`;
+  const cached = `${cacheDir()}/${syncHash(text)}-${version}.json`;
   try {
     return JSON.parse(Deno.readTextFileSync(cached));
   } catch {
     // not cached yet
   }
-  const crd = parse(text) as Record<string, unknown>;
+  const chunk = versionChunk(text, version);
+  type Version = { name: string; schema?: { openAPIV3Schema?: Record<string, unknown> } };
+  const versions: Version[] = chunk !== null
+    ? (parse(chunk) as Version[])
+    : (((parse(text) as Record<string, unknown>)?.spec as { versions?: Version[] })?.versions ??
+      []);
+  const schema = versions.find((v) => v?.name === version)?.schema?.openAPIV3Schema ?? null;
+  if (schema === null) return null;
   try {
     Deno.mkdirSync(cacheDir(), { recursive: true });
-    Deno.writeTextFileSync(cached, JSON.stringify(crd));
+    Deno.writeTextFileSync(cached, JSON.stringify(schema));
   } catch {
     // a read-only checkout: parse every time
   }
-  return crd;
+  return schema;
 }
 
 /** FNV-1a 64-bit of the text plus its length, hex (fast and sync; a cache key, not security). */
@@ -187,21 +221,10 @@ export function crdValidator(
   const hit = compiled.get(cacheKey);
   if (hit) return hit;
   const path = `${schemasDir.replace(/\/$/, "")}/${file}`;
-  let crd = parsedCrds.get(path);
-  if (!crd) {
-    crd = parseCrdFile(path);
-    parsedCrds.set(path, crd);
-  }
   const version = apiVersion.slice(apiVersion.indexOf("/") + 1);
-  const versions = ((crd.spec as Record<string, unknown>)?.versions ?? []) as {
-    name: string;
-    schema?: { openAPIV3Schema?: unknown };
-  }[];
-  const v = versions.find((x) => x.name === version);
-  if (!v?.schema?.openAPIV3Schema) {
-    throw new SchemaMissingError(`${path} has no schema for version ${version}`);
-  }
-  const schema = structuredClone(v.schema.openAPIV3Schema) as Record<string, unknown>;
+  const parsed = crdVersionSchema(path, version);
+  if (!parsed) throw new SchemaMissingError(`${path} has no schema for version ${version}`);
+  const schema = structuredClone(parsed);
   // The API server ignores `status` on create (status subresource): accept anything there, which
   // also halves the schema to compile.
   const props = schema.properties as Record<string, unknown> | undefined;
