@@ -140,7 +140,7 @@ function versionChunk(text: string, version: string): string | null {
   const items: number[] = [];
   for (let i = start + 1; i < lines.length; i++) {
     if (lines[i].startsWith("  - ")) items.push(i);
-    else if (/^\S/.test(lines[i]) || /^ \S/.test(lines[i]) || /^  [^ -]/.test(lines[i])) break;
+    else if (/^ ?\S/.test(lines[i]) || /^ {2}[^ -]/.test(lines[i])) break; // left the list
   }
   items.push(lines.length);
   for (let k = 0; k + 1 < items.length; k++) {
