@@ -173,7 +173,8 @@ Deno.test({
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, new RegExp(`^${IN_FLIGHT_METRIC}\\{`, "m"));
       child.kill("SIGTERM");
-      assert.equal((await output).code, 0);
+      const out = await output;
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     } finally {
       try {
         child.kill("SIGKILL");
