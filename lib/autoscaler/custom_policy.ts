@@ -6,6 +6,7 @@
  * @module
  */
 import type { AutoscalingPolicy } from "./policy.ts";
+import { PEER_POLICIES } from "./peers/mod.ts";
 
 /** Ray's names for its default policy, accepted as "use the default". */
 const DEFAULT_POLICY_REFS = new Set([
@@ -49,6 +50,8 @@ export async function loadPolicy(
   ref: string,
   options: { baseDir?: string } = {},
 ): Promise<AutoscalingPolicy> {
+  const builtin = PEER_POLICIES[ref.trim()]; // `knative-kpa`, `hpa`: lib/autoscaler/peers
+  if (builtin) return builtin;
   const { module, exportName } = parsePolicyRef(ref);
   const baseDir = options.baseDir ?? Deno.cwd();
   const url = toUrl(module, baseDir);

@@ -22,6 +22,7 @@ import {
   RAY_ACTOR_OPTIONS_DEFAULTS,
   USER_CONFIG_DEFAULTS,
 } from "./defaults.ts";
+import { BUILTIN_POLICY_NAMES } from "./builtin_policies.ts";
 import { ConfigError, type ConfigIssue } from "./issues.ts";
 import { interpretModelString, isSha256 } from "./model_spec.ts";
 import {
@@ -754,6 +755,7 @@ function readPolicy(r: Reader, node: Node, path: string): Checked<PolicyConfig |
 }
 
 function checkPolicyFunction(r: Reader, node: Node, path: string, value: string): boolean {
+  if (BUILTIN_POLICY_NAMES.includes(value)) return true;
   const colon = value.lastIndexOf(":");
   if (
     colon <= 0 || colon === value.length - 1 || !/^[A-Za-z_$][\w$]*$/.test(value.slice(colon + 1))
@@ -762,9 +764,9 @@ function checkPolicyFunction(r: Reader, node: Node, path: string, value: string)
       "range",
       node,
       path,
-      `must be "module:exportName" (e.g. ./policies/my_policy.ts:myPolicy), got ${
-        JSON.stringify(value)
-      }`,
+      `must be "module:exportName" (e.g. ./policies/my_policy.ts:myPolicy) or a built-in (${
+        BUILTIN_POLICY_NAMES.join(", ")
+      }), got ${JSON.stringify(value)}`,
     );
     return false;
   }
