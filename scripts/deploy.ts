@@ -7,7 +7,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ConfigError, formatIssue, loadConfig, parseModelSpec } from "../lib/config/mod.ts";
+import {
+  ConfigError,
+  estimatePeakMemory,
+  formatIssue,
+  formatMemoryEstimate,
+  loadConfig,
+  memoryWarning,
+  parseModelSpec,
+} from "../lib/config/mod.ts";
 import { type LogLevel, prepareModel, startServe } from "../lib/serve/mod.ts";
 import { serveDashboardSource, startDashboard } from "../lib/dashboard/mod.ts";
 
@@ -119,6 +127,12 @@ try {
 }
 if (model.warning) console.error(model.warning);
 log(`model: ${model.info.name}`);
+{
+  const estimate = estimatePeakMemory(dep);
+  log(formatMemoryEstimate(estimate));
+  const warning = memoryWarning(estimate);
+  if (warning) log(warning, "WARN");
+}
 
 let decisionsCsvPath = args.values["decisions-csv"];
 if (decisionsCsvPath === undefined && dep.autoscaling_config) {
