@@ -7,7 +7,9 @@
  *
  * ```sh
  * deno task notebooks            # build every .ipynb and execute it (full run, outputs kept)
- * deno task notebooks --quick    # same with AUTOSCALE_LAB_QUICK=1
+ * deno task notebooks --quick    # AUTOSCALE_LAB_QUICK=1; executed copies go to
+ *                                # results/notebooks_quick/, the committed .ipynb stay as they are
+ * deno task notebooks --quick --in-place   # quick, and overwrite notebooks/*.ipynb anyway
  * deno task notebooks --no-run 03_load_test_and_observe   # build one without executing
  * ```
  * Running needs `jupyter nbconvert` (Debian: jupyter-nbconvert) and uses the project-local kernel
@@ -88,7 +90,11 @@ export function buildNotebook(source: string, name: string): Record<string, unkn
   };
 }
 
-async function sources(names: string[]): Promise<string[]> {
+/**
+ * Names (`NN_name`) of the notebook sources in notebooks/_src, sorted; with `names`, checks that
+ * each exists and returns them in the order given.
+ */
+export async function sources(names: string[] = []): Promise<string[]> {
   const all: string[] = [];
   for await (const e of Deno.readDir(SRC_DIR)) {
     if (e.isFile && /^\d\d_.*\.md$/.test(e.name)) all.push(e.name.replace(/\.md$/, ""));
@@ -103,12 +109,26 @@ async function sources(names: string[]): Promise<string[]> {
   return names.map((n) => n.replace(/\.(md|ipynb)$/, ""));
 }
 
+/**
+ * Builds notebook `name` from its source into a hidden scratch file next to the committed ones
+ * (the kernel runs in the notebook's folder, so `../lib/...` must resolve), for a run whose
+ * outputs go elsewhere. Returns its path; the caller removes it.
+ */
+export async function buildScratchNotebook(name: string, tag: string): Promise<string> {
+  const text = await Deno.readTextFile(`${SRC_DIR}${name}.md`);
+  const path = `${NOTEBOOKS_DIR}.${tag}_${name}.ipynb`;
+  await Deno.writeTextFile(path, JSON.stringify(buildNotebook(text, name), null, 1) + "\n");
+  return path;
+}
+
 /** Executes a notebook in place with nbconvert on the project-local kernel. */
 export async function executeNotebook(
   path: string,
   options: {
     quick?: boolean;
     outputDir?: string;
+    /** File name (without .ipynb) of the executed copy in `outputDir`. */
+    outputName?: string;
     timeoutS?: number;
     /** Extra environment for the kernel (e.g. `AUTOSCALE_LAB_RESULTS_DIR`). */
     env?: Record<string, string>;
@@ -134,7 +154,10 @@ export async function executeNotebook(
     `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
     `--ExecutePreprocessor.timeout=${options.timeoutS ?? 900}`,
   );
-  if (options.outputDir) args.push("--output-dir", options.outputDir);
+  if (options.outputDir) {
+    args.push("--output-dir", options.outputDir);
+    if (options.outputName) args.push("--output", options.outputName);
+  }
   else args.push("--inplace");
   args.push(path);
   const denoDir = Deno.execPath().replace(/\/[^/]*$/, "");
@@ -159,24 +182,60 @@ const USAGE = `usage: deno task notebooks [--quick] [--no-run] [NAME...]
 
 Builds notebooks/NN_name.ipynb from notebooks/_src/NN_name.md and executes it headlessly on the
 project-local Deno kernel, keeping the outputs (needs jupyter nbconvert; Debian: jupyter-nbconvert).
-  --quick    run with AUTOSCALE_LAB_QUICK=1 (each notebook well under a minute)
+  --quick    run with AUTOSCALE_LAB_QUICK=1 (each notebook well under a minute); the executed
+             copies go to results/notebooks_quick/, the committed notebooks/*.ipynb are kept
+  --in-place with --quick: overwrite notebooks/*.ipynb with the quick outputs anyway
   --no-run   only build the .ipynb files
   NAME       e.g. 03_load_test_and_observe (default: every notebook)`;
 
 /** Parses the command line, or exits 2 with the usage text on a bad flag (as every command). */
-function parseCommandLine(): { quick: boolean; noRun: boolean; names: string[] } {
+function parseCommandLine(): { quick: boolean; noRun: boolean; inPlace: boolean; names: string[] } {
   const { values, positionals } = cli("notebooks", USAGE).parse({
     quick: { type: "boolean" },
     "no-run": { type: "boolean" },
+    "in-place": { type: "boolean" },
   }, { positionals: { name: "notebook name" } });
-  return { quick: values.quick ?? false, noRun: values["no-run"] ?? false, names: positionals };
+  return {
+    quick: values.quick ?? false,
+    noRun: values["no-run"] ?? false,
+    inPlace: values["in-place"] ?? false,
+    names: positionals,
+  };
 }
 
 async function main(): Promise<void> {
-  const { quick, noRun, names } = parseCommandLine();
+  const { quick, noRun, inPlace, names } = parseCommandLine();
+  // Quick runs must not replace the committed full-run outputs unless asked (--in-place).
+  const scratch = quick && !inPlace && !noRun;
+  const quickDir = `${REPO}results/notebooks_quick`;
+  if (scratch) await Deno.mkdir(quickDir, { recursive: true });
   for (const name of await sources(names)) {
-    const text = await Deno.readTextFile(`${SRC_DIR}${name}.md`);
     const path = `${NOTEBOOKS_DIR}${name}.ipynb`;
+    if (scratch) {
+      const input = await buildScratchNotebook(name, "quick");
+      const t0 = performance.now();
+      console.error(`running ${name} (quick; output in results/notebooks_quick/) ...`);
+      let result;
+      try {
+        result = await executeNotebook(input, {
+          quick,
+          grace: true,
+          outputDir: quickDir,
+          outputName: name,
+        });
+      } finally {
+        await Deno.remove(input).catch(() => {});
+      }
+      const s = ((performance.now() - t0) / 1000).toFixed(1);
+      if (result.code !== 0) {
+        console.error(result.stderr.split("\n").filter((l) => !/MissingIDField|validate\(nb\)/.test(l)).slice(-40).join("\n"));
+        console.error(`FAILED ${name} after ${s} s`);
+        Deno.exit(1);
+      }
+      console.error(`ok ${name} in ${s} s -> ${quickDir}/${name}.ipynb`);
+      continue;
+    }
+    const text = await Deno.readTextFile(`${SRC_DIR}${name}.md`);
     await Deno.writeTextFile(path, JSON.stringify(buildNotebook(text, name), null, 1) + "\n");
     if (noRun) {
       console.error(`built ${path}`);

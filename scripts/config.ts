@@ -10,10 +10,20 @@
  * @module
  */
 import { EXIT_CODES, parseCommandLine, UsageError } from "../lib/cli/mod.ts";
-import { ConfigError, formatEffectiveConfig, formatIssue, loadConfig } from "../lib/config/mod.ts";
+import {
+  ConfigError,
+  estimatePeakMemory,
+  formatEffectiveConfig,
+  formatIssue,
+  formatMemoryEstimate,
+  loadConfig,
+  memoryWarning,
+} from "../lib/config/mod.ts";
 
 const USAGE = `usage: deno task config [--quiet] [--json] [--no-comments] <config.yaml>...
-Validates each file and prints its effective config (every default filled in).
+Validates each file and prints its effective config (every default filled in). Warns when
+max_replicas x the model's per-replica memory exceeds this machine's (with --quiet or several
+files, the estimate is always printed).
 Example: deno task config configs/basic.yaml configs/production.yaml`;
 
 /** Runs the command on `args`; returns the exit code. */
@@ -46,6 +56,18 @@ export async function main(args: string[]): Promise<number> {
     try {
       const { config, warnings } = await loadConfig(file);
       for (const warning of warnings) console.error(`warning: ${formatIssue(warning)}`);
+      // Out of memory is a tutorial troubleshooting item: estimate it before anything starts.
+      for (const app of config.applications) {
+        for (const dep of app.deployments) {
+          const estimate = estimatePeakMemory(dep);
+          const warning = memoryWarning(estimate);
+          // stdout is the YAML; the estimate goes to stderr with the per-file OK lines, or warns.
+          if (warning || positionals.length > 1 || values.quiet) {
+            console.error(`${file}: ${app.name}/${dep.name}: ${formatMemoryEstimate(estimate)}`);
+          }
+          if (warning) console.error(`warning: ${file}: ${app.name}/${dep.name}: ${warning}`);
+        }
+      }
       if (values.json) documents.push(JSON.stringify(config, null, 2));
       else {
         documents.push(formatEffectiveConfig(config, {

@@ -6,7 +6,15 @@
  *
  * @module
  */
-import { ConfigError, formatIssue, loadConfig, parseModelSpec } from "../lib/config/mod.ts";
+import {
+  ConfigError,
+  estimatePeakMemory,
+  formatIssue,
+  formatMemoryEstimate,
+  loadConfig,
+  memoryWarning,
+  parseModelSpec,
+} from "../lib/config/mod.ts";
 import { type LogLevel, prepareModel, startServe } from "../lib/serve/mod.ts";
 import { serveDashboardSource, startDashboard } from "../lib/dashboard/mod.ts";
 import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
@@ -18,6 +26,8 @@ options:
   --port P              overrides http_options.port (0 = any free port)
   --host H              overrides http_options.host
   --model SPEC          overrides user_config.model: resnet50 | noop | noop:<ms> | path/to/model.onnx
+                        | emulate:SPEC (no compute; SPEC as simulate --service-time, e.g.
+                        emulate:lognormal:45,80)
   --decisions-csv PATH  where the autoscaler writes its decisions (when autoscaling_config is
                         set; default results/<app>_autoscaler_<UTC start>.csv, one per deploy)
   --dashboard-port P    live dashboard on http://127.0.0.1:P (default 8265; 0 = any free port)
@@ -93,6 +103,12 @@ try {
 }
 if (model.warning) console.error(model.warning);
 log(`model: ${model.info.name}`);
+{
+  const estimate = estimatePeakMemory(dep);
+  log(formatMemoryEstimate(estimate));
+  const warning = memoryWarning(estimate);
+  if (warning) log(warning, "WARN");
+}
 
 let decisionsCsvPath = args.values["decisions-csv"];
 if (decisionsCsvPath === undefined && dep.autoscaling_config) {

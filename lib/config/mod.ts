@@ -13,6 +13,15 @@ export type * from "./types.ts";
 export { loadConfig, type LoadedConfig, parseConfig, type ParseConfigOptions } from "./load.ts";
 export { ConfigError, type ConfigIssue, type ConfigIssueCode, formatIssue } from "./issues.ts";
 export { interpretModelString, MODEL_STRING_FORMS, parseModelSpec } from "./model_spec.ts";
+export {
+  estimatePeakMemory,
+  formatMemoryEstimate,
+  machineMemoryMb,
+  type MemoryEstimate,
+  memoryWarning,
+  REPLICA_RSS_MB,
+  replicaRssMb,
+} from "./memory.ts";
 export { effectiveScalingFactors, type ScalingFactors } from "./scaling.ts";
 export { closestMatch } from "./_suggest.ts";
 export {

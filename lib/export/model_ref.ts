@@ -49,6 +49,12 @@ export async function exportModel(spec: ModelSpec, options: ExportOptions): Prom
       return { kind: "url", url: PRETRAINED_RESNET50.url, sha256: PRETRAINED_RESNET50.sha256 };
     case "url":
       return { kind: "url", url: spec.url, sha256: spec.sha256 };
+    case "emulate":
+      throw new ExportError(
+        `user_config.model is emulated (emulate:${spec.spec}): it holds requests without computing, ` +
+          `a lab device that the exported Ray Serve app does not implement; export the real model ` +
+          `(model: resnet50, or --model-uri URL --model-sha256 HEX)`,
+      );
     case "path":
       throw new ExportError(
         `user_config.model is a local file (${spec.path}), which a cluster cannot read: upload it ` +
