@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
 import { loadConfig } from "../lib/config/mod.ts";
 import {
   checkManifestText,
@@ -17,6 +18,15 @@ import {
   exportConfig,
   exportFileText,
 } from "../lib/export/mod.ts";
+
+const c: Cli = cli(
+  "bench-export",
+  "usage: deno task bench-export\n" +
+    "  times export of every configs/*.yaml to every target and `export --check` of a RayService\n" +
+    "  (fresh processes, with and without the CRD cache); prints a table and writes\n" +
+    "  results/bench_export.json. Takes no flags but -h, --help.\n" +
+    "exit codes: 0 done; 1 a run failed (the error says which)",
+);
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const SCHEMAS = Deno.env.get("AUTOSCALE_LAB_SCHEMAS") ??
@@ -47,7 +57,7 @@ async function timeProcess(args: string[], env: Record<string, string> = {}): Pr
   return ms;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const load0 = loadavg();
   const configs = [...Deno.readDirSync(`${ROOT}configs`)]
     .filter((e) => e.isFile && e.name.endsWith(".yaml"))
@@ -175,6 +185,10 @@ async function main(): Promise<void> {
     JSON.stringify({ figures, exportRows }, null, 2) + "\n",
   );
   console.log(`results/bench_export.json`);
+  return EXIT_CODES.ok;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  c.parse({});
+  await c.run(main);
+}

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
 import { ConfigError, loadConfig } from "../lib/config/mod.ts";
 import {
   checkManifestText,
@@ -52,12 +52,18 @@ options:
   --shape FILE          --compare: load shape (default configs/loadtest/tutorial.yaml)
   --slo-ms N            --compare: p99 objective of the SLA column (default 500)
   --seed N              --compare: random seed (default 1)
-  -h, --help            this text`;
+  -h, --help            this text
 
-function fail(message: string, code = 2): never {
-  console.error(`export: ${message}`);
-  Deno.exit(code);
-}
+exit codes:
+  0  done: every manifest written, and valid where the schemas are present (--check: valid)
+  1  it ran and failed: --check found issues in the manifest, a written manifest did not
+     validate, or a target was refused as lossy (not written; with --to all the others are)
+  2  nothing ran: a bad flag or value, a missing or invalid config or shape, a model a cluster
+     cannot fetch (a local file without --model-uri), a --check file that cannot be read, CRD
+     schemas absent for --check or incomplete in --schemas DIR`;
+
+const c: Cli = cli("export", USAGE);
+const fail: Cli["fail"] = c.fail;
 
 function defaultSchemasDir(): string {
   const env = Deno.env.get("AUTOSCALE_LAB_SCHEMAS");
@@ -76,13 +82,6 @@ function exists(path: string): boolean {
 
 function configName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1).replace(/\.ya?ml$/i, "");
-}
-
-function positive(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) fail(`--${flag} must be a number > 0, got "${text}"`);
-  return n;
 }
 
 /** Validates `text`; prints every issue; returns whether it passed. */
@@ -113,46 +112,32 @@ function check(label: string, text: string, schemasDir: string): boolean {
   return false;
 }
 
-async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args.filter((a) => a !== "--"),
-      allowPositionals: true,
-      options: {
-        to: { type: "string" },
-        out: { type: "string" },
-        image: { type: "string" },
-        "model-uri": { type: "string" },
-        "model-sha256": { type: "string" },
-        "worker-cpus": { type: "string" },
-        "worker-memory": { type: "string" },
-        "app-uri": { type: "string" },
-        "prometheus-url": { type: "string" },
-        namespace: { type: "string" },
-        "ray-version": { type: "string" },
-        lossy: { type: "boolean", default: false },
-        check: { type: "string" },
-        schemas: { type: "string" },
-        compare: { type: "boolean", default: false },
-        shape: { type: "string", default: "configs/loadtest/tutorial.yaml" },
-        "slo-ms": { type: "string" },
-        seed: { type: "string", default: "1" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
+async function main(): Promise<number> {
+  const parsed = c.parse({
+    to: { type: "string" },
+    out: { type: "string" },
+    image: { type: "string" },
+    "model-uri": { type: "string" },
+    "model-sha256": { type: "string" },
+    "worker-cpus": { type: "string" },
+    "worker-memory": { type: "string" },
+    "app-uri": { type: "string" },
+    "prometheus-url": { type: "string" },
+    namespace: { type: "string" },
+    "ray-version": { type: "string" },
+    lossy: { type: "boolean", default: false },
+    check: { type: "string" },
+    schemas: { type: "string" },
+    compare: { type: "boolean", default: false },
+    shape: { type: "string", default: "configs/loadtest/tutorial.yaml" },
+    "slo-ms": { type: "string" },
+    seed: { type: "string", default: "1" },
+  }, { positionals: { max: 1, name: "config file" } });
   const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
-    return;
-  }
   const schemasDir = v.schemas ?? defaultSchemasDir();
 
   if (v.check !== undefined) {
-    if (parsed.positionals.length > 0) fail(`--check takes no config file\n${USAGE}`);
+    if (parsed.positionals.length > 0) c.usageError("--check takes no config file");
     if (!exists(schemasDir)) fail(`the CRD schemas are not at ${schemasDir}; pass --schemas DIR`);
     let text: string;
     try {
@@ -160,11 +145,10 @@ async function main(): Promise<void> {
     } catch (error) {
       fail(`cannot read ${v.check}: ${(error as Error).message}`);
     }
-    const ok = check(v.check, text, schemasDir);
-    Deno.exit(ok ? 0 : 1);
+    return check(v.check, text, schemasDir) ? EXIT_CODES.ok : EXIT_CODES.failed;
   }
 
-  if (parsed.positionals.length !== 1) fail(`expected exactly one config file\n${USAGE}`);
+  if (parsed.positionals.length !== 1) c.usageError("expected exactly one config file");
   const configPath = parsed.positionals[0];
   let config;
   try {
@@ -186,9 +170,8 @@ async function main(): Promise<void> {
     } catch (error) {
       fail((error as Error).message);
     }
-    const seed = Number(v.seed);
-    if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${v.seed}"`);
-    const sloMs = positive("slo-ms", v["slo-ms"]) ?? 500;
+    const seed = c.number("seed", v.seed, { integer: true })!;
+    const sloMs = c.number("slo-ms", v["slo-ms"], { above: 0 }) ?? 500;
     const t0 = performance.now();
     const result = await compareEngines(config, shape, { outDir, name, seed, sloMs });
     console.log(
@@ -217,10 +200,10 @@ async function main(): Promise<void> {
         ` stabilisation windows, Pods/Percent policies, 15 s sync) decide.\nChart: ${chartPath}` +
         ` (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
-    return;
+    return EXIT_CODES.ok;
   }
 
-  if (v.to === undefined) fail(`--to TARGET, --check FILE or --compare is required\n${USAGE}`);
+  if (v.to === undefined) c.usageError("--to TARGET, --check FILE or --compare is required");
   const targets = v.to === "all" ? [...EXPORT_TARGETS] : [v.to as ExportTarget];
   if (!EXPORT_TARGETS.includes(targets[0])) {
     fail(`--to must be one of ${EXPORT_TARGETS.join(", ")} or all, got "${v.to}"`);
@@ -229,7 +212,7 @@ async function main(): Promise<void> {
     image: v.image,
     modelUri: v["model-uri"],
     modelSha256: v["model-sha256"],
-    workerCpus: positive("worker-cpus", v["worker-cpus"]),
+    workerCpus: c.number("worker-cpus", v["worker-cpus"], { above: 0 }),
     workerMemory: v["worker-memory"],
     appUri: v["app-uri"],
     prometheusUrl: v["prometheus-url"],
@@ -274,7 +257,7 @@ async function main(): Promise<void> {
       } else if (!check(path, text, schemasDir)) failed = true;
     }
   }
-  if (failed) Deno.exit(1);
+  return failed ? EXIT_CODES.failed : EXIT_CODES.ok;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await c.run(main);

@@ -19,30 +19,44 @@ import {
   parseConfig,
   parseModelSpec,
 } from "../lib/config/mod.ts";
+import {
+  type Cli,
+  cli,
+  describeNumberRange,
+  EXIT_CODES,
+  type NumberFlagOptions,
+  parseNumberFlag,
+} from "../lib/cli/mod.ts";
 import { startSingleReplica } from "../lib/export/mod.ts";
 import type { LogLevel } from "../lib/serve/mod.ts";
+
+const USAGE = `usage: deno task serve-replica [CONFIG]
+
+One replica of the config's deployment, no autoscaler, for a pod. Settings come from the
+environment:
+  SERVE_CONFIG  the config as YAML text (used instead of CONFIG when set)
+  PORT          port to listen on (default 8080)
+  HOST          address to listen on (default 0.0.0.0)
+  MODEL         overrides user_config.model: a path to an .onnx, resnet50 or noop:<ms>
+
+exit codes: 0 stopped by SIGTERM/SIGINT; 1 the replica could not start, get ready or shut down;
+2 nothing ran: a bad argument, setting or config`;
 
 function log(line: string, level: LogLevel = "INFO"): void {
   console.error(`${new Date().toISOString()} ${level} ${line}`);
 }
-function fail(message: string, code = 2): never {
-  console.error(`serve-replica: ${message}`);
-  Deno.exit(code);
-}
+const c: Cli = cli("serve-replica", USAGE);
+const fail: Cli["fail"] = c.fail;
 
-const args = Deno.args.filter((a) => a !== "--");
-if (args.includes("-h") || args.includes("--help")) {
-  console.log(
-    "usage: deno task serve-replica [CONFIG]   (env: SERVE_CONFIG, PORT, HOST, MODEL)",
-  );
-  Deno.exit(0);
-}
-if (args.length > 1) fail(`expected at most one config file, got ${args.length} arguments`);
+const args = c.parse({}, { positionals: { max: 1, name: "config file" } }).positionals;
 
+const PORT_RANGE: NumberFlagOptions = { integer: true, min: 0, max: 65535 };
 const portText = Deno.env.get("PORT") ?? "8080";
-const port = Number(portText);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  fail(`PORT must be an integer from 0 to 65535, got "${portText}"`);
+let port: number;
+try {
+  port = parseNumberFlag("PORT", portText, PORT_RANGE)!;
+} catch {
+  fail(`PORT must be ${describeNumberRange(PORT_RANGE)}, got "${portText}"`);
 }
 
 let loaded;
@@ -84,7 +98,7 @@ try {
       : Deno.cwd(),
   });
 } catch (error) {
-  fail(`cannot start: ${(error as Error).message}`, 1);
+  fail(`cannot start: ${(error as Error).message}`, EXIT_CODES.failed);
 }
 log(`single replica of ${config.applications[0].name}/${dep.name} listening on ${serve.url}`);
 
@@ -104,10 +118,10 @@ const onSignal = (signal: Deno.Signal) => {
     // The replica's worker is still releasing its native ONNX Runtime session when shutdown()
     // resolves: exiting at once crashed the process (SIGSEGV, exit 139) in 3 of ~25 test runs,
     // waiting 500 ms first in none of 28.
-    setTimeout(() => Deno.exit(0), EXIT_AFTER_SHUTDOWN_MS);
+    setTimeout(() => Deno.exit(EXIT_CODES.ok), EXIT_AFTER_SHUTDOWN_MS);
   }, (error) => {
     console.error(`shutdown failed: ${(error as Error).message}`);
-    Deno.exit(1);
+    Deno.exit(EXIT_CODES.failed);
   });
 };
 for (const [sig, fn] of listeners) Deno.addSignalListener(sig, fn);
@@ -119,6 +133,6 @@ try {
   if (!stopping) {
     log(`not ready: ${(error as Error).message}`, "WARN");
     await serve.shutdown();
-    Deno.exit(1);
+    Deno.exit(EXIT_CODES.failed);
   }
 }

@@ -44,6 +44,9 @@ Deno.test("every command answers a mistyped flag the same way", async () => {
     ["bench_sim", "--rep", "--reps"],
     ["bench_loadgen", "--user", "--users"],
     ["bench_serving", "--replica", "--replicas"],
+    ["export", "--schema", "--schemas"],
+    ["serve_replica", "--hepl", "--help"],
+    ["bench_export", "--hlep", "--help"],
   ];
   const results = await Promise.all(cases.map(([script, flag]) => run(script, flag, "1")));
   cases.forEach(([script, flag, suggestion], i) => {
@@ -70,6 +73,13 @@ Deno.test("the same bad config exits 2 in config and in deploy", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("serve-replica --port is refused with the usage, which says PORT comes from the environment", async () => {
+  const r = await run("serve_replica", "--port", "18706");
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^serve-replica: unknown flag --port\n/);
+  assert.match(r.stderr, /^\s+PORT\s+port to listen on/m);
 });
 
 Deno.test("a bad number says the whole allowed range the first time", async () => {
@@ -101,6 +111,9 @@ Deno.test("every command's --help prints its usage and exits 0, even without its
     "bench_sim",
     "visualize",
     "run_tests",
+    "export",
+    "serve_replica",
+    "bench_export",
   ];
   const results = await Promise.all(scripts.map((script) => run(script, "--help")));
   scripts.forEach((script, i) => {
