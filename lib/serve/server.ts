@@ -13,7 +13,12 @@ import {
 } from "../autoscaler/mod.ts";
 import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { Deployment } from "./deployment.ts";
-import { type AppRequestRecord, createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
+import {
+  type AppRequestRecord,
+  createHttpHandler,
+  MEANINGLESS_LABELS,
+  normaliseRoutePrefix,
+} from "./http_app.ts";
 import { Registry } from "./metrics.ts";
 import type {
   ApplicationStatus,
@@ -241,6 +246,10 @@ export async function startServe(
     topK: uc.top_k,
     maxImageBytes: uc.max_image_bytes,
     modelName: options.model.info.name,
+    // The no-op model's "noop" label needs no warning; a real network with seeded weights does.
+    labelsNote: options.model.replicaModel.kind === "onnx" && !options.model.info.labels_meaningful
+      ? MEANINGLESS_LABELS
+      : null,
     onAppRequest: (r) => {
       for (const fn of requestObservers) {
         try {
