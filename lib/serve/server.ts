@@ -20,6 +20,7 @@ import {
   normaliseRoutePrefix,
 } from "./http_app.ts";
 import { Registry } from "./metrics.ts";
+import { waitForThreadsToSettle } from "./_thread_settle.ts";
 import type {
   ApplicationStatus,
   LogLevel,
@@ -338,6 +339,8 @@ export async function startServe(
         await Promise.race([httpDone, new Promise((r) => timer = setTimeout(r, capMs))]);
         clearTimeout(timer);
         await deployment.shutdown();
+        // The workers' native teardown (onnxruntime, libvips) must end before the process may.
+        await waitForThreadsToSettle();
         log("shutdown complete");
       })();
       return shuttingDown;
