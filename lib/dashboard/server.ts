@@ -8,6 +8,7 @@
 import { type Asset, loadPageAssets, loadVendorAssets } from "./_assets.ts";
 import { DashboardCollector } from "./collector.ts";
 import type { DashboardSource } from "./source.ts";
+import { hostHeaderProblem } from "../serve/mod.ts";
 import { encodeSseEvent, SseHub } from "./sse.ts";
 
 /** Options of {@linkcode startDashboard}. */
@@ -110,6 +111,8 @@ export async function startDashboard(
   };
 
   const handler = (req: Request): Response => {
+    const badHost = hostHeaderProblem(req); // new URL() below would throw on it (a 500)
+    if (badHost) return text(400, badHost + "\n", { connection: "close" });
     const url = new URL(req.url);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, `the dashboard only reads: use GET ${url.pathname}\n`, {

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { DecodeBudget } from "./_decode_budget.ts";
 import { ImageError } from "./errors.ts";
 import {
   checkImageBytes,
@@ -96,7 +97,13 @@ let sharpPromise: Promise<SharpFn> | null = null;
 
 /** Loads sharp once (lazily: importing it costs ~100 ms and a native library). */
 export function loadSharp(): Promise<SharpFn> {
-  sharpPromise ??= import("sharp").then((m) => m.default ?? m);
+  sharpPromise ??= import("sharp").then((m) => {
+    const sharp = m.default ?? m;
+    // libvips' operation cache (50 MB by default) only helps when the same image is processed
+    // again; here every request is a new image, so it would only hold memory after a burst.
+    sharp.cache(false);
+    return sharp;
+  });
   return sharpPromise;
 }
 
@@ -172,6 +179,40 @@ export function normalizeRgb(
   }
   return data;
 }
+
+/**
+ * The image with its alpha channel dropped, as an RGB PNG that still carries the EXIF
+ * orientation, for the resizing pass.
+ *
+ * libvips resizes RGBA premultiplied, which shifts the colour of translucent pixels, while
+ * torchvision converts to RGB (dropping alpha) first; sharp removes alpha only after resizing, so
+ * dropping it takes a pass of its own. That pass streams: libvips decodes, drops alpha and
+ * re-encodes strip by strip (PNG, zlib level 1, no filtering: ~0.2 s for 36 megapixels), so the
+ * full-resolution image is never in memory. Decoding it to raw RGB instead, as before, held
+ * `3 x width x height` bytes per request (108 MB for 6000x6000; ten at once took ~1 GB). The
+ * intermediate PNG is at most that large for incompressible pixels (the bound per request,
+ * `3 x max_image_pixels` plus zlib's overhead) and about the input's size for real images.
+ */
+async function withoutAlpha(
+  sharp: SharpFn,
+  bytes: Uint8Array,
+  inputOptions: Record<string, unknown>,
+): Promise<Uint8Array> {
+  return await sharp(bytes, inputOptions)
+    .removeAlpha()
+    .toColourspace("srgb")
+    .keepExif() // the orientation, applied after the resize in the second pass as for any image
+    .png({ compressionLevel: 1, adaptiveFiltering: false })
+    .toBuffer();
+}
+
+/**
+ * Pixels decoded at once in this thread (a replica is one worker thread): at most the pixel limit
+ * (`maxPixels`), so decode memory per replica is bounded by what one image at the limit takes
+ * (one 6000x6000 RGBA PNG, 36 M pixels, took ~40 MB of RSS here),
+ * however many large images arrive together. Images that fit side by side run concurrently.
+ */
+const decodeBudget = new DecodeBudget();
 
 function isPixelLimitError(message: string): boolean {
   return /pixel limit/i.test(message);
@@ -255,27 +296,20 @@ export async function preprocessImage(
 
   let raw: { data: Uint8Array; info: { channels: number; width: number; height: number } };
   try {
-    let pipeline = sharp(bytes, { ...inputOptions, autoOrient: true });
-    if (meta.hasAlpha) {
-      // libvips resizes RGBA premultiplied, which shifts the colour of translucent pixels;
-      // torchvision converts to RGB (dropping alpha) first, so do that as a separate pass.
-      const rgb = await pipeline.removeAlpha().toColourspace("srgb").raw({ depth: "uchar" })
+    raw = await decodeBudget.run(w * h, maxPixels, async () => {
+      const input = meta.hasAlpha ? await withoutAlpha(sharp, bytes, inputOptions) : bytes;
+      return await sharp(input, { ...inputOptions, autoOrient: true })
+        .removeAlpha()
+        .toColourspace("srgb")
+        .resize(r.width, r.height, {
+          fit: "fill",
+          kernel: options.kernel ?? DEFAULT_RESIZE_KERNEL,
+          fastShrinkOnLoad: options.fastShrinkOnLoad ?? false,
+        })
+        .extract({ left, top, width: size, height: size })
+        .raw({ depth: "uchar" })
         .toBuffer({ resolveWithObject: true });
-      pipeline = sharp(rgb.data, {
-        raw: { width: rgb.info.width, height: rgb.info.height, channels: rgb.info.channels },
-      });
-    }
-    raw = await pipeline
-      .removeAlpha()
-      .toColourspace("srgb")
-      .resize(r.width, r.height, {
-        fit: "fill",
-        kernel: options.kernel ?? DEFAULT_RESIZE_KERNEL,
-        fastShrinkOnLoad: options.fastShrinkOnLoad ?? false,
-      })
-      .extract({ left, top, width: size, height: size })
-      .raw({ depth: "uchar" })
-      .toBuffer({ resolveWithObject: true });
+    });
   } catch (e) {
     const message = (e as Error).message;
     if (isPixelLimitError(message)) {

@@ -354,6 +354,10 @@ class ConnReader {
     let from = 0;
     for (;;) {
       const at = indexOf(this.#pending, delimiter, from);
+      if (at > maxBytes) {
+        // Checked here too: one read may bring the limit and the delimiter beyond it at once.
+        throw upstream("upstream_protocol", `${what} longer than ${maxBytes} bytes`);
+      }
       if (at >= 0) {
         const out = this.#pending.slice(0, at);
         this.#pending = this.#pending.subarray(at + delimiter.length);

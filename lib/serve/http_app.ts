@@ -6,7 +6,8 @@
  * @module
  */
 import type { Deployment } from "./deployment.ts";
-import { DeadlineSweeper } from "./_deadline_sweeper.ts";
+import { BodyReadError, readRequestBody } from "./_body_reader.ts";
+import { hostHeaderProblem } from "./host_header.ts";
 import { Metric, type Registry, type Series } from "./metrics.ts";
 import { ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 import { BackPressureError } from "./router.ts";
@@ -35,6 +36,11 @@ export interface HttpAppContext {
   maxImageBytes: number;
   /** Model name, echoed in JSON answers. */
   modelName: string;
+  /**
+   * Value of an `X-Model-Labels` header on every classification answer, or null for none. Set
+   * for the seeded default model, whose labels are meaningless (see {@link MEANINGLESS_LABELS}).
+   */
+  labelsNote?: string | null;
   /** Called once per finished request to the application route (read-only observers). */
   onAppRequest?: (r: AppRequestRecord) => void;
 }
@@ -75,17 +81,39 @@ export function jsonError(
   });
 }
 
-function json(value: unknown, status = 200): Response {
+function json(value: unknown, status = 200, headers?: Record<string, string> | null): Response {
   return new Response(JSON.stringify(value) + "\n", {
     status,
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
   });
 }
+
+/**
+ * The `X-Model-Labels` value for a model whose labels are meaningless (the seeded ResNet-50 that
+ * is served when no pretrained model was downloaded): a `curl` user sees why the answer is odd.
+ */
+export const MEANINGLESS_LABELS = "meaningless (seeded weights, not pretrained)";
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly error: string, detail: string) {
     super(detail);
   }
+}
+
+/**
+ * Parses `?top=` strictly: decimal digits only, 1..{@link MAX_TOP} (`Number()` would also take
+ * `0x10`, `1e2`, ` 3` and `3.0`).
+ */
+function parseTop(topParam: string): number {
+  const n = /^[1-9][0-9]{0,3}$/.test(topParam) ? Number(topParam) : NaN;
+  if (!(n <= MAX_TOP)) {
+    throw new HttpError(
+      400,
+      "invalid_top",
+      `query parameter top must be a decimal integer from 1 to ${MAX_TOP}, got "${topParam}"`,
+    );
+  }
+  return n;
 }
 
 /** Builds the request handler for `Deno.serve`. */
@@ -126,6 +154,7 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
     routePrefix === "/" ? ["/"] : [routePrefix, routePrefix + "/"],
   );
   const maxJsonBytes = Math.ceil(ctx.maxImageBytes * 4 / 3) + JSON_OVERHEAD_BYTES;
+  const labelsHeaders = ctx.labelsNote ? { "x-model-labels": ctx.labelsNote } : null;
 
   type RecordSeries = { requests: Series; latency: Series; errors: Series; depErrors: Series };
   const recordCache = new Map<string, RecordSeries>();
@@ -157,21 +186,21 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
   }
 
   async function classify(req: Request, query: string): Promise<Response> {
-    const topParam = query ? new URLSearchParams(query).get("top") : null;
-    let top = ctx.topK;
-    if (topParam !== null) {
-      const n = Number(topParam);
-      if (!Number.isInteger(n) || n < 1 || n > MAX_TOP) {
-        throw new HttpError(
-          400,
-          "invalid_top",
-          `query parameter top must be an integer from 1 to ${MAX_TOP}, got "${topParam}"`,
-        );
-      }
-      top = n;
+    // The tutorial's answer is the bare label whatever the Accept header says (Ray Serve's
+    // deployment returns a string; Locust's FastHttpUser sends Accept: application/json with
+    // json=...). Our JSON document is opt-in: ?format=json or ?top=k.
+    const params = query ? new URLSearchParams(query) : null;
+    const topParam = params?.get("top") ?? null;
+    const format = params?.get("format") ?? null;
+    if (format !== null && format !== "json" && format !== "text") {
+      throw new HttpError(
+        400,
+        "invalid_format",
+        `query parameter format must be json or text, got "${format.slice(0, 40)}"`,
+      );
     }
-    const wantsJson = topParam !== null ||
-      (req.headers.get("accept") ?? "").toLowerCase().includes("application/json");
+    const top = topParam === null ? ctx.topK : parseTop(topParam);
+    const wantsJson = format === "json" || (format === null && topParam !== null);
     const request = await parseClassifyBody(req, wantsJson ? top : 1);
     if (ctx.deployment.deployFailed) {
       throw new HttpError(
@@ -190,21 +219,26 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
     const result: ClassifyResult = reply.result;
     const label = result.top[0]?.label ?? "";
     if (!wantsJson) {
-      return new Response(label); // Deno adds text/plain;charset=UTF-8 for a string body
+      // Deno adds text/plain;charset=UTF-8 for a string body.
+      return labelsHeaders ? new Response(label, { headers: labelsHeaders }) : new Response(label);
     }
-    return json({
-      label,
-      top: result.top,
-      model: ctx.modelName,
-      replica_id: handled.replicaId,
-      retried: handled.retried,
-      timings_ms: {
-        queue: round(handled.queueMs),
-        fetch: round(result.fetchMs),
-        preprocess: round(result.preprocessMs),
-        inference: round(result.inferenceMs),
+    return json(
+      {
+        label,
+        top: result.top,
+        model: ctx.modelName,
+        replica_id: handled.replicaId,
+        retried: handled.retried,
+        timings_ms: {
+          queue: round(handled.queueMs),
+          fetch: round(result.fetchMs),
+          preprocess: round(result.preprocessMs),
+          inference: round(result.inferenceMs),
+        },
       },
-    });
+      200,
+      labelsHeaders,
+    );
   }
 
   async function parseClassifyBody(req: Request, requestedTop: number): Promise<ClassifyRequest> {
@@ -223,9 +257,11 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
     }
     const limit = kind === "bytes" ? ctx.maxImageBytes : maxJsonBytes;
     const what = kind === "bytes" ? "image" : "JSON";
-    const body = await withBodyDeadline(readBody(req, limit, what), {
+    const body = await readRequestBody(req, {
+      limit,
+      what,
       timeoutMs: ctx.requestTimeoutMs ?? ctx.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS,
-      source: ctx.requestTimeoutMs === null
+      timeoutSource: ctx.requestTimeoutMs === null
         ? "the default body deadline; http_options.request_timeout_s is unset"
         : "http_options.request_timeout_s",
     });
@@ -287,6 +323,8 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
 
   return async function handler(req: Request): Promise<Response> {
     const t0 = performance.now();
+    const badHost = hostHeaderProblem(req);
+    if (badHost) return jsonError(400, "bad_host", badHost, { connection: "close" });
     const { path, query } = splitUrl(req.url);
     const method = req.method;
     try {
@@ -349,6 +387,10 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
 
 function errorResponse(error: unknown): Response {
   if (error instanceof HttpError) return jsonError(error.status, error.error, error.message);
+  if (error instanceof BodyReadError) {
+    // The rest of the body was not read: ask for the connection to be closed, not drained.
+    return jsonError(error.status, error.error, error.message, { connection: "close" });
+  }
   if (error instanceof BackPressureError) {
     return jsonError(503, "backpressure", error.message);
   }
@@ -376,106 +418,12 @@ function methodNotAllowed(method: string, path: string, allow: string): Response
   );
 }
 
-async function readBody(req: Request, limit: number, what: string): Promise<Uint8Array> {
-  const tooLarge = (n: string) =>
-    new HttpError(
-      413,
-      "payload_too_large",
-      `the ${what} body is ${n} bytes; the limit is ${limit} bytes`,
-    );
-  const declared = req.headers.get("content-length");
-  if (declared !== null) {
-    if (Number(declared) > limit) throw tooLarge(declared);
-    // Not via req.body: creating the stream object costs more than the read (hot path).
-    try {
-      return new Uint8Array(await req.arrayBuffer());
-    } catch (error) {
-      throw incompleteBody(what, error);
-    }
-  }
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    let next: ReadableStreamReadResult<Uint8Array>;
-    try {
-      next = await reader.read();
-    } catch (error) {
-      throw incompleteBody(what, error);
-    }
-    const { done, value } = next;
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(`more than ${limit}`);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
-
-/**
- * A body that could not be read to its end: the client closed the connection mid-body or sent
- * broken chunked encoding. The client's fault, so a 400 (not a 500 counted as a server error).
- */
-function incompleteBody(what: string, error: unknown): HttpError {
-  return new HttpError(
-    400,
-    "incomplete_body",
-    `the ${what} body could not be read to its end (${
-      (error as Error)?.message ?? error
-    }); send the whole body, as many bytes as Content-Length says`,
-  );
-}
-
 /**
  * How long a request body may take to arrive when `http_options.request_timeout_s` is unset (as
  * nginx's `client_body_timeout`, 60 s): without it a slow or abandoned body would hold its request
  * open forever.
  */
 export const DEFAULT_BODY_READ_TIMEOUT_MS = 60_000;
-
-/** One sweeper for every body deadline: expiry within 250 ms of the deadline is precise enough. */
-const bodyDeadlines = new DeadlineSweeper(250);
-
-/**
- * Bounds reading a request body by `request_timeout_s` (or the default deadline): a client that
- * sends its headers and then only part of the body (or nothing) gets a 408 instead of holding the
- * request open forever.
- */
-async function withBodyDeadline(
-  read: Promise<Uint8Array>,
-  options: { timeoutMs: number; source: string },
-): Promise<Uint8Array> {
-  const { timeoutMs, source } = options;
-  let cancel = () => {};
-  const late = new Promise<never>((_, reject) => {
-    cancel = bodyDeadlines.add(timeoutMs, () =>
-      reject(
-        new HttpError(
-          408,
-          "request_timeout",
-          `the request body did not arrive within ${timeoutMs / 1000} s ` +
-            `(${source}); send the whole body promptly`,
-        ),
-      ));
-  });
-  read.catch(() => {}); // the read still pending after a 408 fails when the connection closes
-  try {
-    return await Promise.race([read, late]);
-  } finally {
-    cancel();
-  }
-}
 
 /** Path (percent-decoding not needed for our fixed routes) and query of an absolute URL. */
 function splitUrl(url: string): { path: string; query: string } {

@@ -43,7 +43,9 @@ export {
 export {
   type AppRequestRecord,
   createHttpHandler,
+  DEFAULT_BODY_READ_TIMEOUT_MS,
   type HttpAppContext,
+  MEANINGLESS_LABELS,
   normaliseRoutePrefix,
 } from "./http_app.ts";
 export {
@@ -52,6 +54,8 @@ export {
   emulatedDurationModel,
   prepareEmulatedModel,
 } from "./emulated_model.ts";
+export { type BodyBufferStats, bodyBufferStats, resetBodyBufferPeak } from "./_body_reader.ts";
+export { hostHeaderProblem } from "./host_header.ts";
 export { LATENCY_BUCKETS_MS, Metric, Registry } from "./metrics.ts";
 export { formatServeStatus, type FormatServeStatusOptions } from "./status_format.ts";
 export { fetchImage, type FetchImageOptions, ImageFetchError } from "./image_fetcher.ts";

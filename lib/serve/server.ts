@@ -14,8 +14,14 @@ import {
 import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { prepareEmulatedModel } from "./emulated_model.ts";
 import { Deployment } from "./deployment.ts";
-import { type AppRequestRecord, createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
+import {
+  type AppRequestRecord,
+  createHttpHandler,
+  MEANINGLESS_LABELS,
+  normaliseRoutePrefix,
+} from "./http_app.ts";
 import { Registry } from "./metrics.ts";
+import { waitForThreadsToSettle } from "./_thread_settle.ts";
 import type {
   ApplicationStatus,
   LogLevel,
@@ -246,6 +252,10 @@ export async function startServe(
     topK: uc.top_k,
     maxImageBytes: uc.max_image_bytes,
     modelName: options.model.info.name,
+    // The no-op model's "noop" label needs no warning; a real network with seeded weights does.
+    labelsNote: options.model.replicaModel.kind === "onnx" && !options.model.info.labels_meaningful
+      ? MEANINGLESS_LABELS
+      : null,
     onAppRequest: (r) => {
       for (const fn of requestObservers) {
         try {
@@ -334,6 +344,8 @@ export async function startServe(
         await Promise.race([httpDone, new Promise((r) => timer = setTimeout(r, capMs))]);
         clearTimeout(timer);
         await deployment.shutdown();
+        // The workers' native teardown (onnxruntime, libvips) must end before the process may.
+        await waitForThreadsToSettle();
         log("shutdown complete");
       })();
       return shuttingDown;

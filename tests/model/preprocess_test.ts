@@ -217,3 +217,31 @@ Deno.test("preprocessImage() reads WebP and the first frame of a GIF", async () 
   const [r, , b] = gif.rgb;
   assert.ok(b > 200 && r < 50, `first frame (blue), got ${Array.from(gif.rgb.subarray(0, 3))}`);
 });
+
+Deno.test("an RGBA image gives exactly its RGB twin's crop, EXIF orientation included", async () => {
+  // Translucent and transparent pixels with their own colours: dropping alpha before the resize
+  // (PIL's convert('RGB')) keeps them; a premultiplied resize would darken them.
+  const width = 700;
+  const height = 500;
+  const rgb = rawRgb(width, height, (x, y) => [(x * 7) & 255, (y * 5) & 255, (x + y) & 255]);
+  const rgba = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
+    rgba[i * 4 + 3] = (i * 37) & 255;
+  }
+  for (const orientation of [1, 6]) {
+    const encode = (data: Uint8Array, channels: 3 | 4) =>
+      sharp(data, { raw: { width, height, channels } })
+        .withMetadata({ orientation })
+        .png()
+        .toBuffer()
+        .then((b) => new Uint8Array(b));
+    const withAlpha = await preprocessImage(await encode(rgba, 4));
+    const twin = await preprocessImage(await encode(rgb, 3));
+    assert.deepEqual([withAlpha.width, withAlpha.height], [twin.width, twin.height]);
+    assert.ok(
+      withAlpha.rgb.every((v, i) => v === twin.rgb[i]),
+      `orientation ${orientation}: the RGBA image's crop differs from its RGB twin's`,
+    );
+  }
+});

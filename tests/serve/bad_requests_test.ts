@@ -105,6 +105,21 @@ Deno.test("a table of bad requests gets the right status and a JSON error, and t
     },
     { name: "top=0", status: 400, path: "/?top=0", contentType: "image/png", body: TINY_PNG },
     { name: "top=abc", status: 400, path: "/?top=abc", contentType: "image/png", body: TINY_PNG },
+    // Number() would read these as 16, 100, 3 and 3: top takes plain decimal digits only.
+    ...["0x10", "1e2", "%203", "3.0", "+3", "0003"].map((top) => ({
+      name: `top=${top}`,
+      status: 400,
+      path: `/?top=${top}`,
+      contentType: "image/png",
+      body: TINY_PNG,
+    })),
+    {
+      name: "format=xml",
+      status: 400,
+      path: "/?format=xml",
+      contentType: "image/png",
+      body: TINY_PNG,
+    },
     {
       name: "data: URI that is not an image",
       status: 415,

@@ -505,6 +505,11 @@ Deno.test("fetchImage() rejects bad options with a TypeError naming the option",
 
 Deno.test("fetchImage() handles odd and broken HTTP/1.1 answers", async () => {
   const text = (s: string) => new TextEncoder().encode(s);
+  /** A 200 head of exactly `bytes` bytes before its blank line, padded with one long header. */
+  const paddedHead = (bytes: number) => {
+    const start = `HTTP/1.1 200 OK\r\nContent-Length: ${PNG.length}\r\nX-Pad: `;
+    return text(`${start}${"a".repeat(bytes - start.length)}\r\n\r\n`);
+  };
   const join = (...parts: Uint8Array[]) => {
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
@@ -566,6 +571,11 @@ Deno.test("fetchImage() handles odd and broken HTTP/1.1 answers", async () => {
       502,
       "upstream_protocol",
     ],
+    // The head limit is exact (64 KiB before the blank line), also when one read brings the
+    // whole head at once (up to ~128 KiB used to pass when it ended within the second read).
+    ["a head of exactly 64 KiB", join(paddedHead(64 * 1024), PNG), "ok"],
+    ["a head one byte over 64 KiB", join(paddedHead(64 * 1024 + 1), PNG), 502, "upstream_protocol"],
+    ["a complete 100 KB head", join(paddedHead(100_000), PNG), 502, "upstream_protocol"],
     [
       "body cut short",
       join(text("HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n"), PNG),

@@ -126,9 +126,13 @@ Deno.test("the seeded ResNet-50 serves with its meaningless labels flagged in st
     numCpus: 1,
   });
   try {
-    const r = await postImage(s.url, TINY_PNG, { accept: "application/json" });
+    const r = await postImage(`${s.url}/?format=json`);
     assert.equal(r.status, 200, r.text);
     assert.equal((r.body as { top: unknown[] }).top.length, 5);
+    // A plain answer too says its label means nothing (a curl user sees only the header).
+    const res = await fetch(s.url, { method: "POST", body: TINY_PNG });
+    assert.equal(res.headers.get("x-model-labels"), "meaningless (seeded weights, not pretrained)");
+    await res.body?.cancel();
     const status = (await readResponse(await fetch(`${s.url}/api/status`))).body as {
       model: { pretrained: boolean; labels_meaningful: boolean; name: string };
     };
