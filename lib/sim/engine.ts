@@ -14,10 +14,11 @@
  */
 import { EventQueue } from "./_event_queue.ts";
 import { createRng, type Rng } from "./_prng.ts";
-import { CLOCK_EVENT_KIND, VirtualClock } from "./clock.ts";
+import { VirtualClock } from "../autoscaler/mod.ts";
 import type { DurationModel } from "./duration_model.ts";
 
-// Event kinds (1 is the clock's).
+// Event kinds.
+const EV_CLOCK = 1; // a = VirtualClock timer id
 const EV_USER_WAKE = 2; // a = user, b = user generation
 const EV_SERVICE_DONE = 3; // a = request, b = request generation
 const EV_REPLICA_READY = 4; // a = replica index, b = replica generation
@@ -448,6 +449,8 @@ export class SimEngine {
   #events = 0;
   #targetChanges: TargetChange[] = [];
   #ran = false;
+  /** Virtual ms since the start (the clock reads the same instant as epoch ms). */
+  #nowMs = 0;
 
   /** Builds an engine; nothing happens until `run()`. */
   constructor(options: SimEngineOptions) {
@@ -467,7 +470,10 @@ export class SimEngine {
     this.#endMs = Math.round((options.durationS ?? options.load.durationS) * 1000);
     this.#warmupMs = this.#o.warmupS * 1000;
     this.#q = new EventQueue(4096);
-    this.clock = new VirtualClock(this.#q, this.#o.startEpochMs);
+    const q = this.#q, startEpochMs = this.#o.startEpochMs;
+    this.clock = new VirtualClock(startEpochMs, {
+      schedule: (atMs, id) => q.push(atMs - startEpochMs, EV_CLOCK, id, 0),
+    });
     this.#rngService = createRng(seed, 1);
     this.#rngWait = createRng(seed, 2);
     this.#rngRoute = createRng(seed, 3);
@@ -519,7 +525,7 @@ export class SimEngine {
     }
     if (n !== this.#target) {
       this.#targetChanges.push({
-        elapsedS: this.clock.elapsedMs / 1000,
+        elapsedS: this.#nowMs / 1000,
         from: this.#target,
         to: n,
       });
@@ -562,7 +568,8 @@ export class SimEngine {
     while (q.size > 0 && q.peekTime() <= endMs) {
       q.pop();
       events++;
-      this.clock.elapsedMs = q.time;
+      this.#nowMs = q.time;
+      this.clock.setTime(this.#o.startEpochMs + q.time);
       const a = q.a, b = q.b;
       switch (q.kind) {
         case EV_USER_WAKE:
@@ -574,7 +581,7 @@ export class SimEngine {
         case EV_ARRIVAL:
           this.#openArrival(b);
           break;
-        case CLOCK_EVENT_KIND:
+        case EV_CLOCK:
           this.clock.fire(a);
           break;
         case EV_SECOND:
@@ -601,7 +608,8 @@ export class SimEngine {
           break;
       }
     }
-    this.clock.elapsedMs = endMs;
+    this.#nowMs = endMs;
+    this.clock.setTime(this.#o.startEpochMs + endMs);
     this.#events = events;
     controller?.stop();
     this.#accumulateArea();
@@ -651,7 +659,7 @@ export class SimEngine {
   /** A time at which the user count may change: read it just after and start or stop users. */
   #usersChange(index: number): void {
     const load = this.#o.load as ClosedLoopLoad;
-    const tS = this.clock.elapsedMs / 1000;
+    const tS = this.#nowMs / 1000;
     const target = index < 0 ? 0 : Math.max(0, Math.floor(load.usersAt(tS + 1e-6)));
     while (this.#activeUsers.length < target) this.#startUser();
     while (this.#activeUsers.length > target) this.#stopUser();
@@ -681,7 +689,7 @@ export class SimEngine {
     this.#stageIndex = index;
     if (index >= stages.length) return;
     this.#q.push(stages[index].endS * 1000, EV_STAGE, index + 1, 0);
-    this.#schedulePoisson(this.clock.elapsedMs, index);
+    this.#schedulePoisson(this.#nowMs, index);
   }
 
   #schedulePoisson(fromMs: number, index: number): void {
@@ -698,7 +706,7 @@ export class SimEngine {
     const max = load.maxInFlight;
     if (max !== undefined && max !== null && this.#inSystem >= max) this.#dropped++;
     else this.#send(-1);
-    if (stageIndex >= 0) this.#schedulePoisson(this.clock.elapsedMs, stageIndex);
+    if (stageIndex >= 0) this.#schedulePoisson(this.#nowMs, stageIndex);
     else {
       const t = load.arrivalTimeS!(++this.#arrivalK);
       if (t !== null) this.#q.push(t * 1000, EV_ARRIVAL, 0, -1);
@@ -752,7 +760,7 @@ export class SimEngine {
   }
 
   #accumulateArea(): void {
-    const now = this.clock.elapsedMs;
+    const now = this.#nowMs;
     if (now > this.#warmupMs) {
       const from = Math.max(this.#lastAreaMs, this.#warmupMs);
       this.#areaInSystem += this.#inSystem * (now - from);
@@ -761,14 +769,14 @@ export class SimEngine {
   }
 
   #accumulateReplicaArea(): void {
-    const now = this.clock.elapsedMs;
+    const now = this.#nowMs;
     this.#replicaArea += this.#replicaHolding * (now - this.#lastReplicaAreaMs);
     this.#lastReplicaAreaMs = now;
   }
 
   /** A user (or an open-loop arrival when `user` is -1) sends a request. */
   #send(user: number): void {
-    const now = this.clock.elapsedMs;
+    const now = this.#nowMs;
     const id = this.#allocRequest();
     this.#requestsSent++;
     this.#rqStart[id] = now;
@@ -887,7 +895,7 @@ export class SimEngine {
   }
 
   #startService(id: number, r: SimReplica): void {
-    const now = this.clock.elapsedMs;
+    const now = this.#nowMs;
     this.#rqState[id] = RQ_EXECUTING;
     if (r.executing === 0) this.#executingReplicas++;
     r.executing++;
@@ -942,7 +950,7 @@ export class SimEngine {
    * decides what happens to the request's slot (freed, or left to the replica that still works on it).
    */
   #finish(id: number, error: SimErrorKind | null): void {
-    const now = this.clock.elapsedMs;
+    const now = this.#nowMs;
     const start = this.#rqStart[id];
     const user = this.#rqUser[id];
     const alive = user < 0 || this.#userGen[user] === this.#rqUserGen[id];
@@ -976,7 +984,7 @@ export class SimEngine {
   /** Expires every due entry of timeout FIFO `k`, then re-arms for the next live one. */
   #expireTimeouts(k: number): void {
     const fifo = this.#toFifo[k];
-    const now = this.clock.elapsedMs;
+    const now = this.#nowMs;
     const limit = this.#toMs[k];
     this.#toArmed[k] = false;
     while (fifo.length > 0) {
@@ -1024,7 +1032,7 @@ export class SimEngine {
       state: "PENDING_ALLOCATION",
       ongoing: 0,
       executing: 0,
-      requestedAtMs: this.clock.elapsedMs,
+      requestedAtMs: this.#nowMs,
       startedAtMs: -1,
       runningSinceMs: -1,
       stoppingSinceMs: -1,
@@ -1061,7 +1069,7 @@ export class SimEngine {
       return false;
     }
     this.#cpusUsed += need;
-    r.startedAtMs = this.clock.elapsedMs;
+    r.startedAtMs = this.#nowMs;
     this.#setState(r, "STARTING");
     if (instant) this.#becomeRunning(r);
     else {
@@ -1080,7 +1088,7 @@ export class SimEngine {
       this.#startsInFlight++;
       r.startSlot = true;
       const startupMs = this.#o.startupTime ? this.#o.startupTime.sampleMs(this.#rngStartup) : 2000;
-      this.#q.push(this.clock.elapsedMs + startupMs, EV_REPLICA_READY, r.index, r.gen);
+      this.#q.push(this.#nowMs + startupMs, EV_REPLICA_READY, r.index, r.gen);
     }
   }
 
@@ -1093,7 +1101,7 @@ export class SimEngine {
   }
 
   #becomeRunning(r: SimReplica): void {
-    r.runningSinceMs = this.clock.elapsedMs;
+    r.runningSinceMs = this.#nowMs;
     this.#endStart(r);
     this.#setState(r, "RUNNING");
     r.routablePos = this.#routable.length;
@@ -1164,18 +1172,18 @@ export class SimEngine {
         this.#release(r);
       } else {
         this.#removeRoutable(r);
-        r.stoppingSinceMs = this.clock.elapsedMs;
+        r.stoppingSinceMs = this.#nowMs;
         this.#setState(r, "STOPPING");
         r.gen++;
         const waitMs = this.#dep.gracefulShutdownWaitLoopS * 1000;
-        this.#q.push(this.clock.elapsedMs + waitMs, EV_DRAIN_POLL, r.index, r.gen);
+        this.#q.push(this.#nowMs + waitMs, EV_DRAIN_POLL, r.index, r.gen);
       }
     }
   }
 
   /** Graceful shutdown: poll every wait-loop period until idle; force-stop after the timeout. */
   #drainPoll(r: SimReplica): void {
-    const now = this.clock.elapsedMs;
+    const now = this.#nowMs;
     const timeoutMs = this.#dep.gracefulShutdownTimeoutS * 1000;
     if (r.ongoing === 0) {
       this.#release(r);

@@ -5,12 +5,10 @@
  * - {@linkcode SimEngine}: the discrete-event core (users/arrivals, router, replica pool).
  * - {@linkcode loadFromShape}: a load generator shape as the engine's load.
  * - Duration models for service and startup times: {@linkcode parseDurationSpec} and friends.
- * - {@linkcode VirtualClock}: timers as simulator events (implements the autoscaler's `Clock`).
  * - {@linkcode erlangC}, {@linkcode mmcFigures}: queueing theory to check against.
  *
  * @module
  */
-export { CLOCK_EVENT_KIND, VirtualClock } from "./clock.ts";
 export { createRng, type Rng } from "./_prng.ts";
 export {
   type DurationModel,

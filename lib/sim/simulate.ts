@@ -1,20 +1,18 @@
 /**
- * One simulated load test of one serve config: the engine, the real autoscaler controller
- * (lib/autoscaler) stepped on the engine's virtual clock every 100 ms exactly as the server
- * steps it, and the load generator's statistics and CSV renderers (lib/loadgen) for the same
+ * One simulated load test of one serve config: the engine, the service's own autoscaler control
+ * loop (`startAutoscaler` from lib/autoscaler) on the engine's virtual clock, and the load generator's statistics and CSV renderers (lib/loadgen) for the same
  * result files a real run writes: Locust's four, `_replicas.csv`, `_latency.csv`, `_stages.csv`.
  *
  * @module
  */
 import type { AutoscalingConfig, DeploymentConfig, ServeConfig } from "../config/mod.ts";
 import {
-  AutoscalerController,
   type AutoscalingPolicy,
-  CONTROL_LOOP_INTERVAL_MS,
   initialTargetReplicas,
   isDefaultPolicyRef,
   loadPolicy,
   type ScalingDecision,
+  startAutoscaler,
   type TickRecord,
 } from "../autoscaler/mod.ts";
 import {
@@ -278,32 +276,20 @@ export async function simulate(
   const { method, name: path } = SIM_REQUEST;
   let entry: StatsEntry | undefined;
 
+  // The service's own control loop (startAutoscaler) on the engine's virtual clock.
   const controller: SimController | undefined = as
     ? (target, clock) => {
-      const ctl = new AutoscalerController(target, {
+      const handle = startAutoscaler(target, {
         config: as,
         appName: app.name,
         deploymentName: dep.name,
-        startMs: clock.now(),
+        clock,
         policy,
         log: options.log,
+        onTick: options.recordTicks ? (record) => ticks.push(record) : undefined,
       });
-      ctl.onDecision((d) => decisions.push(d));
-      let timer = 0;
-      let stopped = false;
-      const loop = () => {
-        if (stopped) return;
-        const record = ctl.tick(clock.now());
-        if (options.recordTicks) ticks.push(record);
-        timer = clock.setTimeout(loop, CONTROL_LOOP_INTERVAL_MS);
-      };
-      loop();
-      return {
-        stop: () => {
-          stopped = true;
-          clock.clearTimeout(timer);
-        },
-      };
+      handle.onDecision((d) => decisions.push(d));
+      return handle;
     }
     : undefined;
 
