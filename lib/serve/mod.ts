@@ -30,7 +30,7 @@ export {
   initialReplicaCount,
 } from "./deployment.ts";
 export { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
-export { BackPressureError, type RoutableReplica, Router, type RouterOptions } from "./router.ts";
+export { BackPressureError, RequestQueue } from "./request_queue.ts";
 export { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 export {
   createReplicaHandler,
