@@ -299,9 +299,10 @@ export class ReplicaSet<R extends ManagedReplica> {
 
   #becomeRunning(r: R): void {
     r.runningSinceMs = this.#clock.now();
+    // Routable before anyone hears of it, so the `changed` hook can hand it waiting requests.
+    this.#o.router.add(r);
     this.#setState(r, "RUNNING");
     this.#releaseStartSlot(r);
-    this.#o.router.add(r);
   }
 
   /** Leaves routing, then (graceful) drains before closing; else is killed at once. */

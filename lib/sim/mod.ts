@@ -32,19 +32,21 @@ export {
   type OpenLoopLoad,
   poissonLoad,
   type RateStage,
-  type SecondSnapshot,
-  type SimController,
-  type SimDeploymentSettings,
-  SimEngine,
-  type SimEngineOptions,
-  type SimEngineResult,
-  type SimErrorKind,
-  type SimObserver,
-  type SimQueueStats,
-  type SimReplica,
-  type SimReplicaState,
-  type TargetChange,
-} from "./engine.ts";
+} from "./load_model.ts";
+export { SimEngine } from "./engine.ts";
+export type {
+  SecondSnapshot,
+  SimController,
+  SimDeploymentSettings,
+  SimEngineOptions,
+  SimEngineResult,
+  SimErrorKind,
+  SimObserver,
+  SimQueueStats,
+  SimReplica,
+  SimReplicaState,
+  TargetChange,
+} from "./engine_types.ts";
 export {
   DEFAULT_SIM_WAIT_TIME,
   loadFromShape,

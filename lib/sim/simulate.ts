@@ -34,7 +34,9 @@ import {
   type StatsEntry,
   statsHistoryColumns,
 } from "../loadgen/mod.ts";
-import { type LoadModel, type SimController, SimEngine, type SimErrorKind } from "./engine.ts";
+import { SimEngine } from "./engine.ts";
+import type { SimController, SimErrorKind } from "./engine_types.ts";
+import type { LoadModel } from "./load_model.ts";
 import { type DurationModel, fixedDuration } from "./duration_model.ts";
 
 /** How a simulated request shows up in the result files (method and name, like the load test). */
