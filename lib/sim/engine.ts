@@ -16,9 +16,30 @@
 import { VirtualClock } from "../autoscaler/mod.ts";
 import { Cluster, ReplicaRouter, ReplicaSet, type ReplicaState } from "../fleet/mod.ts";
 import { EventQueue } from "./_event_queue.ts";
+import {
+  EV_ARRIVAL,
+  EV_CLOCK,
+  EV_REPLICA_READY,
+  EV_SECOND,
+  EV_SERVICE_DONE,
+  EV_STAGE,
+  EV_TIMEOUT,
+  EV_USER_WAKE,
+  EV_USERS,
+} from "./_events.ts";
 import { IdFifo } from "./_id_fifo.ts";
+import { LoadDriver } from "./_load_driver.ts";
 import { RoutableOngoingView } from "./_ongoing_view.ts";
 import { createRng, type Rng } from "./_prng.ts";
+import { EngineStats } from "./_stats.ts";
+import {
+  RequestTable,
+  RQ_DEAD,
+  RQ_EXECUTING,
+  RQ_FREE,
+  RQ_QUEUED,
+  RQ_WAITING,
+} from "./_requests.ts";
 import { validateOptions } from "./_validate.ts";
 import type {
   SimDeploymentSettings,
@@ -29,68 +50,32 @@ import type {
   SimReplicaState,
   TargetChange,
 } from "./engine_types.ts";
-import type { ClosedLoopLoad, OpenLoopLoad } from "./load_model.ts";
-
-// Event kinds.
-const EV_CLOCK = 1; // a = VirtualClock timer id
-const EV_USER_WAKE = 2; // a = user, b = user generation
-const EV_SERVICE_DONE = 3; // a = request, b = request generation
-const EV_REPLICA_READY = 4; // a = replica index, b = replica generation
-const EV_ARRIVAL = 5; // open loop
-const EV_TIMEOUT = 6; // a = 0 server (request_timeout_s) / 1 client timeout FIFO
-const EV_SECOND = 7; // a = second number
-const EV_USERS = 8; // re-read the user count
-const EV_STAGE = 9; // open loop (Poisson) rate change, a = stage index
-
-// Request states.
-const RQ_FREE = 0, RQ_QUEUED = 1, RQ_WAITING = 2, RQ_EXECUTING = 3;
-/** Timed out while queued: its stale ring entry frees it when dequeued (keeps FIFO order exact). */
-const RQ_DEAD = 4;
 
 const DEFAULT_START_EPOCH_MS = Date.UTC(2026, 0, 1);
+type DefaultedOption =
+  | "seed"
+  | "clusterCpus"
+  | "replicaConcurrency"
+  | "startEpochMs"
+  | "warmupS"
+  | "progressEveryS";
 
 /** The simulator core. Create, then `run()` once. */
 export class SimEngine {
   readonly clock: VirtualClock;
   readonly replicas: SimReplica[] = [];
   #q: EventQueue;
-  #o:
-    & Required<
-      Pick<
-        SimEngineOptions,
-        | "seed"
-        | "clusterCpus"
-        | "replicaConcurrency"
-        | "startEpochMs"
-        | "warmupS"
-        | "progressEveryS"
-      >
-    >
-    & SimEngineOptions;
+  #o: SimEngineOptions & Required<Pick<SimEngineOptions, DefaultedOption>>;
   #dep: SimDeploymentSettings;
   #endMs: number;
   #warmupMs: number;
   // Random streams.
   #rngService: Rng;
-  #rngWait: Rng;
   #rngRoute: Rng;
-  #rngArrival: Rng;
   #rngStartup: Rng;
   // Requests (structure of arrays).
-  #rqStart = new Float64Array(1024);
-  #rqUser = new Int32Array(1024);
-  #rqUserGen = new Int32Array(1024);
-  #rqReplica = new Int32Array(1024);
-  #rqState = new Uint8Array(1024);
-  #rqGen = new Int32Array(1024);
-  #rqAbandoned = new Uint8Array(1024);
-  #rqServiceStart = new Float64Array(1024);
-  /** Token of the request's pending completion event (0: none); unique across the run. */
-  #rqSvcToken = new Int32Array(1024);
-  #rqRetried = new Uint8Array(1024);
+  #rq = new RequestTable();
   #svcToken = 0;
-  #rqFree: number[] = [];
-  #rqNext = 0;
   // Router queue: FIFO of request ids (entries of timed-out requests are skipped).
   #ring = new IdFifo();
   #queued = 0;
@@ -106,32 +91,8 @@ export class SimEngine {
   #ongoingView: RoutableOngoingView;
   #executingReplicas = 0;
   #totalOngoing = 0;
-  // Users.
-  #userGen = new Int32Array(1024);
-  #userCount = 0;
-  #activeUsers: number[] = [];
-  // Open loop.
-  #stageIndex = -1;
-  #arrivalK = 0;
-  #dropped = 0;
-  // Stats.
-  #inSystem = 0;
-  #areaInSystem = 0;
-  #lastAreaMs = 0;
-  #replicaHolding = 0;
-  #replicaArea = 0;
-  #lastReplicaAreaMs = 0;
-  #arrivals = 0;
-  #completed = 0;
-  #failed = 0;
-  #rejected = 0;
-  #timedOut = 0;
-  #sumWaitMs = 0;
-  #sumResponseMs = 0;
-  #maxQueued = 0;
-  #maxRunning = 0;
-  #requestsSent = 0;
-  #events = 0;
+  #load: LoadDriver;
+  #st: EngineStats;
   #targetChanges: TargetChange[] = [];
   #ran = false;
   /** Virtual ms since the start (the clock reads the same instant as epoch ms). */
@@ -154,15 +115,19 @@ export class SimEngine {
     validateOptions(options);
     this.#endMs = Math.round((options.durationS ?? options.load.durationS) * 1000);
     this.#warmupMs = this.#o.warmupS * 1000;
+    this.#st = new EngineStats(this.#warmupMs);
     this.#q = new EventQueue(4096);
     const q = this.#q, startEpochMs = this.#o.startEpochMs;
     this.clock = new VirtualClock(startEpochMs, {
       schedule: (atMs, id) => q.push(atMs - startEpochMs, EV_CLOCK, id, 0),
     });
     this.#rngService = createRng(seed, 1);
-    this.#rngWait = createRng(seed, 2);
     this.#rngRoute = createRng(seed, 3);
-    this.#rngArrival = createRng(seed, 4);
+    this.#load = new LoadDriver(options.load, this.#q, {
+      rngArrival: createRng(seed, 4),
+      rngWait: createRng(seed, 2),
+      sink: { send: (user) => this.#send(user), inSystem: () => this.#st.inSystem },
+    });
     this.#rngStartup = createRng(seed, 5);
     this.#router = new ReplicaRouter<SimReplica>({
       maxOngoingRequests: this.#dep.maxOngoingRequests,
@@ -238,7 +203,7 @@ export class SimEngine {
 
   /** Number of simulated users right now. */
   get users(): number {
-    return this.#activeUsers.length;
+    return this.#load.users;
   }
 
   /** Counts of replicas by state. */
@@ -260,7 +225,7 @@ export class SimEngine {
     const q = this.#q;
     this.#set.createRunning(this.#dep.initialReplicas);
     const controller = this.#o.controller?.(this, this.clock);
-    this.#startLoad();
+    this.#load.start();
     q.push(0, EV_SECOND, 0, 0);
     const endMs = this.#endMs;
     let events = 0;
@@ -272,13 +237,13 @@ export class SimEngine {
       const a = q.a, b = q.b;
       switch (q.kind) {
         case EV_USER_WAKE:
-          if (this.#userGen[a] === b) this.#send(a);
+          if (this.#load.alive(a, b)) this.#send(a);
           break;
         case EV_SERVICE_DONE:
-          if (this.#rqSvcToken[a] === b) this.#serviceDone(a);
+          if (this.#rq.svcToken[a] === b) this.#serviceDone(a);
           break;
         case EV_ARRIVAL:
-          this.#openArrival(b);
+          this.#load.arrival(b, this.#nowMs);
           break;
         case EV_CLOCK:
           this.clock.fire(a);
@@ -295,193 +260,47 @@ export class SimEngine {
           break;
         }
         case EV_USERS:
-          this.#usersChange(a);
+          this.#load.usersChange(a, this.#nowMs);
           break;
         case EV_STAGE:
-          this.#enterStage(a);
+          this.#load.enterStage(a, this.#nowMs);
           break;
       }
     }
     this.#nowMs = endMs;
     this.clock.setTime(this.#o.startEpochMs + endMs);
-    this.#events = events;
     controller?.stop();
-    this.#accumulateArea();
-    this.#accumulateReplicaArea();
-    const spanMs = Math.max(1, endMs - this.#warmupMs);
+    this.#st.accumulateArea(this.#nowMs);
+    this.#st.accumulateReplicaArea(this.#nowMs);
     return {
       durationS: endMs / 1000,
-      queue: {
-        arrivals: this.#arrivals,
-        completed: this.#completed,
-        failed: this.#failed,
-        rejected: this.#rejected,
-        timedOut: this.#timedOut,
-        meanWaitMs: this.#completed ? this.#sumWaitMs / this.#completed : 0,
-        meanResponseMs: this.#completed ? this.#sumResponseMs / this.#completed : 0,
-        meanInSystem: this.#areaInSystem / spanMs,
-        arrivalRatePerS: this.#arrivals / (spanMs / 1000),
-        spanS: spanMs / 1000,
-      },
-      replicaSeconds: this.#replicaArea / 1000,
-      maxQueued: this.#maxQueued,
-      maxRunning: this.#maxRunning,
+      queue: this.#st.queue(endMs),
+      replicaSeconds: this.#st.replicaSeconds,
+      maxQueued: this.#st.maxQueued,
+      maxRunning: this.#st.maxRunning,
       targetChanges: this.#targetChanges,
-      events: this.#events,
-      requestsSent: this.#requestsSent,
-      dropped: this.#dropped,
+      events,
+      requestsSent: this.#st.requestsSent,
+      dropped: this.#load.dropped,
     };
-  }
-
-  // ---------------------------------------------------------------- load
-
-  #startLoad(): void {
-    const load = this.#o.load;
-    if (load.kind === "closed") {
-      if (load.changeTimesS.length > 0) {
-        this.#q.push(load.changeTimesS[0] * 1000, EV_USERS, 0, 0);
-      }
-      this.#q.push(load.durationS * 1000, EV_USERS, -1, 0);
-    } else if (load.arrivalTimeS) {
-      const t = load.arrivalTimeS(0);
-      if (t !== null) this.#q.push(t * 1000, EV_ARRIVAL, 0, -1);
-    } else if (load.poissonStages) {
-      this.#q.push(0, EV_STAGE, 0, 0);
-    }
-  }
-
-  /** A time at which the user count may change: read it just after and start or stop users. */
-  #usersChange(index: number): void {
-    const load = this.#o.load as ClosedLoopLoad;
-    const tS = this.#nowMs / 1000;
-    const target = index < 0 ? 0 : Math.max(0, Math.floor(load.usersAt(tS + 1e-6)));
-    while (this.#activeUsers.length < target) this.#startUser();
-    while (this.#activeUsers.length > target) this.#stopUser();
-    if (index >= 0 && index + 1 < load.changeTimesS.length) {
-      this.#q.push(load.changeTimesS[index + 1] * 1000, EV_USERS, index + 1, 0);
-    }
-  }
-
-  #startUser(): void {
-    const id = this.#userCount++;
-    if (id >= this.#userGen.length) {
-      const next = new Int32Array(this.#userGen.length * 2);
-      next.set(this.#userGen);
-      this.#userGen = next;
-    }
-    this.#activeUsers.push(id);
-    this.#send(id);
-  }
-
-  #stopUser(): void {
-    const id = this.#activeUsers.pop();
-    if (id !== undefined) this.#userGen[id]++;
-  }
-
-  #enterStage(index: number): void {
-    const stages = (this.#o.load as OpenLoopLoad).poissonStages!;
-    this.#stageIndex = index;
-    if (index >= stages.length) return;
-    this.#q.push(stages[index].endS * 1000, EV_STAGE, index + 1, 0);
-    this.#schedulePoisson(this.#nowMs, index);
-  }
-
-  #schedulePoisson(fromMs: number, index: number): void {
-    const stage = (this.#o.load as OpenLoopLoad).poissonStages![index];
-    if (!(stage.rate > 0)) return;
-    const t = fromMs + this.#rngArrival.exponential(1000 / stage.rate);
-    // b = stage index: a stage change invalidates the old stage's pending arrival.
-    if (t < stage.endS * 1000) this.#q.push(t, EV_ARRIVAL, 0, index);
-  }
-
-  #openArrival(stageIndex: number): void {
-    const load = this.#o.load as OpenLoopLoad;
-    if (stageIndex >= 0 && stageIndex !== this.#stageIndex) return;
-    const max = load.maxInFlight;
-    if (max !== undefined && max !== null && this.#inSystem >= max) this.#dropped++;
-    else this.#send(-1);
-    if (stageIndex >= 0) this.#schedulePoisson(this.#nowMs, stageIndex);
-    else {
-      const t = load.arrivalTimeS!(++this.#arrivalK);
-      if (t !== null) this.#q.push(t * 1000, EV_ARRIVAL, 0, -1);
-    }
   }
 
   // ---------------------------------------------------------------- requests
 
-  #allocRequest(): number {
-    const free = this.#rqFree.pop();
-    if (free !== undefined) return free;
-    const id = this.#rqNext++;
-    if (id >= this.#rqStart.length) this.#growRequests();
-    return id;
-  }
-
-  #growRequests(): void {
-    const n = this.#rqStart.length * 2;
-    const f64 = (old: Float64Array) => {
-      const x = new Float64Array(n);
-      x.set(old);
-      return x;
-    };
-    const i32 = (old: Int32Array) => {
-      const x = new Int32Array(n);
-      x.set(old);
-      return x;
-    };
-    const u8 = (old: Uint8Array) => {
-      const x = new Uint8Array(n);
-      x.set(old);
-      return x;
-    };
-    this.#rqStart = f64(this.#rqStart);
-    this.#rqServiceStart = f64(this.#rqServiceStart);
-    this.#rqSvcToken = i32(this.#rqSvcToken);
-    this.#rqRetried = u8(this.#rqRetried);
-    this.#rqUser = i32(this.#rqUser);
-    this.#rqUserGen = i32(this.#rqUserGen);
-    this.#rqReplica = i32(this.#rqReplica);
-    this.#rqState = u8(this.#rqState);
-    this.#rqGen = i32(this.#rqGen);
-    this.#rqAbandoned = u8(this.#rqAbandoned);
-  }
-
-  #freeRequest(id: number): void {
-    this.#rqState[id] = RQ_FREE;
-    this.#rqSvcToken[id] = 0;
-    this.#rqGen[id]++;
-    this.#rqFree.push(id);
-  }
-
-  #accumulateArea(): void {
-    const now = this.#nowMs;
-    if (now > this.#warmupMs) {
-      const from = Math.max(this.#lastAreaMs, this.#warmupMs);
-      this.#areaInSystem += this.#inSystem * (now - from);
-    }
-    this.#lastAreaMs = now;
-  }
-
-  #accumulateReplicaArea(): void {
-    const now = this.#nowMs;
-    this.#replicaArea += this.#replicaHolding * (now - this.#lastReplicaAreaMs);
-    this.#lastReplicaAreaMs = now;
-  }
-
   /** A user (or an open-loop arrival when `user` is -1) sends a request. */
   #send(user: number): void {
     const now = this.#nowMs;
-    const id = this.#allocRequest();
-    this.#requestsSent++;
-    this.#rqStart[id] = now;
-    this.#rqUser[id] = user;
-    this.#rqUserGen[id] = user >= 0 ? this.#userGen[user] : 0;
-    this.#rqReplica[id] = -1;
-    this.#rqAbandoned[id] = 0;
-    this.#rqRetried[id] = 0;
-    if (now >= this.#warmupMs) this.#arrivals++;
-    this.#accumulateArea();
-    this.#inSystem++;
+    const id = this.#rq.alloc();
+    this.#st.requestsSent++;
+    this.#rq.start[id] = now;
+    this.#rq.user[id] = user;
+    this.#rq.userGen[id] = user >= 0 ? this.#load.userGen[user] : 0;
+    this.#rq.replica[id] = -1;
+    this.#rq.abandoned[id] = 0;
+    this.#rq.retried[id] = 0;
+    if (now >= this.#warmupMs) this.#st.arrivals++;
+    this.#st.accumulateArea(this.#nowMs);
+    this.#st.inSystem++;
     if (!this.#route(id)) return;
     if (this.#toMs[0] > 0) this.#addTimeout(0, id);
     if (this.#toMs[1] > 0) this.#addTimeout(1, id);
@@ -498,9 +317,9 @@ export class SimEngine {
       return true;
     }
     if (this.#router.refuses(this.#queued)) {
-      if (this.#rqStart[id] >= this.#warmupMs) this.#rejected++;
+      if (this.#rq.start[id] >= this.#warmupMs) this.#st.rejected++;
       this.#finish(id, "rejected");
-      this.#freeRequest(id);
+      this.#rq.free(id);
       return false;
     }
     this.#enqueue(id);
@@ -508,10 +327,10 @@ export class SimEngine {
   }
 
   #enqueue(id: number): void {
-    this.#rqState[id] = RQ_QUEUED;
+    this.#rq.state[id] = RQ_QUEUED;
     this.#ring.push(id, 0);
     this.#queued++;
-    if (this.#queued > this.#maxQueued) this.#maxQueued = this.#queued;
+    if (this.#queued > this.#st.maxQueued) this.#st.maxQueued = this.#queued;
   }
 
   /** Oldest live queued request, or -1 (entries of timed-out requests are skipped). */
@@ -520,23 +339,23 @@ export class SimEngine {
     while (ring.length > 0) {
       const id = ring.ids[ring.head];
       ring.shift();
-      const state = this.#rqState[id];
+      const state = this.#rq.state[id];
       if (state === RQ_QUEUED) {
         this.#queued--;
         return id;
       }
-      if (state === RQ_DEAD) this.#freeRequest(id);
+      if (state === RQ_DEAD) this.#rq.free(id);
     }
     return -1;
   }
 
   #assign(id: number, r: SimReplica): void {
-    this.#rqReplica[id] = r.index;
+    this.#rq.replica[id] = r.index;
     this.#router.assign(r);
     this.#totalOngoing++;
     if (r.executing < this.#o.replicaConcurrency) this.#startService(id, r);
     else {
-      this.#rqState[id] = RQ_WAITING;
+      this.#rq.state[id] = RQ_WAITING;
       const ring = r.localQueue;
       const at = r.localHead + r.localCount;
       ring[at >= ring.length ? at - ring.length : at] = id;
@@ -546,10 +365,10 @@ export class SimEngine {
 
   #startService(id: number, r: SimReplica): void {
     const now = this.#nowMs;
-    this.#rqState[id] = RQ_EXECUTING;
+    this.#rq.state[id] = RQ_EXECUTING;
     if (r.executing === 0) this.#executingReplicas++;
     r.executing++;
-    this.#rqServiceStart[id] = now;
+    this.#rq.serviceStart[id] = now;
     let serviceMs = this.#o.serviceTime.sampleMs(this.#rngService);
     const cores = this.#o.machineCores;
     if (cores) {
@@ -557,23 +376,23 @@ export class SimEngine {
       if (demand > cores) serviceMs *= demand / cores;
     }
     const token = ++this.#svcToken;
-    this.#rqSvcToken[id] = token;
+    this.#rq.svcToken[id] = token;
     this.#q.push(now + serviceMs, EV_SERVICE_DONE, id, token);
   }
 
   #serviceDone(id: number): void {
-    const r = this.replicas[this.#rqReplica[id]];
+    const r = this.replicas[this.#rq.replica[id]];
     r.executing--;
     if (r.executing === 0) this.#executingReplicas--;
     this.#router.release(r);
     this.#totalOngoing--;
-    if (!this.#rqAbandoned[id]) {
-      if (this.#rqStart[id] >= this.#warmupMs) {
-        this.#sumWaitMs += this.#rqServiceStart[id] - this.#rqStart[id];
+    if (!this.#rq.abandoned[id]) {
+      if (this.#rq.start[id] >= this.#warmupMs) {
+        this.#st.sumWaitMs += this.#rq.serviceStart[id] - this.#rq.start[id];
       }
       this.#finish(id, null);
     }
-    this.#freeRequest(id);
+    this.#rq.free(id);
     // Next request waiting inside the replica.
     if (r.localCount > 0) {
       const next = r.localQueue[r.localHead];
@@ -601,33 +420,28 @@ export class SimEngine {
    */
   #finish(id: number, error: SimErrorKind | null): void {
     const now = this.#nowMs;
-    const start = this.#rqStart[id];
-    const user = this.#rqUser[id];
-    const alive = user < 0 || this.#userGen[user] === this.#rqUserGen[id];
+    const start = this.#rq.start[id];
+    const user = this.#rq.user[id];
+    const alive = user < 0 || this.#load.alive(user, this.#rq.userGen[id]);
     const responseMs = now - start;
-    this.#accumulateArea();
-    this.#inSystem--;
+    this.#st.accumulateArea(this.#nowMs);
+    this.#st.inSystem--;
     if (start >= this.#warmupMs) {
       if (error === null) {
-        this.#completed++;
-        this.#sumResponseMs += responseMs;
-      } else this.#failed++;
+        this.#st.completed++;
+        this.#st.sumResponseMs += responseMs;
+      } else this.#st.failed++;
     }
     // Recorded even when its user was stopped meanwhile, as the load generator's runner does.
     this.#o.observer?.request?.(this.#o.startEpochMs + start, responseMs, error);
-    if (user >= 0 && alive) {
-      const waitS = this.#o.load.kind === "closed"
-        ? this.#o.load.waitTimeS(this.#rngWait, responseMs / 1000)
-        : 0;
-      this.#q.push(now + Math.max(0, waitS) * 1000, EV_USER_WAKE, user, this.#userGen[user]);
-    }
+    if (user >= 0 && alive) this.#load.wake(user, now, responseMs);
   }
 
   #addTimeout(k: 0 | 1, id: number): void {
-    this.#toFifo[k].push(id, this.#rqGen[id]);
+    this.#toFifo[k].push(id, this.#rq.gen[id]);
     if (!this.#toArmed[k]) {
       this.#toArmed[k] = true;
-      this.#q.push(this.#rqStart[id] + this.#toMs[k], EV_TIMEOUT, k, 0);
+      this.#q.push(this.#rq.start[id] + this.#toMs[k], EV_TIMEOUT, k, 0);
     }
   }
 
@@ -640,8 +454,8 @@ export class SimEngine {
     while (fifo.length > 0) {
       const h = fifo.head;
       const id = fifo.ids[h];
-      if (this.#rqGen[id] === fifo.gens[h] && this.#rqState[id] !== RQ_FREE) {
-        const due = this.#rqStart[id] + limit;
+      if (this.#rq.gen[id] === fifo.gens[h] && this.#rq.state[id] !== RQ_FREE) {
+        const due = this.#rq.start[id] + limit;
         if (due > now) {
           this.#toArmed[k] = true;
           this.#q.push(due, EV_TIMEOUT, k, 0);
@@ -659,16 +473,16 @@ export class SimEngine {
    * executing) until it is done, as a real server does with a closed connection.
    */
   #timeout(id: number, server: boolean): void {
-    if (!this.#rqAbandoned[id]) {
-      if (this.#rqStart[id] >= this.#warmupMs) this.#timedOut++;
+    if (!this.#rq.abandoned[id]) {
+      if (this.#rq.start[id] >= this.#warmupMs) this.#st.timedOut++;
       this.#finish(id, server ? "timeout" : "client_timeout");
     }
-    if (server && this.#rqState[id] === RQ_QUEUED) {
+    if (server && this.#rq.state[id] === RQ_QUEUED) {
       this.#queued--;
-      this.#rqState[id] = RQ_DEAD;
-      this.#rqGen[id]++;
+      this.#rq.state[id] = RQ_DEAD;
+      this.#rq.gen[id]++;
     } else {
-      this.#rqAbandoned[id] = 1;
+      this.#rq.abandoned[id] = 1;
     }
   }
 
@@ -708,13 +522,13 @@ export class SimEngine {
     const holding = (s: ReplicaState | null) =>
       s === "STARTING" || s === "RUNNING" || s === "STOPPING";
     if (holding(from) !== holding(to)) {
-      this.#accumulateReplicaArea();
-      this.#replicaHolding += holding(to) ? 1 : -1;
+      this.#st.accumulateReplicaArea(this.#nowMs);
+      this.#st.replicaHolding += holding(to) ? 1 : -1;
     }
     if (to === "RUNNING") {
       this.#routableById.set(r.id, r);
       const running = this.#set.counts.RUNNING;
-      if (running > this.#maxRunning) this.#maxRunning = running;
+      if (running > this.#st.maxRunning) this.#st.maxRunning = running;
       if (this.#queued > 0) this.#dispatch();
     } else if (from === "RUNNING") {
       this.#routableById.delete(r.id);
@@ -730,29 +544,29 @@ export class SimEngine {
     r.gen++;
     if (r.ongoing === 0) return;
     const victims: number[] = [];
-    for (let id = 0; id < this.#rqNext; id++) {
-      const s = this.#rqState[id];
-      if ((s === RQ_EXECUTING || s === RQ_WAITING) && this.#rqReplica[id] === r.index) {
+    for (let id = 0; id < this.#rq.next; id++) {
+      const s = this.#rq.state[id];
+      if ((s === RQ_EXECUTING || s === RQ_WAITING) && this.#rq.replica[id] === r.index) {
         victims.push(id);
       }
     }
     for (const id of victims) {
       this.#router.release(r);
       this.#totalOngoing--;
-      this.#rqSvcToken[id] = 0; // cancels its completion event
+      this.#rq.svcToken[id] = 0; // cancels its completion event
     }
     if (r.executing > 0) this.#executingReplicas--;
     r.executing = 0;
     r.localHead = 0;
     r.localCount = 0;
     for (const id of victims) {
-      if (this.#rqAbandoned[id]) this.#freeRequest(id);
-      else if (this.#rqRetried[id]) {
+      if (this.#rq.abandoned[id]) this.#rq.free(id);
+      else if (this.#rq.retried[id]) {
         this.#finish(id, "replica_stopped");
-        this.#freeRequest(id);
+        this.#rq.free(id);
       } else {
-        this.#rqRetried[id] = 1;
-        this.#rqReplica[id] = -1;
+        this.#rq.retried[id] = 1;
+        this.#rq.replica[id] = -1;
         this.#route(id);
       }
     }
@@ -773,7 +587,7 @@ export class SimEngine {
       totalOngoingRequests: this.#totalOngoing,
       queuedRequests: this.#queued,
       // Open loop: requests in flight, as the load generator's runner reports for arrival rates.
-      users: this.#o.load.kind === "closed" ? this.#activeUsers.length : this.#inSystem,
+      users: this.#o.load.kind === "closed" ? this.#load.users : this.#st.inSystem,
     });
     const every = this.#o.progressEveryS;
     if (s > 0 && s % every === 0) this.#o.observer?.progress?.(s, this.#endMs / 1000);
