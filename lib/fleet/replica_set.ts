@@ -171,6 +171,8 @@ export class ReplicaSet<R extends ManagedReplica> {
       }
     } else if (live > this.#target) {
       for (const r of this.#stopOrder().slice(0, live - this.#target)) {
+        // A stop that finished at once reconciled already and may have stopped this one.
+        if (r.state === "STOPPING" || !this.#replicas.includes(r)) continue;
         if (r.state === "PENDING_ALLOCATION") {
           this.#log(`replica ${r.id} removed before it got CPUs`);
           this.#remove(r);
