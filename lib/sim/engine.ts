@@ -73,6 +73,7 @@ export class SimEngine {
   #rngService: Rng;
   #rngRoute: Rng;
   #rngStartup: Rng;
+  #rngOverhead: Rng;
   // Requests (structure of arrays).
   #rq = new RequestTable();
   #svcToken = 0;
@@ -129,6 +130,7 @@ export class SimEngine {
       sink: { send: (user) => this.#send(user), inSystem: () => this.#st.inSystem },
     });
     this.#rngStartup = createRng(seed, 5);
+    this.#rngOverhead = createRng(seed, 6);
     this.#router = new ReplicaRouter<SimReplica>({
       maxOngoingRequests: this.#dep.maxOngoingRequests,
       maxQueuedRequests: this.#dep.maxQueuedRequests,
@@ -161,13 +163,10 @@ export class SimEngine {
   // ---------------------------------------------------------------- AutoscalingTarget interface
 
   /**
-   * Requests ongoing on each RUNNING replica (executing or waiting inside it), by replica id.
-   * The same live read-only view is returned on every call.
+   * Requests ongoing on each RUNNING (= routable) replica, by id: one live read-only view of the
+   * router's list, rather than a 1,000-entry map rebuilt for every 100 ms tick.
    */
   ongoingByReplica(): ReadonlyMap<string, number> {
-    // RUNNING replicas are exactly the routable ones. A live view of them (in routing-list
-    // order, the order a map rebuilt from that list on every change would have), rather than a
-    // 1,000-entry map refreshed on every 100 ms tick: the controller reads it synchronously.
     return this.#ongoingView.asMap();
   }
 
@@ -423,8 +422,12 @@ export class SimEngine {
     const start = this.#rq.start[id];
     const user = this.#rq.user[id];
     const alive = user < 0 || this.#load.alive(user, this.#rq.userGen[id]);
-    const responseMs = now - start;
-    this.#st.accumulateArea(this.#nowMs);
+    // Time outside the replica (HTTP, event loops, the load generator): the sender sees it,
+    // the replica does not.
+    const overhead = this.#o.requestOverhead;
+    const overheadMs = error === null && overhead ? overhead.sampleMs(this.#rngOverhead) : 0;
+    const responseMs = now - start + overheadMs;
+    this.#st.accumulateArea(now);
     this.#st.inSystem--;
     if (start >= this.#warmupMs) {
       if (error === null) {
@@ -434,7 +437,7 @@ export class SimEngine {
     }
     // Recorded even when its user was stopped meanwhile, as the load generator's runner does.
     this.#o.observer?.request?.(this.#o.startEpochMs + start, responseMs, error);
-    if (user >= 0 && alive) this.#load.wake(user, now, responseMs);
+    if (user >= 0 && alive) this.#load.wake(user, now + overheadMs, responseMs);
   }
 
   #addTimeout(k: 0 | 1, id: number): void {

@@ -85,6 +85,12 @@ export interface SimEngineOptions {
   serviceTime: DurationModel;
   /** Time from CPUs allocated to RUNNING (default fixed 2 s). */
   startupTime?: DurationModel;
+  /**
+   * Per-request time outside the replica (HTTP, event loops, the load generator), added to each
+   * successful request's response time and to its user's next send; it holds no replica slot.
+   * Default none (lib/sim's `simulate()` adds the measured or built-in one).
+   */
+  requestOverhead?: DurationModel | null;
   seed?: number;
   /** Cluster logical CPUs for allocation (default unbounded). */
   clusterCpus?: number;

@@ -68,3 +68,23 @@ export {
   type SimulationSummary,
   ticksToTraceCsv,
 } from "./simulate.ts";
+export {
+  DEFAULT_FIDELITY_TARGETS,
+  type FidelityRun,
+  type FidelityScore,
+  type FidelityTargets,
+  relativeError,
+  runningBySecond,
+  scoreFidelity,
+  TUTORIAL_FIDELITY_TARGETS,
+} from "./fidelity.ts";
+export {
+  BUILT_IN_REQUEST_OVERHEAD,
+  type MeasuredOverhead,
+  type MeasureOverheadOptions,
+  measureRequestOverhead,
+  overheadModel,
+  REQUEST_OVERHEAD_FILE,
+  requestOverheadModel,
+  TINY_PNG,
+} from "./overhead.ts";

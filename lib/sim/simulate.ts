@@ -35,6 +35,7 @@ import {
   statsHistoryColumns,
 } from "../loadgen/mod.ts";
 import { SimEngine } from "./engine.ts";
+import { BUILT_IN_REQUEST_OVERHEAD, overheadModel } from "./overhead.ts";
 import type { SimController, SimErrorKind } from "./engine_types.ts";
 import type { LoadModel } from "./load_model.ts";
 import { type DurationModel, fixedDuration } from "./duration_model.ts";
@@ -73,6 +74,12 @@ export interface SimulateOptions {
    * 0.3 s for a noop model, 2 s for a real one.
    */
   startupTime?: DurationModel;
+  /**
+   * Per-request time outside the replica (HTTP, event loops, the load generator) added to every
+   * answered request; default {@linkcode BUILT_IN_REQUEST_OVERHEAD}'s model, `null` for none.
+   * {@linkcode requestOverheadModel} gives the one measured on this machine, if any.
+   */
+  requestOverhead?: DurationModel | null;
   /** Seed of every random draw (default 1). */
   seed?: number;
   /** Cluster logical CPUs (PENDING_ALLOCATION beyond them); default unbounded. */
@@ -174,12 +181,13 @@ export function defaultReplicaConcurrency(dep: DeploymentConfig): number {
 }
 
 /**
- * Replica startup of `dep`: 0.3 s for noop (a Web Worker, measured by scripts/fidelity.ts on the
- * shared 2-core box), 2 s for a model (ONNX session creation ~1.2-2.6 s in research/spike.md and
- * deno task benchmark).
+ * Replica startup of `dep`: 0.3 s for noop and emulate (a Web Worker with no model to load,
+ * measured by scripts/fidelity.ts on the shared 2-core box), 2 s for a model (ONNX session
+ * creation ~1.2-2.6 s in research/spike.md and deno task benchmark).
  */
 export function defaultStartupTime(dep: DeploymentConfig): DurationModel {
-  return fixedDuration(dep.user_config.model.kind === "noop" ? 300 : 2000);
+  const kind = dep.user_config.model.kind;
+  return fixedDuration(kind === "noop" || kind === "emulate" ? 300 : 2000);
 }
 
 /** The first application's first deployment: the one the lab serves. */
@@ -308,6 +316,9 @@ export async function simulate(
     load: options.load,
     serviceTime: options.serviceTime,
     startupTime: options.startupTime ?? defaultStartupTime(dep),
+    requestOverhead: options.requestOverhead === undefined
+      ? overheadModel(BUILT_IN_REQUEST_OVERHEAD)
+      : options.requestOverhead,
     seed: options.seed,
     clusterCpus: options.clusterCpus,
     machineCores: options.machineCores,
