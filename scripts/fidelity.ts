@@ -333,6 +333,7 @@ async function runCase(c: FidelityCase): Promise<CaseReport> {
     serviceTime: c.serviceTime,
     startupTime,
     requestOverhead: overhead.model,
+    requestOverheadInSlotShare: overhead.measured?.inSlotShare ?? 0,
     clusterCpus: c.numCpus,
     // The serving pool starts at most one replica per machine CPU at a time.
     maxConcurrentStarts: navigator.hardwareConcurrency,

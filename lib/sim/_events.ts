@@ -22,3 +22,5 @@ export const EV_SECOND = 7;
 export const EV_USERS = 8;
 /** An open-loop Poisson stage begins; a = stage index. */
 export const EV_STAGE = 9;
+/** A request's reply reached the main thread: its slot is released; a = request, b = token. */
+export const EV_RELEASE = 10;

@@ -9,6 +9,8 @@
 export const RQ_FREE = 0, RQ_QUEUED = 1, RQ_WAITING = 2, RQ_EXECUTING = 3;
 /** Timed out while queued: its stale ring entry frees it when dequeued (keeps FIFO order exact). */
 export const RQ_DEAD = 4;
+/** Served; its reply is on its way back and it still holds its replica slot. */
+export const RQ_REPLYING = 5;
 
 /** Every request's fields, one typed array each. */
 export class RequestTable {
@@ -16,6 +18,8 @@ export class RequestTable {
   start = new Float64Array(1024);
   /** Virtual ms its service began. */
   serviceStart = new Float64Array(1024);
+  /** Its overhead outside the replica slot, ms (added to its response time). */
+  overheadMs = new Float64Array(1024);
   /** Sending user, -1 for an open-loop arrival. */
   user = new Int32Array(1024);
   /** The user's generation when it sent. */
@@ -61,6 +65,7 @@ export class RequestTable {
     };
     this.start = grow(this.start);
     this.serviceStart = grow(this.serviceStart);
+    this.overheadMs = grow(this.overheadMs);
     this.user = grow(this.user);
     this.userGen = grow(this.userGen);
     this.replica = grow(this.replica);

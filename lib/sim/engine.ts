@@ -15,10 +15,12 @@
  */
 import { VirtualClock } from "../autoscaler/mod.ts";
 import { Cluster, ReplicaRouter, ReplicaSet, type ReplicaState } from "../fleet/mod.ts";
+import { type DeadlineKind, Deadlines } from "./_deadlines.ts";
 import { EventQueue } from "./_event_queue.ts";
 import {
   EV_ARRIVAL,
   EV_CLOCK,
+  EV_RELEASE,
   EV_REPLICA_READY,
   EV_SECOND,
   EV_SERVICE_DONE,
@@ -36,8 +38,8 @@ import {
   RequestTable,
   RQ_DEAD,
   RQ_EXECUTING,
-  RQ_FREE,
   RQ_QUEUED,
+  RQ_REPLYING,
   RQ_WAITING,
 } from "./_requests.ts";
 import { validateOptions } from "./_validate.ts";
@@ -74,17 +76,14 @@ export class SimEngine {
   #rngRoute: Rng;
   #rngStartup: Rng;
   #rngOverhead: Rng;
+  #inSlotShare: number;
   // Requests (structure of arrays).
   #rq = new RequestTable();
   #svcToken = 0;
   // Router queue: FIFO of request ids (entries of timed-out requests are skipped).
   #ring = new IdFifo();
   #queued = 0;
-  // Timeouts: every request gets the same deadline offset, so deadlines come in send order and a
-  // FIFO per kind (0 server, 1 client) replaces a heap event per request.
-  #toFifo: [IdFifo, IdFifo] = [new IdFifo(), new IdFifo()];
-  #toArmed = [false, false];
-  #toMs = [0, 0];
+  #deadlines: Deadlines;
   // Replicas: the shared router and replica set (lib/fleet), as the service runs them.
   #router: ReplicaRouter<SimReplica>;
   #set: ReplicaSet<SimReplica>;
@@ -131,6 +130,7 @@ export class SimEngine {
     });
     this.#rngStartup = createRng(seed, 5);
     this.#rngOverhead = createRng(seed, 6);
+    this.#inSlotShare = Math.min(1, Math.max(0, options.requestOverheadInSlotShare ?? 0));
     this.#router = new ReplicaRouter<SimReplica>({
       maxOngoingRequests: this.#dep.maxOngoingRequests,
       maxQueuedRequests: this.#dep.maxQueuedRequests,
@@ -157,7 +157,10 @@ export class SimEngine {
     });
     const server = options.deployment.requestTimeoutS;
     const client = options.clientTimeoutS === undefined ? 60 : options.clientTimeoutS;
-    this.#toMs = [server === null ? 0 : server * 1000, client === null ? 0 : client * 1000];
+    this.#deadlines = new Deadlines(this.#q, this.#rq, [
+      server === null ? 0 : server * 1000,
+      client === null ? 0 : client * 1000,
+    ]);
   }
 
   // ---------------------------------------------------------------- AutoscalingTarget interface
@@ -241,6 +244,9 @@ export class SimEngine {
         case EV_SERVICE_DONE:
           if (this.#rq.svcToken[a] === b) this.#serviceDone(a);
           break;
+        case EV_RELEASE:
+          if (this.#rq.svcToken[a] === b) this.#release(a);
+          break;
         case EV_ARRIVAL:
           this.#load.arrival(b, this.#nowMs);
           break;
@@ -251,7 +257,7 @@ export class SimEngine {
           this.#second(a);
           break;
         case EV_TIMEOUT:
-          this.#expireTimeouts(a);
+          this.#deadlines.expire(a as DeadlineKind, this.#nowMs, this.#onDeadline);
           break;
         case EV_REPLICA_READY: {
           const r = this.replicas[a];
@@ -301,8 +307,7 @@ export class SimEngine {
     this.#st.accumulateArea(this.#nowMs);
     this.#st.inSystem++;
     if (!this.#route(id)) return;
-    if (this.#toMs[0] > 0) this.#addTimeout(0, id);
-    if (this.#toMs[1] > 0) this.#addTimeout(1, id);
+    this.#deadlines.add(id);
   }
 
   /**
@@ -379,10 +384,35 @@ export class SimEngine {
     this.#q.push(now + serviceMs, EV_SERVICE_DONE, id, token);
   }
 
+  /**
+   * A request's service ended: the replica takes its next waiting request. The request keeps its
+   * slot (ongoing) for the in-slot part of its overhead (the reply's way back to the main
+   * thread), then is released; the rest of the overhead is the sender's.
+   */
   #serviceDone(id: number): void {
     const r = this.replicas[this.#rq.replica[id]];
     r.executing--;
     if (r.executing === 0) this.#executingReplicas--;
+    if (r.localCount > 0) {
+      const next = r.localQueue[r.localHead];
+      r.localHead = r.localHead + 1 === r.localQueue.length ? 0 : r.localHead + 1;
+      r.localCount--;
+      this.#startService(next, r);
+    }
+    const overhead = this.#o.requestOverhead;
+    const overheadMs = overhead ? overhead.sampleMs(this.#rngOverhead) : 0;
+    const inSlotMs = overheadMs * this.#inSlotShare;
+    this.#rq.overheadMs[id] = overheadMs - inSlotMs;
+    if (inSlotMs <= 0) return this.#release(id);
+    this.#rq.state[id] = RQ_REPLYING;
+    const token = ++this.#svcToken;
+    this.#rq.svcToken[id] = token;
+    this.#q.push(this.#nowMs + inSlotMs, EV_RELEASE, id, token);
+  }
+
+  /** A request gives its slot back and is answered (unless its sender gave up). */
+  #release(id: number): void {
+    const r = this.replicas[this.#rq.replica[id]];
     this.#router.release(r);
     this.#totalOngoing--;
     if (!this.#rq.abandoned[id]) {
@@ -392,13 +422,6 @@ export class SimEngine {
       this.#finish(id, null);
     }
     this.#rq.free(id);
-    // Next request waiting inside the replica.
-    if (r.localCount > 0) {
-      const next = r.localQueue[r.localHead];
-      r.localHead = r.localHead + 1 === r.localQueue.length ? 0 : r.localHead + 1;
-      r.localCount--;
-      this.#startService(next, r);
-    }
     if (this.#queued > 0) this.#dispatch();
   }
 
@@ -422,10 +445,8 @@ export class SimEngine {
     const start = this.#rq.start[id];
     const user = this.#rq.user[id];
     const alive = user < 0 || this.#load.alive(user, this.#rq.userGen[id]);
-    // Time outside the replica (HTTP, event loops, the load generator): the sender sees it,
-    // the replica does not.
-    const overhead = this.#o.requestOverhead;
-    const overheadMs = error === null && overhead ? overhead.sampleMs(this.#rngOverhead) : 0;
+    // Overhead outside the slot (HTTP, the load generator): the sender sees it, no replica does.
+    const overheadMs = error === null ? this.#rq.overheadMs[id] : 0;
     const responseMs = now - start + overheadMs;
     this.#st.accumulateArea(now);
     this.#st.inSystem--;
@@ -440,42 +461,12 @@ export class SimEngine {
     if (user >= 0 && alive) this.#load.wake(user, now + overheadMs, responseMs);
   }
 
-  #addTimeout(k: 0 | 1, id: number): void {
-    this.#toFifo[k].push(id, this.#rq.gen[id]);
-    if (!this.#toArmed[k]) {
-      this.#toArmed[k] = true;
-      this.#q.push(this.#rq.start[id] + this.#toMs[k], EV_TIMEOUT, k, 0);
-    }
-  }
-
-  /** Expires every due entry of timeout FIFO `k`, then re-arms for the next live one. */
-  #expireTimeouts(k: number): void {
-    const fifo = this.#toFifo[k];
-    const now = this.#nowMs;
-    const limit = this.#toMs[k];
-    this.#toArmed[k] = false;
-    while (fifo.length > 0) {
-      const h = fifo.head;
-      const id = fifo.ids[h];
-      if (this.#rq.gen[id] === fifo.gens[h] && this.#rq.state[id] !== RQ_FREE) {
-        const due = this.#rq.start[id] + limit;
-        if (due > now) {
-          this.#toArmed[k] = true;
-          this.#q.push(due, EV_TIMEOUT, k, 0);
-          return;
-        }
-        this.#timeout(id, k === 0);
-      }
-      fifo.shift();
-    }
-  }
-
   /**
    * `server`: request_timeout_s ends the request (504), and a queued one leaves the queue.
    * Client timeout: the load generator gives up; the service keeps the request (queued or
    * executing) until it is done, as a real server does with a closed connection.
    */
-  #timeout(id: number, server: boolean): void {
+  #onDeadline = (id: number, server: boolean): void => {
     if (!this.#rq.abandoned[id]) {
       if (this.#rq.start[id] >= this.#warmupMs) this.#st.timedOut++;
       this.#finish(id, server ? "timeout" : "client_timeout");
@@ -487,7 +478,7 @@ export class SimEngine {
     } else {
       this.#rq.abandoned[id] = 1;
     }
-  }
+  };
 
   // ---------------------------------------------------------------- replicas (driver of the set)
 

@@ -86,11 +86,17 @@ export interface SimEngineOptions {
   /** Time from CPUs allocated to RUNNING (default fixed 2 s). */
   startupTime?: DurationModel;
   /**
-   * Per-request time outside the replica (HTTP, event loops, the load generator), added to each
-   * successful request's response time and to its user's next send; it holds no replica slot.
-   * Default none (lib/sim's `simulate()` adds the measured or built-in one).
+   * Per-request time outside the replica's execution (HTTP, event loops, messages, the load
+   * generator), added to each successful request's response time and to its user's next send;
+   * `requestOverheadInSlotShare` of it holds the replica slot. Default none (lib/sim's
+   * `simulate()` adds the measured or built-in one).
    */
   requestOverhead?: DurationModel | null;
+  /**
+   * Share (0-1) of each request's overhead spent holding its replica slot after its service
+   * (the reply's way back to the main thread, as the router counts it ongoing); default 0.
+   */
+  requestOverheadInSlotShare?: number;
   seed?: number;
   /** Cluster logical CPUs for allocation (default unbounded). */
   clusterCpus?: number;

@@ -34,25 +34,40 @@ export interface MeasuredOverhead {
   requests: number;
   /** Overhead percentiles (quantile in (0, 1), ms), ascending. */
   percentiles: QuantilePoint[];
+  /**
+   * Share (0-1) of the mean overhead spent inside the replica slot: the service's
+   * `ray_serve_deployment_processing_latency_ms` (send to reply, as the router counts a request
+   * ongoing) minus the service time, over the whole overhead.
+   */
+  inSlotShare: number;
 }
 
 /**
  * The built-in overhead (used when no measurement is on disk): percentiles of latency minus
- * service time for `noop:20`, 8 users, measured with {@linkcode measureRequestOverhead} on the
- * lab's shared 2-core machine (2026-12-04, load average about 7).
+ * service time for `noop:20`, 8 users, measured with {@linkcode measureRequestOverhead} by
+ * `deno task fidelity` on the lab's shared 2-core machine (load average about 7).
  */
 export const BUILT_IN_REQUEST_OVERHEAD: MeasuredOverhead = {
-  measuredAt: "2026-12-04T18:40:00Z",
-  method: "built-in: noop:20 service, 8 users, wait between(0.05, 0.15), 8 s",
-  loadavg: [7, 6, 4],
-  requests: 0,
+  measuredAt: "2026-12-04T18:38:47.995Z",
+  method:
+    "built-in: noop:20 service, 8 users, 8 s (deno task fidelity's measurement on the lab's 2-core machine)",
+  loadavg: [6.70, 6.44, 4.73],
+  requests: 508,
   percentiles: [
-    { quantile: 0.01, valueMs: 0.5 },
-    { quantile: 0.5, valueMs: 1.5 },
-    { quantile: 0.9, valueMs: 4 },
-    { quantile: 0.99, valueMs: 30 },
-    { quantile: 0.999, valueMs: 60 },
+    { quantile: 0.01, valueMs: 1.151 },
+    { quantile: 0.05, valueMs: 1.423 },
+    { quantile: 0.1, valueMs: 1.695 },
+    { quantile: 0.25, valueMs: 2.143 },
+    { quantile: 0.5, valueMs: 2.575 },
+    { quantile: 0.75, valueMs: 4.239 },
+    { quantile: 0.9, valueMs: 10.239 },
+    { quantile: 0.95, valueMs: 16.735 },
+    { quantile: 0.98, valueMs: 23.967 },
+    { quantile: 0.99, valueMs: 33.791 },
+    { quantile: 0.995, valueMs: 43.103 },
+    { quantile: 0.999, valueMs: 43.731 },
   ],
+  inSlotShare: 0.671,
 };
 
 /** Quantiles a measurement keeps. */
@@ -110,13 +125,23 @@ export async function measureRequestOverhead(
   const durationS = options.durationS ?? 8;
   const waitTime: WaitTime = options.waitTime ??
     { kind: "between", minS: 0.05, maxS: 0.15 };
+  const before = await processingLatency(host);
   const result = await runLoadTest({
     host,
     shape: constantUsersShape(users, durationS, { spawnRate: users, waitTime }),
     request: imageRequest({ bytes: options.body ?? TINY_PNG, mime: "image/png" }),
     replicas: false,
   });
-  const ps = result.stats.total.histogram.percentilesMs(QUANTILES.map((q) => q * 100));
+  const after = await processingLatency(host);
+  const total = result.stats.total;
+  const ps = total.histogram.percentilesMs(QUANTILES.map((q) => q * 100));
+  const meanOverheadMs = total.totalResponseTime / Math.max(1, total.numRequests) -
+    options.serviceTimeMs;
+  const processed = after.count - before.count;
+  const inSlotMs = processed > 0
+    ? (after.sumMs - before.sumMs) / processed - options.serviceTimeMs
+    : 0;
+  const inSlotShare = meanOverheadMs > 0 ? Math.min(1, Math.max(0, inSlotMs / meanOverheadMs)) : 0;
   const percentiles: QuantilePoint[] = [];
   let last = 0;
   QUANTILES.forEach((quantile, i) => {
@@ -132,9 +157,24 @@ export async function measureRequestOverhead(
     measuredAt: new Date().toISOString(),
     method: `noop:${options.serviceTimeMs} service, ${users} users, ${durationS} s`,
     loadavg: Deno.loadavg(),
-    requests: result.stats.total.numRequests,
+    requests: total.numRequests,
     percentiles,
+    inSlotShare: Number(inSlotShare.toFixed(3)),
   };
+}
+
+/** Sum and count of the service's processing-latency histogram, from its `/metrics`. */
+async function processingLatency(host: string): Promise<{ sumMs: number; count: number }> {
+  const text = await (await fetch(`${host.replace(/\/+$/, "")}/metrics`)).text();
+  let sumMs = 0, count = 0;
+  for (const line of text.split("\n")) {
+    const m = /^ray_serve_deployment_processing_latency_ms_(sum|count)(?:\{[^}]*\})? (\S+)/
+      .exec(line);
+    if (!m) continue;
+    if (m[1] === "sum") sumMs += Number(m[2]);
+    else count += Number(m[2]);
+  }
+  return { sumMs, count };
 }
 
 /** A 1x1 PNG: the no-op model checks the magic bytes only. */

@@ -80,6 +80,11 @@ export interface SimulateOptions {
    * {@linkcode requestOverheadModel} gives the one measured on this machine, if any.
    */
   requestOverhead?: DurationModel | null;
+  /**
+   * Share of the overhead spent holding the replica slot (after the service, before release);
+   * default the built-in measurement's when `requestOverhead` is defaulted, else 0.
+   */
+  requestOverheadInSlotShare?: number;
   /** Seed of every random draw (default 1). */
   seed?: number;
   /** Cluster logical CPUs (PENDING_ALLOCATION beyond them); default unbounded. */
@@ -319,6 +324,8 @@ export async function simulate(
     requestOverhead: options.requestOverhead === undefined
       ? overheadModel(BUILT_IN_REQUEST_OVERHEAD)
       : options.requestOverhead,
+    requestOverheadInSlotShare: options.requestOverheadInSlotShare ??
+      (options.requestOverhead === undefined ? BUILT_IN_REQUEST_OVERHEAD.inSlotShare : 0),
     seed: options.seed,
     clusterCpus: options.clusterCpus,
     machineCores: options.machineCores,
