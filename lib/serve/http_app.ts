@@ -10,7 +10,7 @@ import { BodyReadError, readRequestBody } from "./_body_reader.ts";
 import { hostHeaderProblem } from "./host_header.ts";
 import { Metric, type Registry, type Series } from "./metrics.ts";
 import { ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
-import { BackPressureError } from "./router.ts";
+import { BackPressureError } from "./request_queue.ts";
 import type { ClassifyRequest, ClassifyResult, ServeStatusJson } from "./types.ts";
 
 /** What the HTTP layer needs of the running application. */

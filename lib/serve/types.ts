@@ -6,16 +6,9 @@
  */
 import type { BackendName } from "../config/mod.ts";
 
-/** Replica lifecycle states (Ray's STARTING split into its PENDING_ALLOCATION sub-phase). */
-export type ReplicaState = "PENDING_ALLOCATION" | "STARTING" | "RUNNING" | "STOPPING";
-
-/** Every replica state, in display order. */
-export const REPLICA_STATES: readonly ReplicaState[] = [
-  "PENDING_ALLOCATION",
-  "STARTING",
-  "RUNNING",
-  "STOPPING",
-];
+import type { ReplicaState } from "../fleet/mod.ts";
+/** Replica lifecycle states and their display order: the shared replica set's (lib/fleet). */
+export { REPLICA_STATES, type ReplicaState } from "../fleet/mod.ts";
 
 /** Where the image of a request comes from. */
 export type ImageSource =
