@@ -44,6 +44,8 @@ export const DEPLOYMENT: LevelSpec = {
     "health_check_period_s",
     "health_check_timeout_s",
     "max_constructor_retry_count",
+    "max_batch_size",
+    "batch_wait_timeout_s",
     "ray_actor_options",
     "user_config",
   ],

@@ -121,6 +121,20 @@ export function readDeployment(
   const num = (key: keyof typeof d, opts: { int?: boolean; gt?: boolean }) =>
     or(r.num(e, node, path, key, { default: d[key], min: 0, ...opts }), d[key]) as number;
 
+  const maxBatch = num("max_batch_size", { int: true, gt: true });
+  const batchWait = num("batch_wait_timeout_s", {});
+  const ongoing = or(maxOngoing, d.max_ongoing_requests) as number;
+  if (maxBatch > ongoing) {
+    r.warn(
+      "advice",
+      e.get("max_batch_size")?.value ?? node,
+      join(path, "max_batch_size"),
+      `(${maxBatch}) is larger than max_ongoing_requests (${ongoing}${
+        e.has(ongoingKey) ? "" : ", the default"
+      }): the router sends a replica at most ${ongoing} requests at a time, so batches never fill (Ray warns the same)`,
+    );
+  }
+
   const actorNode = e.get("ray_actor_options")?.value;
   const actor = readActorOptions(r, actorNode, join(path, "ray_actor_options"));
   const userNode = e.get("user_config")?.value;
@@ -133,7 +147,7 @@ export function readDeployment(
       : typeof numReplicas === "number"
       ? numReplicas
       : d.num_replicas,
-    max_ongoing_requests: or(maxOngoing, d.max_ongoing_requests) as number,
+    max_ongoing_requests: ongoing,
     max_queued_requests: maxQueued,
     autoscaling_config: autoscaling,
     graceful_shutdown_wait_loop_s: num("graceful_shutdown_wait_loop_s", {}),
@@ -141,6 +155,8 @@ export function readDeployment(
     health_check_period_s: num("health_check_period_s", { gt: true }),
     health_check_timeout_s: num("health_check_timeout_s", { gt: true }),
     max_constructor_retry_count: num("max_constructor_retry_count", { int: true, gt: true }),
+    max_batch_size: maxBatch,
+    batch_wait_timeout_s: batchWait,
     ray_actor_options: actor,
     user_config: user,
   };
