@@ -69,7 +69,10 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
       threads: options.threads,
       cacheKey: options.model.sha256,
       expectedBatch: options.batching?.maxBatchSize ?? 1,
-      log: (line) => console.error(`replica: ${line}`),
+      // Only auto's verdict (one line per replica start); the other notes stay quiet as before.
+      log: (line) => {
+        if (/^auto: (native|wasm|webgpu) \(/.test(line)) console.error(`replica: ${line}`);
+      },
     });
     classifier = (options.batching?.maxBatchSize ?? 1) > 1
       ? {
