@@ -120,6 +120,7 @@ let wasmThreadsInRealm: number | null = null;
 export async function loadRuntime(
   backend: ConcreteBackend,
   threads: number,
+  options: { intraOpSpinning?: boolean } = {},
 ): Promise<OrtRuntime> {
   let ort: OrtModule;
   try {
@@ -147,6 +148,13 @@ export async function loadRuntime(
       graphOptimizationLevel: NATIVE_OPTIMIZATION_LEVEL,
       logSeverityLevel: 3, // errors only: no "nodes not assigned to the preferred EP" chatter
     };
+    // ORT's intra-op threads spin-wait between parallel sections by default; on shared cores
+    // that steals CPU from everything else (see intraOpSpinning in lib/serve/_spinning.ts).
+    if (options.intraOpSpinning !== undefined && n > 1) {
+      sessionOptions.extra = {
+        session: { intra_op: { allow_spinning: options.intraOpSpinning ? "1" : "0" } },
+      };
+    }
   } else if (backend === "wasm") {
     if (wasmThreadsInRealm === null) {
       ort.env.wasm.numThreads = n;

@@ -132,6 +132,11 @@ export interface CreateClassifierOptions {
   /** Folder of the optimized-model cache (default `<defaultCacheDir()>/optimized`). */
   optimizedCacheDir?: string;
   /**
+   * Native sessions with 2+ threads: let ORT's intra-op threads spin-wait between parallel
+   * sections (`session.intra_op.allow_spinning`). Unset keeps ORT's default (spinning).
+   */
+  intraOpSpinning?: boolean;
+  /**
    * The batch `auto` measures backends at: the deployment's `max_batch_size` (default 1). A GPU
    * may lose at batch 1 and win at batch 32.
    */
@@ -258,13 +263,14 @@ async function openSession(
   bytes: Uint8Array,
   threads: number,
   cache: NativeCache | null,
+  intraOpSpinning?: boolean,
 ): Promise<{
   session: OrtSession;
   runtime: OrtRuntime;
   ms: number;
   outcome: OptimizedCacheOutcome;
 }> {
-  const runtime = await loadRuntime(backend, threads);
+  const runtime = await loadRuntime(backend, threads, { intraOpSpinning });
   if (backend === "webgpu") {
     const gpu = await probeWebGpu();
     if (!gpu.available) {
@@ -326,7 +332,13 @@ export async function createClassifier(
     : null;
   const open = async (backend: ConcreteBackend) => {
     try {
-      return await openSession(backend, modelBytes, options.threads, cache);
+      return await openSession(
+        backend,
+        modelBytes,
+        options.threads,
+        cache,
+        options.intraOpSpinning,
+      );
     } catch (e) {
       if (options.backend === "auto") log(`auto: ${(e as Error).message}`);
       throw e;

@@ -30,6 +30,7 @@ export {
   initialReplicaCount,
 } from "./deployment.ts";
 export { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
+export { intraOpSpinning } from "./_spinning.ts";
 export { BackPressureError, type RoutableReplica, Router, type RouterOptions } from "./router.ts";
 export { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 export {

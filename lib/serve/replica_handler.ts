@@ -69,6 +69,7 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
       threads: options.threads,
       cacheKey: options.model.sha256,
       expectedBatch: options.batching?.maxBatchSize ?? 1,
+      intraOpSpinning: options.intraOpSpinning,
       // Only auto's verdict (one line per replica start); the other notes stay quiet as before.
       log: (line) => {
         if (/^auto: (native|wasm|webgpu) \(/.test(line)) console.error(`replica: ${line}`);

@@ -14,6 +14,7 @@ import {
 } from "../autoscaler/mod.ts";
 import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { Deployment } from "./deployment.ts";
+import { intraOpSpinning } from "./_spinning.ts";
 import { type AppRequestRecord, createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
 import { Registry } from "./metrics.ts";
 import type {
@@ -167,6 +168,10 @@ export async function startServe(
       imageFetchTimeoutMs: uc.image_fetch_timeout_s * 1000,
       allowedImageHosts: uc.allowed_image_hosts,
       batching: { maxBatchSize: dep.max_batch_size, batchWaitTimeoutS: dep.batch_wait_timeout_s },
+      intraOpSpinning: intraOpSpinning(dep.ray_actor_options.num_cpus, {
+        clusterCpus: numCpus,
+        machineCpus: machineCpuCount(),
+      }),
     },
   });
   const lastDeployedS = Date.now() / 1000;

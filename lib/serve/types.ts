@@ -79,6 +79,8 @@ export interface ReplicaOptions {
    * means none. Applies to ONNX models; the no-op model answers each request alone.
    */
   batching?: { maxBatchSize: number; batchWaitTimeoutS: number };
+  /** Native intra-op spin-waiting for this replica (see `_spinning.ts`); unset = ORT's default. */
+  intraOpSpinning?: boolean;
 }
 
 /** Minimal description of the served model, as `/api/status` shows it. */
