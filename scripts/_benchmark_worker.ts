@@ -56,7 +56,7 @@ async function bareSession(req: BenchRequest): Promise<{ ort: any; session: any;
     ort = await import("onnxruntime-web/webgpu");
     ort.env.wasm.numThreads = 1;
     options = {
-      executionProviders: ["webgpu"],
+      executionProviders: [{ name: "webgpu", preferredLayout: "NHWC" }], // as lib/model's
       graphOptimizationLevel: "all",
       logSeverityLevel: 3,
     };
