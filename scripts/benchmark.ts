@@ -46,6 +46,9 @@ const USAGE = `usage: deno task benchmark [options]
   --no-build                   skip timing the seeded ResNet-50 build
   --out <path>                 JSON output (default results/benchmark_<timestamp>.json)
   --replica 0                  skip the real-replica rows (a one-replica service per thread count)
+  --layouts 2x1,2x2            also load replica layouts (replicas x num_cpus, native) with
+                               2 clients per replica, each layout twice in alternating order
+  --layout-seconds <s>         load per layout and round (default 15)
   Longer, steadier runs: --samples 200 --max-seconds-per-config 120 --preprocess-runs 200`;
 
 function fail(message: string): never {
@@ -97,46 +100,13 @@ function table(rows: (string | number)[][]): string {
  * backend, the image POSTed `runs` times one after another; the replica's own timings.
  */
 async function measureReplica(model: string, threads: number, image: Uint8Array, runs: number) {
-  const yaml = JSON.stringify({
-    http_options: { host: "127.0.0.1", port: 0 },
-    applications: [{
-      name: "bench",
-      import_path: "main:app",
-      route_prefix: "/",
-      deployments: [{
-        name: "Model",
-        num_replicas: 1,
-        ray_actor_options: { num_cpus: threads },
-        user_config: { model, backend: "native" },
-      }],
-    }],
-  });
-  const { config } = parseConfig(yaml, {});
-  const prepared = await prepareModel(config.applications[0].deployments[0].user_config.model);
-  const cpus = navigator.hardwareConcurrency;
-  const handle = await startServe(config, {
-    model: prepared,
-    numCpus: Math.max(cpus, threads),
-    log: () => {},
-  });
-  try {
-    await handle.ready({ timeoutMs: 120_000 });
-    const post = async () => {
-      const t0 = performance.now();
-      const res = await fetch(handle.url, {
-        method: "POST",
-        body: image as Uint8Array<ArrayBuffer>,
-        headers: { "content-type": "image/jpeg", accept: "application/json" },
-      });
-      const body = await res.json();
-      if (res.status !== 200) throw new Error(`replica answered ${res.status}: ${body.detail}`);
-      const t = body.timings_ms as { inference: number; preprocess: number };
-      return { e2e: performance.now() - t0, inference: t.inference, preprocess: t.preprocess };
-    };
+  return await withService(model, 1, threads, async (url) => {
+    const post = () => postTimed(url, image);
     await post();
     await post();
     const xs = [];
     for (let i = 0; i < runs; i++) xs.push(await post());
+    const cpus = navigator.hardwareConcurrency;
     return {
       threads,
       intraOpSpinning: intraOpSpinning(threads, {
@@ -147,6 +117,88 @@ async function measureReplica(model: string, threads: number, image: Uint8Array,
       preprocessMs: stats(xs.map((x) => x.preprocess)),
       endToEndMs: stats(xs.map((x) => x.e2e)),
     };
+  });
+}
+
+/** POSTs the image, asking for JSON; the wall time and the replica's own timings. */
+async function postTimed(url: string, image: Uint8Array) {
+  const t0 = performance.now();
+  const res = await fetch(url, {
+    method: "POST",
+    body: image as Uint8Array<ArrayBuffer>,
+    headers: { "content-type": "image/jpeg", accept: "application/json" },
+  });
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`the service answered ${res.status}: ${body.detail}`);
+  const t = body.timings_ms as { inference: number; preprocess: number };
+  return { e2e: performance.now() - t0, inference: t.inference, preprocess: t.preprocess };
+}
+
+/**
+ * A replica layout under load: `replicas` x `numCpus` (a cluster of `replicas * numCpus` logical
+ * CPUs, so all start even when that is more than the machine's cores), `2 * replicas` clients in
+ * a closed loop for `durationS`; images/s and latency.
+ */
+async function measureLayout(
+  model: string,
+  layout: { replicas: number; numCpus: number },
+  image: Uint8Array,
+  durationS: number,
+) {
+  return await withService(model, layout.replicas, layout.numCpus, async (url) => {
+    for (let i = 0; i < layout.replicas; i++) await postTimed(url, image);
+    const latencies: number[] = [];
+    const deadline = performance.now() + durationS * 1000;
+    const client = async () => {
+      while (performance.now() < deadline) latencies.push((await postTimed(url, image)).e2e);
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 2 * layout.replicas }, client));
+    const spanS = (performance.now() - t0) / 1000;
+    return {
+      layout: `${layout.replicas} x ${layout.numCpus} CPU`,
+      intraOpSpinning: intraOpSpinning(layout.numCpus, {
+        clusterCpus: layout.replicas * layout.numCpus,
+        machineCpus: navigator.hardwareConcurrency,
+      }),
+      imagesPerS: r1(latencies.length / spanS),
+      latencyMs: stats(latencies),
+    };
+  });
+}
+
+/** Runs `fn` against a fresh service of `replicas` native replicas with `numCpus` each. */
+async function withService<T>(
+  model: string,
+  replicas: number,
+  numCpus: number,
+  fn: (url: string) => Promise<T>,
+): Promise<T> {
+  const yaml = JSON.stringify({
+    http_options: { host: "127.0.0.1", port: 0 },
+    applications: [{
+      name: "bench",
+      import_path: "main:app",
+      route_prefix: "/",
+      deployments: [{
+        name: "Model",
+        num_replicas: replicas,
+        max_ongoing_requests: 4,
+        ray_actor_options: { num_cpus: numCpus },
+        user_config: { model, backend: "native" },
+      }],
+    }],
+  });
+  const { config } = parseConfig(yaml, {});
+  const prepared = await prepareModel(config.applications[0].deployments[0].user_config.model);
+  const handle = await startServe(config, {
+    model: prepared,
+    numCpus: Math.max(navigator.hardwareConcurrency, replicas * numCpus),
+    log: () => {},
+  });
+  try {
+    await handle.ready({ timeoutMs: 180_000 });
+    return await fn(handle.url);
   } finally {
     await handle.shutdown();
   }
@@ -189,6 +241,8 @@ async function main(): Promise<void> {
         "no-build": { type: "boolean", default: false },
         out: { type: "string" },
         replica: { type: "string", default: "1" },
+        layouts: { type: "string", default: "" },
+        "layout-seconds": { type: "string", default: "15" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -391,6 +445,30 @@ async function main(): Promise<void> {
     }
   }
 
+  // 4c. Replica layouts under load (issue 16 item 6: 2 x 2 CPUs vs 2 x 1 on 2 cores).
+  const layoutSpecs = values.layouts.split(",").filter(Boolean).map((l) => {
+    const m = /^(\d+)x(\d+(?:\.\d+)?)$/.exec(l.trim());
+    if (!m) fail(`--layouts entries are <replicas>x<num_cpus>, e.g. 2x1, got "${l}"`);
+    return { replicas: Number(m[1]), numCpus: Number(m[2]) };
+  });
+  const layoutS = Number(values["layout-seconds"]);
+  if (layoutSpecs.length > 0 && !(layoutS > 0)) fail("--layout-seconds must be > 0");
+  const layouts: (Awaited<ReturnType<typeof measureLayout>> & { round: number })[] = [];
+  for (let round = 0; round < (layoutSpecs.length > 0 ? 2 : 0); round++) {
+    const order = round === 0 ? layoutSpecs : [...layoutSpecs].reverse();
+    for (const spec of order) {
+      console.error(`layout ${spec.replicas} x ${spec.numCpus} CPU, round ${round + 1} ...`);
+      try {
+        layouts.push({
+          ...(await measureLayout(values.model!, spec, image, layoutS)),
+          round: round + 1,
+        });
+      } catch (e) {
+        failures.push(`layout ${spec.replicas}x${spec.numCpus}: ${(e as Error).message}`);
+      }
+    }
+  }
+
   // 5. Report.
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "-");
   console.log("");
@@ -501,6 +579,34 @@ async function main(): Promise<void> {
         "the same threads in the table above (target <= 1.05 at 2 threads).",
     );
   }
+  if (layouts.length > 0) {
+    console.log("");
+    const layoutRows: (string | number)[][] = [[
+      "layout",
+      "round",
+      "spin",
+      "img/s",
+      "p50 ms",
+      "p90 ms",
+      "n",
+    ]];
+    for (const l of layouts) {
+      layoutRows.push([
+        l.layout,
+        l.round,
+        l.intraOpSpinning ? "on" : "off",
+        f(l.imagesPerS),
+        f(l.latencyMs.p50),
+        f(l.latencyMs.p90),
+        l.latencyMs.n,
+      ]);
+    }
+    console.log(table(layoutRows));
+    console.log(
+      `layouts: native replicas, 2 clients per replica in a closed loop, ${layoutS} s each, ` +
+        "both rounds in opposite order (compare within a round).",
+    );
+  }
   for (const s of skipped) console.log(`skipped ${s}`);
   for (const x of failures) console.log(`FAILED ${x}`);
 
@@ -549,6 +655,7 @@ async function main(): Promise<void> {
     },
     configs,
     replicas,
+    layouts,
     skipped,
     failures,
     targets: {
