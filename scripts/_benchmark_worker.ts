@@ -2,9 +2,12 @@
  * Private to `scripts/benchmark.ts`: measures one (backend, threads) configuration inside its own
  * Web Worker (ORT-web's thread count is fixed per realm, and replicas are workers anyway).
  *
- * In the same worker it loads the model twice: through our classifier and as a bare ONNX Runtime
- * session with the same options, then alternates one wrapper call and one bare `session.run()`
- * (swapping which goes first each pair) so machine noise hits both equally.
+ * In the same worker it loads the model twice: through our classifier (with the intra-op spinning
+ * a replica would get) and as a bare ONNX Runtime session with ORT's default options, then times
+ * them in alternating PHASES of 5 runs each (swapping which goes first), so machine noise hits
+ * both alike. Not call by call: two multi-thread sessions called back to back fight each other,
+ * the idle one's threads still spinning while the other runs (the old `native x2` row measured
+ * that fight, not either session).
  *
  * @module
  */
@@ -21,6 +24,8 @@ export interface BenchRequest {
   input: Float32Array;
   image: Uint8Array;
   endToEndSamples: number;
+  /** Intra-op spinning for our classifier, as a replica with `threads` CPUs would get. */
+  intraOpSpinning?: boolean;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -51,7 +56,7 @@ async function bareSession(req: BenchRequest): Promise<{ ort: any; session: any;
     ort = await import("onnxruntime-web/webgpu");
     ort.env.wasm.numThreads = 1;
     options = {
-      executionProviders: ["webgpu"],
+      executionProviders: [{ name: "webgpu", preferredLayout: "NHWC" }], // as lib/model's
       graphOptimizationLevel: "all",
       logSeverityLevel: 3,
     };
@@ -69,6 +74,7 @@ async function run(req: BenchRequest) {
   const classifier = await createClassifier(req.model, {
     backend: req.backend,
     threads: req.threads,
+    intraOpSpinning: req.intraOpSpinning,
   });
   const createTotalMs = performance.now() - t0;
   const bare = await bareSession(req);
@@ -94,16 +100,14 @@ async function run(req: BenchRequest) {
     await bare.session.run({ [inputName]: tensor });
     baseline.push(performance.now() - t);
   };
-  for (let i = 0; i < req.samples; i++) {
-    // Alternate which goes first, so neither always follows the other (cache, scheduler).
-    if (i % 2 === 0) {
-      await timeOurs();
-      await timeBare();
-    } else {
-      await timeBare();
-      await timeOurs();
+  const PHASE = 5;
+  for (let i = 0; i * PHASE < req.samples; i++) {
+    // Alternate which phase goes first, so neither always follows the other.
+    const order = i % 2 === 0 ? [timeOurs, timeBare] : [timeBare, timeOurs];
+    for (const time of order) {
+      for (let k = 0; k < PHASE; k++) await time();
     }
-    if (i >= 4 && performance.now() - start > req.maxMsPerConfig) break;
+    if (i >= 1 && performance.now() - start > req.maxMsPerConfig) break;
   }
   const endToEnd: number[] = [];
   const preprocess: number[] = [];

@@ -385,3 +385,8 @@ function expectedNumber(options: NumOptions): string {
   if (options.nullable) text += " or null";
   return text;
 }
+
+/** The checked value, or `fallback` when it was invalid (the error is already recorded). */
+export function or<T, F>(value: Checked<T>, fallback: F): T | F {
+  return value === INVALID ? fallback : value;
+}

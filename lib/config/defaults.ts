@@ -47,6 +47,10 @@ export const DEPLOYMENT_DEFAULTS = Object.freeze({
   health_check_period_s: 10,
   health_check_timeout_s: 30,
   max_constructor_retry_count: 20,
+  /** 1 = no batching (the tutorial's default); Ray's `@serve.batch` default is 10. */
+  max_batch_size: 1,
+  /** `@serve.batch`'s default wait for a batch to fill, seconds. */
+  batch_wait_timeout_s: 0.01,
 });
 
 /** `ray_actor_options` defaults: Serve sets `num_cpus` to 1 when unset. */

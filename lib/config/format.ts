@@ -95,6 +95,7 @@ export function formatEffectiveConfig(config: ServeConfig, options: FormatOption
           note(at("num_replicas"), "autoscaled: see autoscaling_config");
         } else note(at("autoscaling_config"), "fixed size: num_replicas replicas");
         if (dep.max_queued_requests === -1) note(at("max_queued_requests"), "no limit");
+        if (dep.max_batch_size === 1) note(at("max_batch_size"), "no batching");
         const as = dep.autoscaling_config;
         if (as) annotateAutoscaling(as, (key, text) => note(at("autoscaling_config", key), text));
       });

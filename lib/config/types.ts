@@ -96,6 +96,17 @@ export interface DeploymentConfig {
   health_check_period_s: number;
   health_check_timeout_s: number;
   max_constructor_retry_count: number;
+  /**
+   * Ray Serve's `@serve.batch(max_batch_size=...)` as a deployment option: a replica runs up to
+   * this many of the requests the router has sent it as one inference (`session.run` with batch
+   * N) and answers each on its own. 1 (the default) turns batching off.
+   */
+  max_batch_size: number;
+  /**
+   * `@serve.batch(batch_wait_timeout_s=...)`: how long a replica waits, from the first queued
+   * request, for a batch to fill before running what it has. Used only when `max_batch_size > 1`.
+   */
+  batch_wait_timeout_s: number;
   ray_actor_options: RayActorOptions;
   user_config: UserConfig;
 }

@@ -7,7 +7,8 @@
  * - wasm:   onnxruntime-web's default entry (the only one that runs multi-threaded in Deno,
  *           research/spike.md §1); `env.wasm.numThreads` is global per module instance, so the
  *           first session created in a realm (a Worker) fixes it.
- * - webgpu: onnxruntime-web/webgpu, single-threaded (its bundle cannot spawn threads in Deno).
+ * - webgpu: onnxruntime-web/webgpu, single-threaded (its bundle cannot spawn threads in Deno),
+ *           NHWC layout (measured faster on a real GPU, docs/backends.md).
  *
  * @module
  */
@@ -119,6 +120,7 @@ let wasmThreadsInRealm: number | null = null;
 export async function loadRuntime(
   backend: ConcreteBackend,
   threads: number,
+  options: { intraOpSpinning?: boolean } = {},
 ): Promise<OrtRuntime> {
   let ort: OrtModule;
   try {
@@ -146,6 +148,13 @@ export async function loadRuntime(
       graphOptimizationLevel: NATIVE_OPTIMIZATION_LEVEL,
       logSeverityLevel: 3, // errors only: no "nodes not assigned to the preferred EP" chatter
     };
+    // ORT's intra-op threads spin-wait between parallel sections by default; on shared cores
+    // that steals CPU from everything else (see intraOpSpinning in lib/serve/_spinning.ts).
+    if (options.intraOpSpinning !== undefined && n > 1) {
+      sessionOptions.extra = {
+        session: { intra_op: { allow_spinning: options.intraOpSpinning ? "1" : "0" } },
+      };
+    }
   } else if (backend === "wasm") {
     if (wasmThreadsInRealm === null) {
       ort.env.wasm.numThreads = n;
@@ -161,7 +170,8 @@ export async function loadRuntime(
     ort.env.wasm.numThreads = 1;
     effective = 1;
     sessionOptions = {
-      executionProviders: ["webgpu"],
+      // NHWC: 1.1-2.5x the default NCHW at batch 1-32 on an H200 (docs/backends.md).
+      executionProviders: [{ name: "webgpu", preferredLayout: "NHWC" }],
       graphOptimizationLevel: "all",
       logSeverityLevel: 3,
     };

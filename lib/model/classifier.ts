@@ -9,24 +9,24 @@
 import type { BackendName } from "../config/types.ts";
 import { ModelError } from "./errors.ts";
 import { IMAGENET_CLASSES } from "./imagenet_labels.ts";
-import { type ImageLayout, loadSharp, preprocessImage } from "./preprocess.ts";
+import { loadSharp, preprocessImage } from "./preprocess.ts";
 import {
   type ConcreteBackend,
   loadRuntime,
-  NATIVE_OPTIMIZATION_LEVEL,
   type OrtRuntime,
   type OrtSession,
   probeWebGpu,
+  threadsFor,
 } from "./_ort.ts";
 import { whyNotOnnx } from "./_onnx_scan.ts";
+import { describeShape, type ModelIo, readIo } from "./_model_io.ts";
+import { type BackendChoice, choiceFileName, chooseByMeasurement } from "./backend_choice.ts";
+import { machineFingerprint } from "./_optimized_cache.ts";
 import {
-  fileExists,
-  logOnce,
-  optimizedFileName,
-  removeQuietly,
-  removeStaleTemporaries,
-  temporaryPathFor,
-} from "./_optimized_cache.ts";
+  createNativeCached,
+  type NativeCache,
+  type OptimizedCacheOutcome,
+} from "./_native_session.ts";
 import { defaultCacheDir } from "./store.ts";
 
 /** One predicted class. */
@@ -61,21 +61,7 @@ export interface ClassifyOptions {
   source?: string;
 }
 
-/** What the classifier learned from the model's own metadata. */
-export interface ModelIo {
-  /** Name of the image input. */
-  inputName: string;
-  /** Name of the logits output. */
-  outputName: string;
-  /** Input layout. */
-  layout: ImageLayout;
-  /** Square input side (224 unless the model says otherwise). */
-  size: number;
-  /** Number of output classes. */
-  classes: number;
-  /** 1 when the model has a background class at index 0 (1001 outputs), else 0. */
-  labelOffset: number;
-}
+export type { ModelIo };
 
 /** A loaded model, ready to classify images. */
 export interface Classifier {
@@ -99,6 +85,21 @@ export interface Classifier {
   classify(image: Uint8Array, options?: ClassifyOptions): Promise<Classification>;
   /** Classifies an already preprocessed input (`3*size*size` floats in the model's layout). */
   classifyTensor(input: Float32Array, options?: { top?: number }): Promise<Classification>;
+  /** Largest batch one session run takes: 1 when the model's batch dimension is fixed at 1. */
+  readonly maxBatch: number;
+  /** What `backend: auto` measured and chose (absent for an explicit backend). */
+  readonly backendChoice?: BackendChoice;
+  /** Decodes, resizes and normalises one image into this model's input (classify's first half). */
+  preprocess(
+    image: Uint8Array,
+    options?: ClassifyOptions,
+  ): Promise<{ input: Float32Array; preprocessMs: number }>;
+  /**
+   * Classifies several preprocessed inputs in ONE session run (batch `inputs.length`, at most
+   * {@link maxBatch}); one result per input, in order. Each result's `inferenceMs` is the whole
+   * batch's run; `preprocessMs` is 0. `tops[i]` is input i's class count (default 5).
+   */
+  classifyBatch(inputs: Float32Array[], options?: { tops?: number[] }): Promise<Classification[]>;
   /** Raw logits for a preprocessed input (parity checks, benchmarks). */
   logits(input: Float32Array): Promise<Float32Array>;
   /** Releases the session. */
@@ -106,11 +107,11 @@ export interface Classifier {
 }
 
 /** See {@link Classifier.optimizedCache}. */
-export type OptimizedCacheOutcome = "hit" | "written" | "off";
+export type { OptimizedCacheOutcome };
 
 /** Options of {@link createClassifier}. */
 export interface CreateClassifierOptions {
-  /** Backend choice; `auto` = real WebGPU adapter, else native, else wasm. */
+  /** Backend choice; `auto` = the fastest by measurement (see `backend_choice.ts`). */
   backend: BackendName;
   /** Threads per session (a replica's `num_cpus`; fractions round down, at least 1). */
   threads: number;
@@ -130,6 +131,21 @@ export interface CreateClassifierOptions {
   cacheKey?: string;
   /** Folder of the optimized-model cache (default `<defaultCacheDir()>/optimized`). */
   optimizedCacheDir?: string;
+  /**
+   * Native sessions with 2+ threads: let ORT's intra-op threads spin-wait between parallel
+   * sections (`session.intra_op.allow_spinning`). Unset keeps ORT's default (spinning).
+   */
+  intraOpSpinning?: boolean;
+  /**
+   * The batch `auto` measures backends at: the deployment's `max_batch_size` (default 1). A GPU
+   * may lose at batch 1 and win at batch 32.
+   */
+  expectedBatch?: number;
+  /**
+   * Folder of `auto`'s cached choices (default `<defaultCacheDir()>/backend_choice`); used only
+   * with `cacheKey` (without it `auto` measures every time).
+   */
+  backendChoiceDir?: string;
 }
 
 /** Numerically stable softmax + top-k selection over `logits[offset..]`. */
@@ -166,56 +182,6 @@ export function topK(
   });
 }
 
-function describeShape(shape: readonly (number | string)[] | undefined): string {
-  return shape ? `[${shape.join(",")}]` : "[unknown]";
-}
-
-/** Reads input name, layout and size from the session's metadata; rejects non-image models. */
-function readIo(session: OrtSession): Omit<ModelIo, "classes" | "labelOffset"> {
-  const inputs = session.inputNames;
-  const meta = (session.inputMetadata ?? [])[0] as
-    | { name: string; isTensor: boolean; type?: string; shape?: readonly (number | string)[] }
-    | undefined;
-  const outputName = session.outputNames[0];
-  if (inputs.length !== 1) {
-    throw new ModelError(
-      "not_image_classifier",
-      `model has ${inputs.length} inputs (${inputs.join(", ")}); an image classifier has one ` +
-        `float32 input shaped [N,3,H,W] or [N,H,W,3]`,
-    );
-  }
-  const name = inputs[0];
-  if (!meta || !meta.isTensor || !meta.shape) {
-    return { inputName: name, outputName, layout: "NCHW", size: 224 };
-  }
-  const shape = meta.shape;
-  const bad = (why: string) =>
-    new ModelError(
-      "not_image_classifier",
-      `model input "${name}" is ${meta.type} ${describeShape(shape)}: ${why}; an image ` +
-        `classifier takes float32 [N,3,H,W] (NCHW) or [N,H,W,3] (NHWC)`,
-    );
-  if (meta.type !== "float32") throw bad("not float32");
-  if (shape.length !== 4) throw bad(`rank ${shape.length}, not 4`);
-  let layout: ImageLayout;
-  let hw: (number | string)[];
-  if (shape[1] === 3) {
-    layout = "NCHW";
-    hw = [shape[2], shape[3]];
-  } else if (shape[3] === 3) {
-    layout = "NHWC";
-    hw = [shape[1], shape[2]];
-  } else {
-    throw bad("no dimension of 3 colour channels");
-  }
-  const fixed = hw.filter((d): d is number => typeof d === "number" && d > 0);
-  if (fixed.length === 2 && fixed[0] !== fixed[1]) throw bad("input is not square");
-  const size = fixed[0] ?? 224;
-  if (size < 8) throw bad(`side ${size} is too small for an image`);
-  if (typeof shape[0] === "number" && shape[0] > 1) throw bad(`fixed batch of ${shape[0]}`);
-  return { inputName: name, outputName, layout, size };
-}
-
 /** Loads sharp and preprocesses a small synthetic JPEG once, so the first request is not slow. */
 async function warmPreprocessing(io: ModelIo): Promise<void> {
   try {
@@ -239,20 +205,53 @@ class SerialQueue {
   }
 }
 
-/** Picks the backend for `auto`: a real (non-fallback) WebGPU adapter, else native, else wasm. */
-async function autoBackends(log: (line: string) => void): Promise<ConcreteBackend[]> {
+/**
+ * The candidates `auto` measures, in preference order for ties: native, wasm, and webgpu only on
+ * a real (non-fallback) adapter.
+ */
+async function autoBackends(
+  log: (line: string) => void,
+): Promise<{ candidates: ConcreteBackend[]; adapter: string }> {
   const gpu = await probeWebGpu();
   if (gpu.available && !gpu.fallback) {
-    log(`auto: real WebGPU adapter (${gpu.description}) -> webgpu, then native, then wasm`);
-    return ["webgpu", "native", "wasm"];
+    log(`auto: real WebGPU adapter (${gpu.description}): measuring native, wasm and webgpu`);
+    return { candidates: ["native", "wasm", "webgpu"], adapter: gpu.description };
   }
   log(
     gpu.available
       ? `auto: WebGPU here is a software renderer on the CPU (${gpu.description}), slower than ` +
-        `the CPU backends: using native, else wasm`
-      : `auto: no WebGPU adapter (${gpu.description}): using native, else wasm`,
+        `the CPU backends: not a candidate`
+      : `auto: no WebGPU adapter (${gpu.description})`,
   );
-  return ["native", "wasm"];
+  return { candidates: ["native", "wasm"], adapter: "none" };
+}
+
+type Opened = Awaited<ReturnType<typeof openSession>>;
+
+/** Times `runs` inferences of an opened session at `batch` (after one warm-up). */
+async function timeOpened(o: Opened, batch: number): Promise<number[]> {
+  const base = readIo(o.session);
+  const fixed = (o.session.inputMetadata?.[0] as { shape?: readonly unknown[] } | undefined)
+    ?.shape?.[0] === 1;
+  const n = fixed ? 1 : batch;
+  const dims = base.layout === "NCHW" ? [n, 3, base.size, base.size] : [n, base.size, base.size, 3];
+  const feeds = {
+    [base.inputName]: o.runtime.tensor(new Float32Array(n * 3 * base.size * base.size), dims),
+  };
+  await o.session.run(feeds);
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 3 || (times.length < 7 && performance.now() - start < 1500)) {
+    const t0 = performance.now();
+    await o.session.run(feeds);
+    times.push(((performance.now() - t0) * batch) / n);
+  }
+  return times;
+}
+
+/** Carries an error that must end the choice (not try the next backend). */
+class Stop {
+  constructor(readonly error: unknown) {}
 }
 
 function isNotOnnxMessage(message: string): boolean {
@@ -260,94 +259,19 @@ function isNotOnnxMessage(message: string): boolean {
     .test(message);
 }
 
-/** Where and under which model hash the native backend caches optimized graphs. */
-interface NativeCache {
-  dir: string;
-  modelSha256: string;
-  log: (line: string) => void;
-}
-
-/**
- * Creates a native session through the optimized-model cache: from the cached optimized graph
- * (optimizations disabled) when there is one, else optimizing as usual while ORT saves the result
- * to a temporary file that is renamed into place once create succeeded. A cached file that fails
- * to load is deleted (logged once) and the model is optimized again; a cache folder that cannot be
- * written means a plain create.
- */
-async function createNativeCached(
-  runtime: OrtRuntime,
-  bytes: Uint8Array,
-  cache: NativeCache,
-): Promise<{ session: OrtSession; outcome: OptimizedCacheOutcome }> {
-  const name = optimizedFileName({
-    modelSha256: cache.modelSha256,
-    ortVersion: runtime.version,
-    level: NATIVE_OPTIMIZATION_LEVEL,
-  });
-  const finalPath = `${cache.dir.replace(/\/+$/, "")}/${name}`;
-  if (await fileExists(finalPath)) {
-    try {
-      const session = await runtime.createSession(finalPath, {
-        graphOptimizationLevel: "disabled",
-      });
-      return { session, outcome: "hit" };
-    } catch (e) {
-      logOnce(
-        cache.log,
-        `bad:${finalPath}`,
-        `optimized-model cache: ${finalPath} could not be loaded (${
-          (e as Error).message ?? e
-        }); deleted it and optimizing the model again`,
-      );
-      await removeQuietly(finalPath);
-    }
-  }
-  let tmp: string | null = null;
-  try {
-    await Deno.mkdir(cache.dir, { recursive: true });
-    await removeStaleTemporaries(cache.dir);
-    tmp = temporaryPathFor(finalPath);
-  } catch (e) {
-    logOnce(
-      cache.log,
-      `dir:${cache.dir}`,
-      `optimized-model cache: cannot use ${cache.dir} (${(e as Error).message}); ` +
-        `sessions are optimized from scratch (needs --allow-read and --allow-write there)`,
-    );
-  }
-  if (tmp !== null) {
-    let session: OrtSession | null = null;
-    try {
-      session = await runtime.createSession(bytes, { optimizedModelFilePath: tmp });
-    } catch {
-      // Retried below without saving: a model error is then reported as ORT words it.
-    }
-    if (session) {
-      try {
-        await Deno.rename(tmp, finalPath);
-      } catch {
-        // Another replica renamed its (identical) file first, or the folder went away.
-      }
-      await removeQuietly(tmp);
-      return { session, outcome: "written" };
-    }
-    await removeQuietly(tmp);
-  }
-  return { session: await runtime.createSession(bytes), outcome: "off" };
-}
-
 async function openSession(
   backend: ConcreteBackend,
   bytes: Uint8Array,
   threads: number,
   cache: NativeCache | null,
+  intraOpSpinning?: boolean,
 ): Promise<{
   session: OrtSession;
   runtime: OrtRuntime;
   ms: number;
   outcome: OptimizedCacheOutcome;
 }> {
-  const runtime = await loadRuntime(backend, threads);
+  const runtime = await loadRuntime(backend, threads, { intraOpSpinning });
   if (backend === "webgpu") {
     const gpu = await probeWebGpu();
     if (!gpu.available) {
@@ -399,9 +323,6 @@ export async function createClassifier(
       `model is not an ONNX file (${why}); give an .onnx model exported for inference`,
     );
   }
-  const candidates: ConcreteBackend[] = options.backend === "auto"
-    ? await autoBackends(log)
-    : [options.backend];
 
   const cache: NativeCache | null = options.cacheKey
     ? {
@@ -410,19 +331,66 @@ export async function createClassifier(
       log: options.log ?? ((line) => console.warn(line)),
     }
     : null;
-  let opened: Awaited<ReturnType<typeof openSession>> | null = null;
-  let firstError: unknown = null;
-  for (const backend of candidates) {
+  const open = async (backend: ConcreteBackend) => {
     try {
-      opened = await openSession(backend, modelBytes, options.threads, cache);
-      break;
+      return await openSession(
+        backend,
+        modelBytes,
+        options.threads,
+        cache,
+        options.intraOpSpinning,
+      );
     } catch (e) {
-      if (e instanceof ModelError && e.code !== "backend_unavailable") throw e;
-      firstError ??= e;
-      if (candidates.length > 1) log(`auto: ${(e as Error).message}`);
+      if (options.backend === "auto") log(`auto: ${(e as Error).message}`);
+      throw e;
     }
+  };
+  let opened: Opened;
+  let choice: BackendChoice | undefined;
+  if (options.backend !== "auto") {
+    opened = await open(options.backend);
+  } else {
+    const { candidates, adapter } = await autoBackends(log);
+    const batch = Math.max(1, Math.floor(options.expectedBatch ?? 1));
+    let cacheFile: string | undefined;
+    if (options.cacheKey) {
+      const versions = await Promise.all(
+        candidates.map((b) =>
+          loadRuntime(b, options.threads).then((r) => `${b}=${r.version}`, () => `${b}=none`)
+        ),
+      );
+      cacheFile = `${options.backendChoiceDir ?? `${defaultCacheDir()}/backend_choice`}/${
+        choiceFileName({
+          modelSha256: options.cacheKey,
+          ortVersions: versions.join(" "),
+          machine: machineFingerprint(),
+          adapter,
+          threads: threadsFor(options.threads),
+          batch,
+        })
+      }`;
+    }
+    const chosen = await chooseByMeasurement<Opened>(candidates, {
+      open: async (b) => {
+        try {
+          return await open(b);
+        } catch (e) {
+          // A model that is not ONNX or not a classifier fails on every backend: stop now.
+          if (e instanceof ModelError && e.code !== "backend_unavailable") throw new Stop(e);
+          throw e;
+        }
+      },
+      time: timeOpened,
+      release: (o) => o.session.release(),
+      batch,
+      cacheFile,
+      log,
+    }).catch((e) => {
+      throw e instanceof Stop ? e.error : e;
+    });
+    opened = chosen.session;
+    choice = chosen.choice;
   }
-  if (!opened) throw firstError;
   const { session, runtime } = opened;
 
   let io: ModelIo;
@@ -455,7 +423,16 @@ export async function createClassifier(
     if (classes !== 1000 && classes !== 1001) {
       log(`model has ${classes} classes, not ImageNet's 1000: labels are "class <i>"`);
     }
-    const classifier = buildClassifier(session, runtime, io, opened.ms, warmupMs, opened.outcome);
+    const batchDim = (session.inputMetadata?.[0] as { shape?: readonly unknown[] } | undefined)
+      ?.shape?.[0];
+    const maxBatch = batchDim === 1 ? 1 : Number.POSITIVE_INFINITY;
+    const classifier = buildClassifier(session, runtime, io, {
+      sessionCreateMs: opened.ms,
+      warmupMs,
+      optimizedCache: opened.outcome,
+      maxBatch,
+      backendChoice: choice,
+    });
     if (options.warmup !== false) await warmPreprocessing(io);
     return classifier;
   } catch (e) {
@@ -471,71 +448,101 @@ export async function createClassifier(
   }
 }
 
+/** Facts about a classifier's loading, kept on it for status and logs. */
+interface LoadFacts {
+  sessionCreateMs: number;
+  warmupMs: number;
+  optimizedCache: OptimizedCacheOutcome;
+  maxBatch: number;
+  backendChoice?: BackendChoice;
+}
+
 function buildClassifier(
   session: OrtSession,
   runtime: OrtRuntime,
   io: ModelIo,
-  sessionCreateMs: number,
-  warmupMs: number,
-  optimizedCache: OptimizedCacheOutcome,
+  facts: LoadFacts,
 ): Classifier {
   const queue = new SerialQueue();
-  const dims = io.layout === "NCHW" ? [1, 3, io.size, io.size] : [1, io.size, io.size, 3];
+  const sample = io.layout === "NCHW" ? [3, io.size, io.size] : [io.size, io.size, 3];
   const labels = io.classes === 1000 || io.classes === 1001 ? IMAGENET_CLASSES : [];
   const expected = 3 * io.size * io.size;
   let closed = false;
 
-  const infer = (input: Float32Array): Promise<{ logits: Float32Array; ms: number }> => {
+  /** One session run over `inputs` as a batch; logits per input (views into one array). */
+  const infer = (inputs: Float32Array[]): Promise<{ logits: Float32Array[]; ms: number }> => {
     if (closed) {
       return Promise.reject(new ModelError("backend_unavailable", "classifier is closed"));
     }
-    if (input.length !== expected) {
+    const bad = inputs.find((x) => x.length !== expected);
+    if (bad) {
       return Promise.reject(
-        new RangeError(`input has ${input.length} floats, the model takes ${expected}`),
+        new RangeError(`input has ${bad.length} floats, the model takes ${expected}`),
+      );
+    }
+    if (inputs.length < 1 || inputs.length > facts.maxBatch) {
+      return Promise.reject(
+        new RangeError(`a batch of ${inputs.length}; this model takes 1 to ${facts.maxBatch}`),
       );
     }
     return queue.run(async () => {
+      const n = inputs.length;
+      let data = inputs[0];
+      if (n > 1) {
+        data = new Float32Array(n * expected);
+        inputs.forEach((x, i) => data.set(x, i * expected));
+      }
       const t0 = performance.now();
-      const out = await session.run({ [io.inputName]: runtime.tensor(input, dims) });
+      const out = await session.run({ [io.inputName]: runtime.tensor(data, [n, ...sample]) });
       const ms = performance.now() - t0;
-      return { logits: out[io.outputName].data as Float32Array, ms };
+      const all = out[io.outputName].data as Float32Array;
+      const width = all.length / n;
+      const logits = Array.from({ length: n }, (_, i) => all.subarray(i * width, (i + 1) * width));
+      return { logits, ms };
     });
   };
+  const preprocess = async (image: Uint8Array, options: ClassifyOptions = {}) => {
+    const t0 = performance.now();
+    const pre = await preprocessImage(image, {
+      size: io.size,
+      layout: io.layout,
+      maxPixels: options.maxPixels,
+      maxBytes: options.maxBytes,
+      source: options.source,
+    });
+    return { input: pre.data, preprocessMs: performance.now() - t0 };
+  };
+  const classification = (logits: Float32Array, top: number | undefined, ms: number) => ({
+    top: topK(logits, top ?? 5, io.labelOffset, labels),
+    preprocessMs: 0,
+    inferenceMs: ms,
+  });
 
   return {
     backend: runtime.backend,
     threads: runtime.threads,
     io,
-    sessionCreateMs,
-    warmupMs,
-    optimizedCache,
+    sessionCreateMs: facts.sessionCreateMs,
+    warmupMs: facts.warmupMs,
+    optimizedCache: facts.optimizedCache,
+    maxBatch: facts.maxBatch,
+    backendChoice: facts.backendChoice,
+    preprocess,
     async classify(image, options = {}) {
-      const t0 = performance.now();
-      const pre = await preprocessImage(image, {
-        size: io.size,
-        layout: io.layout,
-        maxPixels: options.maxPixels,
-        maxBytes: options.maxBytes,
-        source: options.source,
-      });
-      const preprocessMs = performance.now() - t0;
-      const { logits, ms } = await infer(pre.data);
-      return {
-        top: topK(logits, options.top ?? 5, io.labelOffset, labels),
-        preprocessMs,
-        inferenceMs: ms,
-      };
+      const { input, preprocessMs } = await preprocess(image, options);
+      const { logits, ms } = await infer([input]);
+      return { ...classification(logits[0], options.top, ms), preprocessMs };
     },
     async classifyTensor(input, options = {}) {
-      const { logits, ms } = await infer(input);
-      return {
-        top: topK(logits, options.top ?? 5, io.labelOffset, labels),
-        preprocessMs: 0,
-        inferenceMs: ms,
-      };
+      const { logits, ms } = await infer([input]);
+      return classification(logits[0], options.top, ms);
+    },
+    async classifyBatch(inputs, options = {}) {
+      const { logits, ms } = await infer(inputs);
+      return logits.map((l, i) => classification(l, options.tops?.[i], ms));
     },
     async logits(input) {
-      return (await infer(input)).logits;
+      return (await infer([input])).logits[0].slice();
     },
     async close() {
       if (closed) return;

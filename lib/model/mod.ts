@@ -65,6 +65,14 @@ export {
   SEEDED_RESNET50_SHA256,
   sha256Hex,
 } from "./store.ts";
+export {
+  type BackendChoice,
+  type BackendTiming,
+  chooseByMeasurement,
+  type ChooseOptions,
+  describeTimings,
+  pickFastest,
+} from "./backend_choice.ts";
 export { type ConcreteBackend, probeWebGpu, threadsFor, type WebGpuProbe } from "./_ort.ts";
 export type { BuildResNet50Options, BuiltModel } from "./resnet50.ts";
 export { stderrProgress } from "./progress.ts";

@@ -42,6 +42,13 @@ export interface BuildResNet50Options {
   seed?: number;
   /** Called as weights are generated (`phase: "build"`, units = parameters) and once encoded. */
   onProgress?: (p: Progress) => void;
+  /**
+   * Weight and activation precision (default `"float32"`). `"float16"` stores every weight as
+   * IEEE half (the same seeded values, rounded) and computes in half between a Cast of the
+   * float32 input and a Cast of the logits back to float32, so callers see the same float32
+   * input and output; for GPUs with `shader-f16`. The float32 file is unchanged by this option.
+   */
+  precision?: "float32" | "float16";
 }
 
 /** What {@link buildResNet50} produced. */
@@ -70,6 +77,7 @@ function mulberry32(seed: number): () => number {
 }
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
+const FLOAT16 = 10; // TensorProto.DataType.FLOAT16
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
 
@@ -88,6 +96,7 @@ function intAttr(name: string, i: number): unknown {
 export function buildResNet50(options: BuildResNet50Options = {}): BuiltModel {
   const seed = options.seed ?? RESNET50_DEFAULT_SEED;
   const onProgress = options.onProgress;
+  const half = options.precision === "float16";
   const next = mulberry32(seed);
   const initializers: unknown[] = [];
   const nodes: unknown[] = [];
@@ -121,11 +130,12 @@ export function buildResNet50(options: BuildResNet50Options = {}): BuiltModel {
     return name;
   };
   const push = (name: string, dims: number[], f32: Float32Array) => {
+    const raw = half ? new Float16Array(f32) : f32;
     initializers.push(onnx.TensorProto.create({
       name,
       dims,
-      dataType: FLOAT,
-      rawData: new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength),
+      dataType: half ? FLOAT16 : FLOAT,
+      rawData: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength),
     }));
     parameters += f32.length;
     report();
@@ -165,8 +175,20 @@ export function buildResNet50(options: BuildResNet50Options = {}): BuiltModel {
     return y;
   };
 
+  const cast = (name: string, x: string, y: string, to: number) => {
+    nodes.push(onnx.NodeProto.create({
+      name,
+      opType: "Cast",
+      input: [x],
+      output: [y],
+      attribute: [intAttr("to", to)],
+    }));
+    return y;
+  };
+
   // Stem.
-  let x = relu("relu", conv("conv1", "input", 3, 64, 7, 2));
+  const input = half ? cast("input.cast", "input", "input.f16", FLOAT16) : "input";
+  let x = relu("relu", conv("conv1", input, 3, 64, 7, 2));
   nodes.push(onnx.NodeProto.create({
     name: "maxpool",
     opType: "MaxPool",
@@ -230,13 +252,14 @@ export function buildResNet50(options: BuildResNet50Options = {}): BuiltModel {
     name: "fc",
     opType: "Gemm",
     input: ["flatten.out", fcW, fcB],
-    output: ["output"],
+    output: [half ? "fc.out" : "output"],
     attribute: [
       onnx.AttributeProto.create({ name: "alpha", type: 1, f: 1 }),
       onnx.AttributeProto.create({ name: "beta", type: 1, f: 1 }),
       intAttr("transB", 1),
     ],
   }));
+  if (half) cast("output.cast", "fc.out", "output", FLOAT);
   report(true);
 
   const tensorType = (dims: (number | string)[]) => ({
@@ -264,6 +287,7 @@ export function buildResNet50(options: BuildResNet50Options = {}): BuiltModel {
     metadataProps: [
       { key: "autoscale_lab.pretrained", value: "false" },
       { key: "autoscale_lab.seed", value: String(seed) },
+      ...(half ? [{ key: "autoscale_lab.precision", value: "float16" }] : []),
     ],
     graph,
   });

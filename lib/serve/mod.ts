@@ -33,6 +33,7 @@ export {
   initialReplicaCount,
 } from "./deployment.ts";
 export { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
+export { intraOpSpinning } from "./_spinning.ts";
 export { BackPressureError, RequestQueue } from "./request_queue.ts";
 export { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 export {

@@ -12,7 +12,8 @@
  */
 import { createEmulatedClassifier } from "./emulated_model.ts";
 import { fetchImage } from "./image_fetcher.ts";
-import { createClassifier, detectImageFormat } from "../model/mod.ts";
+import { type BatchableClassifier, batchedClassifier } from "./_batching.ts";
+import { type BackendChoice, createClassifier, detectImageFormat } from "../model/mod.ts";
 import type {
   ClassifyRequest,
   ClassifyResult,
@@ -29,8 +30,15 @@ export const NOOP_LABEL = "noop";
 export interface ReplicaHandler {
   /** Backend actually used (`noop` for the no-op model). */
   readonly backend: string;
-  /** Session creation and warm-up times, ms (0 for the no-op model). */
-  readonly loadTimings: { sessionCreateMs: number; warmupMs: number };
+  /**
+   * Session creation and warm-up times, ms (0 for the no-op model), and what `backend: auto`
+   * measured and chose (the worker's ready message carries this object to `/api/status`).
+   */
+  readonly loadTimings: {
+    sessionCreateMs: number;
+    warmupMs: number;
+    backendChoice?: BackendChoice;
+  };
   /** Runs one request to completion; never throws (failures come back as a reply). */
   handle(request: ClassifyRequest, options?: { signal?: AbortSignal }): Promise<ReplicaReply>;
   /** Releases the inference session. */
@@ -39,6 +47,7 @@ export interface ReplicaHandler {
 
 interface ClassifierLike {
   backend: string;
+  backendChoice?: BackendChoice;
   sessionCreateMs?: number;
   warmupMs?: number;
   classify(
@@ -60,11 +69,23 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
     classifier = createEmulatedClassifier(options.model.source);
   } else {
     // lib/model loads ONNX Runtime and sharp lazily, so no-op replicas never pay for them.
-    classifier = await createClassifier(options.model.bytes, {
+    const model = await createClassifier(options.model.bytes, {
       backend: options.backend,
       threads: options.threads,
       cacheKey: options.model.sha256,
-    }) as ClassifierLike;
+      expectedBatch: options.batching?.maxBatchSize ?? 1,
+      intraOpSpinning: options.intraOpSpinning,
+      // Only auto's verdict (one line per replica start); the other notes stay quiet as before.
+      log: (line) => {
+        if (/^auto: (native|wasm|webgpu) \(/.test(line)) console.error(`replica: ${line}`);
+      },
+    });
+    classifier = (options.batching?.maxBatchSize ?? 1) > 1
+      ? {
+        ...batchedClassifier(model as BatchableClassifier, options.batching!),
+        backendChoice: model.backendChoice,
+      }
+      : model as ClassifierLike;
   }
   const fetchOptions = {
     maxBytes: options.maxImageBytes,
@@ -80,6 +101,7 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
     loadTimings: {
       sessionCreateMs: classifier.sessionCreateMs ?? 0,
       warmupMs: classifier.warmupMs ?? 0,
+      ...(classifier.backendChoice ? { backendChoice: classifier.backendChoice } : {}),
     },
     async handle(request, handleOptions) {
       try {

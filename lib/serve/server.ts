@@ -6,6 +6,7 @@
  * @module
  */
 import type { ModelSpec, ServeConfig } from "../config/mod.ts";
+import type { BackendChoice } from "../model/mod.ts";
 import {
   type AutoscalerHandle,
   type AutoscalingTarget,
@@ -14,6 +15,7 @@ import {
 import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { prepareEmulatedModel } from "./emulated_model.ts";
 import { Deployment } from "./deployment.ts";
+import { intraOpSpinning } from "./_spinning.ts";
 import {
   type AppRequestRecord,
   createHttpHandler,
@@ -176,6 +178,11 @@ export async function startServe(
       maxImagePixels: uc.max_image_pixels,
       imageFetchTimeoutMs: uc.image_fetch_timeout_s * 1000,
       allowedImageHosts: uc.allowed_image_hosts,
+      batching: { maxBatchSize: dep.max_batch_size, batchWaitTimeoutS: dep.batch_wait_timeout_s },
+      intraOpSpinning: intraOpSpinning(dep.ray_actor_options.num_cpus, {
+        clusterCpus: numCpus,
+        machineCpus: machineCpuCount(),
+      }),
     },
   });
   const lastDeployedS = Date.now() / 1000;
@@ -211,7 +218,7 @@ export async function startServe(
           deployments: { [dep.name]: deployment.statusJson() },
         },
       },
-      model: { ...options.model.info, backend },
+      model: { ...options.model.info, backend, ...backendChoiceJson(deployment.replicas) },
       cluster: { num_cpus: cluster.numCpus, cpus_used: cluster.cpusUsed },
     };
   };
@@ -356,4 +363,28 @@ export async function startServe(
 function dirname(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
+}
+
+/** `/api/status`'s `backend_choice`, from the first replica that reported one. */
+function backendChoiceJson(
+  replicas: readonly { loadTimings: object }[],
+): Pick<ModelInfo, "backend_choice"> {
+  const choice = replicas
+    .map((r) => (r.loadTimings as { backendChoice?: BackendChoice }).backendChoice)
+    .find((c) => c !== undefined);
+  if (!choice) return {};
+  return {
+    backend_choice: {
+      backend: choice.backend,
+      source: choice.source,
+      reason: choice.reason,
+      batch: choice.batch,
+      measured_at: choice.measuredAt,
+      timings: choice.timings.map((t) => ({
+        backend: t.backend,
+        images_per_s: t.imagesPerS,
+        p50_ms: t.p50Ms,
+      })),
+    },
+  };
 }

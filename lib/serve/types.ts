@@ -81,6 +81,13 @@ export interface ReplicaOptions {
   maxImagePixels: number;
   imageFetchTimeoutMs: number;
   allowedImageHosts: string[];
+  /**
+   * Request batching (`max_batch_size`, `batch_wait_timeout_s`); absent or `maxBatchSize: 1`
+   * means none. Applies to ONNX models; the no-op model answers each request alone.
+   */
+  batching?: { maxBatchSize: number; batchWaitTimeoutS: number };
+  /** Native intra-op spin-waiting for this replica (see `_spinning.ts`); unset = ORT's default. */
+  intraOpSpinning?: boolean;
 }
 
 /** Minimal description of the served model, as `/api/status` shows it. */
@@ -91,6 +98,19 @@ export interface ModelInfo {
   /** True for the emulated model (`emulate:SPEC`): replicas hold requests and compute nothing. */
   emulated?: boolean;
   backend: string;
+  /**
+   * What `backend: auto` measured and chose on the first running replica: the backend, where the
+   * figures came from (`measured`, `cache`, `only`), a one-line reason, and each backend's
+   * images/s at the deployment's batch. Absent for an explicit backend or the no-op model.
+   */
+  backend_choice?: {
+    backend: string;
+    source: string;
+    reason: string;
+    batch: number;
+    measured_at: string;
+    timings: { backend: string; images_per_s: number | null; p50_ms: number | null }[];
+  };
 }
 
 /** Severity of a log line: `WARN` for problems the user should act on, else `INFO`. */

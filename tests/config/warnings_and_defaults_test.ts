@@ -166,3 +166,22 @@ Deno.test("a custom policy reference is kept with its kwargs", () => {
     .config.applications[0].deployments[0].autoscaling_config!;
   assert.deepEqual(as.policy, { policy_function: "./p.ts:myPolicy", policy_kwargs: { k: 2 } });
 });
+
+Deno.test("batching is off by default; max_batch_size / batch_wait_timeout_s are read as given", () => {
+  const off = load(dep("max_ongoing_requests: 8")).config.applications[0].deployments[0];
+  assert.equal(off.max_batch_size, 1);
+  assert.equal(off.batch_wait_timeout_s, 0.01);
+  const { config, warnings } = load(
+    dep("max_ongoing_requests: 8", "max_batch_size: 8", "batch_wait_timeout_s: 0.05"),
+  );
+  const d = config.applications[0].deployments[0];
+  assert.equal(d.max_batch_size, 8);
+  assert.equal(d.batch_wait_timeout_s, 0.05);
+  assert.deepEqual(warnings, []);
+});
+
+Deno.test("max_batch_size above max_ongoing_requests is warned about: batches could never fill", () => {
+  const w = warningAt(load(dep("max_batch_size: 16")).warnings, `${D}.max_batch_size`);
+  assert.equal(w.line, 6);
+  assert.match(w.message, /\(16\) is larger than max_ongoing_requests \(5, the default\)/);
+});

@@ -79,7 +79,7 @@ for (const backend of ["native", "wasm"] as const) {
 }
 
 Deno.test({
-  name: "backend auto picks a real WebGPU adapter, else native (a software adapter is not used)",
+  name: "backend auto measures its candidates and says why (a software WebGPU adapter is not one)",
   ignore: !haveFixtures,
   fn: async () => {
     const lines: string[] = [];
@@ -89,8 +89,13 @@ Deno.test({
       log: (l) => lines.push(l),
     });
     try {
-      assert.equal(classifier.backend, realGpu ? "webgpu" : "native");
-      assert.match(lines.join("\n"), /^auto: /m);
+      // On a CPU-only machine native beats wasm; with a real GPU either may win the measurement.
+      if (!realGpu) assert.equal(classifier.backend, "native");
+      assert.equal(classifier.backendChoice?.backend, classifier.backend);
+      assert.equal(classifier.backendChoice?.source, "measured"); // no cacheKey: never cached
+      const verdict = lines.find((l) => /^auto: (native|wasm|webgpu) \(fastest measured: /.test(l));
+      assert.ok(verdict, lines.join("\n"));
+      if (!realGpu) assert.ok(!/webgpu/.test(verdict), verdict);
     } finally {
       await classifier.close();
     }

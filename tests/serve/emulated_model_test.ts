@@ -81,7 +81,7 @@ Deno.test("prepareEmulatedModel() reads a Locust _stats.csv once and says EMULAT
 Deno.test("a service with model emulate:SPEC answers through real replicas and says it is emulated", async () => {
   const s = await serve(makeConfig({ num_replicas: 2, user_config: { model: "emulate:fixed:1" } }));
   try {
-    const r = await postImage(s.url, TINY_PNG, { accept: "application/json" });
+    const r = await postImage(`${s.url}/?format=json`, TINY_PNG);
     assert.equal(r.status, 200);
     assert.equal((r.body as { label: string }).label, "emulated");
     const notImage = await postImage(s.url, new TextEncoder().encode("hello"));
