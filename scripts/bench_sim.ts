@@ -20,10 +20,12 @@ import { type Cli, cli } from "../lib/cli/mod.ts";
 import { loadConfig } from "../lib/config/mod.ts";
 import { type LoadShape, loadShape, scaleShape, stageRows } from "../lib/loadgen/mod.ts";
 import {
+  BUILT_IN_REQUEST_OVERHEAD,
   type DurationModel,
   durationModelFromText,
   loadFromShape,
   lognormalDuration,
+  overheadModel,
   parseDurationSpec,
   RESNET50_SERVICE_TIME,
   SimEngine,
@@ -206,8 +208,9 @@ if (!values.quick) {
     },
   });
   const wallMs = performance.now() - t0;
-  // The same load on the bare engine (fixed replicas at the what-if's peak, no autoscaler, no
-  // statistics or files): separates the simulator core from the code it reuses.
+  // The same load and model (service time and the built-in request overhead simulate() adds) on
+  // the bare engine (fixed replicas at the what-if's peak, no autoscaler, no statistics or
+  // files): separates the simulator core from the code it reuses.
   const bare = new SimEngine({
     deployment: {
       initialReplicas: res.summary.maxRunning,
@@ -220,6 +223,8 @@ if (!values.quick) {
     },
     load: loadFromShape(shape),
     serviceTime: model,
+    requestOverhead: overheadModel(BUILT_IN_REQUEST_OVERHEAD),
+    requestOverheadInSlotShare: BUILT_IN_REQUEST_OVERHEAD.inSlotShare,
     seed: 1,
   });
   const tb = performance.now();

@@ -1,25 +1,34 @@
 /**
- * `deno task fidelity [--config configs/dev_fast.yaml] [--shape FILE] [--time-scale F]
- *   [--wait-time W] [--num-cpus N] [--seed N] [--out-dir DIR] [--startup-time SPEC] [--strict]`
+ * `deno task fidelity [--case default|tutorial|all] [--config FILE] [--shape FILE]
+ *   [--time-scale F] [--wait-time W] [--num-cpus N] [--seed N] [--out-dir DIR]
+ *   [--startup-time SPEC] [--overhead measure|file|builtin|none] [--strict]`
  *
- * How close is the simulator to the real thing? Deploys the real service (`scripts/deploy.ts`,
- * the config's no-op model with its fixed service time), runs the real load test of a shape
- * against it (lib/loadgen's runner), then simulates the same config, shape, wait time and CPU
- * count, and reports:
+ * How close is the simulator to the real thing? For each case it deploys the real service
+ * (`scripts/deploy.ts`), runs the real load test of a shape against it (lib/loadgen's runner),
+ * then simulates the same config, shape, wait time and CPU count, and scores the pair
+ * (lib/sim's `scoreFidelity`): running replicas within 1 (share of seconds), p50 and p99 error,
+ * peak running replicas and request counts.
  *
- * - the share of seconds where RUNNING replicas differ by at most 1 (target >= 90%);
- * - the relative error of the whole-run p50 (target <= 20%) and p99 latency.
+ * - `default`: `--config` (default configs/dev_fast.yaml, a `noop:<ms>` model), a built-in 90 s
+ *   spike of 8 -> 40 -> 8 users, 4 CPUs. Targets: within 1 >= 95 %, p50 <= 10 %, p99 <= 25 %.
+ * - `tutorial`: the tutorial's shape (configs/loadtest/tutorial.yaml) at time scale 0.2 with no
+ *   wait between requests, configs/basic.yaml served by the emulated model
+ *   `emulate:lognormal:45,80` (real HTTP, router, workers and autoscaler; replicas hold each
+ *   request for a drawn ResNet-50-like time) on 32 logical CPUs, so up to ~20 replicas run.
+ *   Targets: within 1 >= 85 %, max running within 2, p50 <= 15 %, p99 <= 30 %.
  *
- * The replica startup time of the simulation is measured from the real run's `/api/status`
- * (replica started_at_ms -> running_since_ms) unless `--startup-time` is given. The default
- * shape takes 90 s: a base of 8 users, a 40-user spike, back to 8, with short waits so that the
- * no-op model's 20 ms requests make the replica count move. Files (real_*, sim_*, server.log,
- * fidelity.json) go to `--out-dir` (default results/fidelity_<timestamp>/).
+ * The simulation adds the service's per-request overhead (time outside the replica: HTTP, event
+ * loops, the load generator). `--overhead measure` (default) measures it first against the
+ * default case's no-op service at a light load (lib/sim's `measureRequestOverhead`) and keeps it
+ * in results/request_overhead.json for later simulations; `file` reads that file, `builtin`
+ * uses the built-in figures, `none` adds nothing. Replica startup is measured from the real
+ * run's `/api/status` unless `--startup-time` is given. Files go to `--out-dir` (default
+ * results/fidelity_<timestamp>/), one folder per case, plus fidelity.json.
  *
  * @module
  */
 import { type Cli, cli } from "../lib/cli/mod.ts";
-import { ConfigError, loadConfig } from "../lib/config/mod.ts";
+import { ConfigError, loadConfig, type ServeConfig } from "../lib/config/mod.ts";
 import {
   imageRequest,
   type LoadShape,
@@ -32,13 +41,26 @@ import {
   type WaitTime,
 } from "../lib/loadgen/mod.ts";
 import {
+  BUILT_IN_REQUEST_OVERHEAD,
+  DEFAULT_FIDELITY_TARGETS,
   type DurationModel,
+  type FidelityScore,
+  type FidelityTargets,
   fixedDuration,
   loadFromShape,
+  type MeasuredOverhead,
+  measureRequestOverhead,
+  overheadModel,
   parseDurationSpec,
+  REQUEST_OVERHEAD_FILE,
+  requestOverheadModel,
+  scoreFidelity,
   servedDeployment,
   simulate,
+  TINY_PNG,
+  TUTORIAL_FIDELITY_TARGETS,
 } from "../lib/sim/mod.ts";
+import { startRealService } from "./_fidelity_server.ts";
 
 const DEFAULT_SHAPE = `name: fidelity-spike
 description: 8 users, a 40-user spike, back to 8 (90 s); short waits so 20 ms requests move replicas.
@@ -49,23 +71,35 @@ stages:
   - { name: after, duration: 30s, users: 8, spawn_rate: 20 }
 `;
 
+const TUTORIAL = {
+  config: "configs/basic.yaml",
+  model: "emulate:lognormal:45,80",
+  shape: "configs/loadtest/tutorial.yaml",
+  timeScale: 0.2,
+  waitTime: "constant(0)",
+  numCpus: 32,
+};
+
 const USAGE = `usage: deno task fidelity [options]
 
-  --config FILE        serve config with a noop:<ms> model (default configs/dev_fast.yaml)
-  --shape FILE         load shape (default: a built-in 90 s spike of 8 -> 40 -> 8 users)
-  --time-scale F       compress/stretch the shape
-  --wait-time W        override the shape's wait time
-  --num-cpus N         cluster CPUs for both the server and the simulation (default 4)
+  --case C             default | tutorial | all (default all)
+  --config FILE        default case: serve config with a noop:<ms> model (configs/dev_fast.yaml)
+  --shape FILE         default case: load shape (built-in 90 s spike of 8 -> 40 -> 8 users)
+  --time-scale F       default case: compress/stretch the shape
+  --wait-time W        default case: override the shape's wait time
+  --num-cpus N         default case: cluster CPUs, server and simulation (default 4)
   --seed N             simulation seed (default 1)
-  --startup-time SPEC  replica startup in the simulation (default: measured from the real run)
+  --startup-time SPEC  replica startup in the simulations (default: measured from the real runs)
+  --overhead MODE      measure | file | builtin | none (default measure; see the module doc)
   --out-dir DIR        default results/fidelity_<timestamp>
-  --strict             exit 1 when a target is missed
+  --strict             exit 1 when a case misses a target
   -h, --help           this text`;
 
 const c: Cli = cli("fidelity", USAGE);
 const fail: Cli["fail"] = c.fail;
 
 const { values } = c.parse({
+  case: { type: "string", default: "all" },
   config: { type: "string", default: "configs/dev_fast.yaml" },
   shape: { type: "string" },
   "time-scale": { type: "string" },
@@ -73,360 +107,320 @@ const { values } = c.parse({
   "num-cpus": { type: "string", default: "4" },
   seed: { type: "string", default: "1" },
   "startup-time": { type: "string" },
+  overhead: { type: "string", default: "measure" },
   "out-dir": { type: "string" },
   strict: { type: "boolean", default: false },
 });
 
+const caseNames = values.case === "all" ? ["default", "tutorial"] : [values.case!];
+if (!caseNames.every((name) => name === "default" || name === "tutorial")) {
+  c.usageError(`--case must be default, tutorial or all, got "${values.case}"`);
+}
+const overheadMode = values.overhead!;
+if (!["measure", "file", "builtin", "none"].includes(overheadMode)) {
+  c.usageError(`--overhead must be measure, file, builtin or none, got "${overheadMode}"`);
+}
 const numCpus = c.number("num-cpus", values["num-cpus"], { above: 0 })!;
 const seed = c.number("seed", values.seed, { integer: true })!;
 const timeScale = c.number("time-scale", values["time-scale"], { above: 0 }) ?? 1;
 
-let config;
-try {
-  config = (await loadConfig(values.config)).config;
-} catch (error) {
-  fail(error instanceof ConfigError ? error.message : (error as Error).message);
-}
-const dep = servedDeployment(config);
-const model = dep.user_config.model;
-if (model.kind !== "noop") {
-  fail(
-    `${values.config}: fidelity needs a noop:<ms> model (fixed service time), got ${model.kind}; try configs/dev_fast.yaml`,
-  );
-}
-let shape: LoadShape;
-try {
-  shape = values.shape
-    ? await loadShape(values.shape, { timeScale })
-    : scaleShape(parseShape(DEFAULT_SHAPE, { sourcePath: "<built-in fidelity shape>" }), timeScale);
-} catch (error) {
-  fail((error as Error).message);
-}
-let waitTime: WaitTime | undefined;
-if (values["wait-time"] !== undefined) {
+async function readConfig(path: string): Promise<ServeConfig> {
   try {
-    waitTime = parseWaitTime(values["wait-time"], "--wait-time");
+    return (await loadConfig(path)).config;
+  } catch (error) {
+    fail(error instanceof ConfigError ? error.message : (error as Error).message);
+  }
+}
+
+async function attempt<T>(what: () => Promise<T> | T): Promise<T> {
+  try {
+    return await what();
   } catch (error) {
     fail((error as Error).message);
   }
 }
+
 let fixedStartup: DurationModel | null = null;
 if (values["startup-time"] !== undefined) {
-  try {
-    fixedStartup = await parseDurationSpec(values["startup-time"], {
-      defaultUnit: "s",
-      what: "--startup-time",
-    });
-  } catch (error) {
-    fail((error as Error).message);
-  }
+  fixedStartup = await attempt(() =>
+    parseDurationSpec(values["startup-time"]!, { defaultUnit: "s", what: "--startup-time" })
+  );
 }
+
+/** One comparison: a config served one way, a shape, a CPU count and targets. */
+interface FidelityCase {
+  name: string;
+  configPath: string;
+  config: ServeConfig;
+  /** `--model` for deploy (the config's own model when null). */
+  modelOverride: string | null;
+  shape: LoadShape;
+  waitTime: WaitTime | undefined;
+  numCpus: number;
+  serviceTime: DurationModel;
+  targets: FidelityTargets;
+}
+
+async function defaultCase(): Promise<FidelityCase> {
+  const config = await readConfig(values.config!);
+  const model = servedDeployment(config).user_config.model;
+  if (model.kind !== "noop") {
+    fail(
+      `${values.config}: the default case needs a noop:<ms> model (fixed service time), got ${model.kind}; try configs/dev_fast.yaml`,
+    );
+  }
+  const shape = await attempt(async () =>
+    values.shape ? await loadShape(values.shape, { timeScale }) : scaleShape(
+      parseShape(DEFAULT_SHAPE, { sourcePath: "<built-in fidelity shape>" }),
+      timeScale,
+    )
+  );
+  const waitTime = values["wait-time"] === undefined
+    ? undefined
+    : await attempt(() => parseWaitTime(values["wait-time"]!, "--wait-time"));
+  return {
+    name: "default",
+    configPath: values.config!,
+    config,
+    modelOverride: null,
+    shape,
+    waitTime,
+    numCpus,
+    serviceTime: fixedDuration(model.service_time_ms),
+    targets: DEFAULT_FIDELITY_TARGETS,
+  };
+}
+
+async function tutorialCase(): Promise<FidelityCase> {
+  const config = await readConfig(TUTORIAL.config);
+  return {
+    name: "tutorial",
+    configPath: TUTORIAL.config,
+    config,
+    modelOverride: TUTORIAL.model,
+    shape: await attempt(() => loadShape(TUTORIAL.shape, { timeScale: TUTORIAL.timeScale })),
+    waitTime: await attempt(() => parseWaitTime(TUTORIAL.waitTime, "tutorial wait time")),
+    numCpus: TUTORIAL.numCpus,
+    serviceTime: await attempt(() =>
+      parseDurationSpec(TUTORIAL.model.slice("emulate:".length), { what: "tutorial model" })
+    ),
+    targets: TUTORIAL_FIDELITY_TARGETS,
+  };
+}
+
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const outDir = (values["out-dir"] ?? `results/fidelity_${stamp}`).replace(/\/+$/, "");
 await Deno.mkdir(outDir, { recursive: true });
 
-// ---- 1. the real service ------------------------------------------------------------------
-const serverLog = await Deno.open(`${outDir}/server.log`, {
-  write: true,
-  create: true,
-  truncate: true,
-});
-const server = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "--allow-all",
-    "scripts/deploy.ts",
-    values.config,
-    "--port",
-    "0",
-    "--num-cpus",
-    String(numCpus),
-    "--no-dashboard",
-    "--decisions-csv",
-    `${outDir}/real_autoscaler.csv`,
-  ],
-  stdout: "piped",
-  stderr: "piped",
-}).spawn();
-const encoder = new TextEncoder();
-let url: string | null = null;
-const urlFound = Promise.withResolvers<string>();
-async function pump(stream: ReadableStream<Uint8Array>, scan: boolean): Promise<void> {
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    await serverLog.write(encoder.encode(chunk));
-    if (!scan) continue;
-    buffer += chunk;
-    const m = /listening on (http:\/\/[^\s]+)/.exec(buffer);
-    if (m && url === null) {
-      url = m[1];
-      urlFound.resolve(url);
-    }
-    if (buffer.length > 10_000) buffer = buffer.slice(-1000);
-  }
+let overhead: { model: DurationModel | null; measured: MeasuredOverhead | null; how: string } = {
+  model: null,
+  measured: null,
+  how: "none",
+};
+if (overheadMode === "builtin") {
+  overhead = {
+    model: overheadModel(BUILT_IN_REQUEST_OVERHEAD),
+    measured: BUILT_IN_REQUEST_OVERHEAD,
+    how: "built-in",
+  };
+} else if (
+  overheadMode === "file" || (overheadMode === "measure" && !caseNames.includes("default"))
+) {
+  const o = await requestOverheadModel();
+  overhead = {
+    model: o.model,
+    measured: o.measured,
+    how: o.fromFile ? REQUEST_OVERHEAD_FILE : "built-in (no measurement on file)",
+  };
 }
-const pumps = [pump(server.stdout, false), pump(server.stderr, true)];
-let serverExited = false;
-server.status.then((s) => {
-  serverExited = true;
-  if (url === null) {
-    urlFound.reject(new Error(`the server exited with code ${s.code} before listening`));
-  }
-});
 
-async function stopServer(): Promise<void> {
-  if (serverExited) return;
+interface CaseReport {
+  name: string;
+  config: string;
+  model: string;
+  shape: string;
+  durationS: number;
+  numCpus: number;
+  startup: { used: string; measuredMs: number[] };
+  real: { requests: number; failures: number; p50Ms: number | null; p99Ms: number | null };
+  sim: { requests: number; failures: number; p50Ms: number | null; p99Ms: number | null };
+  score: FidelityScore;
+  targets: FidelityTargets;
+}
+
+async function runCase(c: FidelityCase): Promise<CaseReport> {
+  const dir = `${outDir}/${c.name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const dep = servedDeployment(c.config);
+  const server = await startRealService({
+    configPath: c.configPath,
+    numCpus: c.numCpus,
+    model: c.modelOverride,
+    dir,
+  }).catch((error) => fail(`${c.name}: ${(error as Error).message}`));
+  let real;
   try {
-    server.kill("SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      server.kill("SIGKILL");
-    } catch {
-      // already gone
+    if (c.name === "default" && overheadMode === "measure") {
+      console.error(`fidelity: measuring the per-request overhead (8 users, 8 s)...`);
+      const measured = await measureRequestOverhead(server.url, {
+        serviceTimeMs: (dep.user_config.model as { service_time_ms: number }).service_time_ms,
+      });
+      const text = JSON.stringify(measured, null, 2) + "\n";
+      await Deno.writeTextFile(`${dir}/request_overhead.json`, text);
+      await Deno.mkdir("results", { recursive: true });
+      await Deno.writeTextFile(REQUEST_OVERHEAD_FILE, text);
+      overhead = { model: overheadModel(measured), measured, how: `measured (${dir})` };
     }
-  }, 30_000);
-  await server.status;
-  clearTimeout(timer);
-  await Promise.allSettled(pumps);
-  serverLog.close();
-}
-
-interface ReplicaStatus {
-  replica_id: string;
-  started_at_ms: number | null;
-  running_since_ms: number | null;
-}
-const startupMs = new Map<string, number>();
-async function readStatus(base: string): Promise<{ running: boolean; replicas: ReplicaStatus[] }> {
-  const res = await fetch(`${base}/api/status`);
-  const body = await res.json();
-  let running = false;
-  const replicas: ReplicaStatus[] = [];
-  for (
-    const app of Object.values(body.applications ?? {}) as {
-      status: string;
-      deployments: Record<string, { replicas?: ReplicaStatus[] }>;
-    }[]
-  ) {
-    running ||= app.status === "RUNNING";
-    for (const d of Object.values(app.deployments ?? {})) replicas.push(...(d.replicas ?? []));
-  }
-  return { running, replicas };
-}
-
-let realFiles: string[] = [];
-let real;
-try {
-  const timeout = setTimeout(
-    () => urlFound.reject(new Error("no 'listening on' line within 60 s")),
-    60_000,
-  );
-  const base = await urlFound.promise.finally(() => clearTimeout(timeout));
-  console.error(`fidelity: server at ${base} (log: ${outDir}/server.log)`);
-  const readyBy = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await readStatus(base)).running) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > readyBy) throw new Error("the application did not reach RUNNING within 60 s");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  // Startup times of replicas started during the run, from /api/status.
-  let polling = true;
-  const poll = (async () => {
-    while (polling) {
-      try {
-        for (const r of (await readStatus(base)).replicas) {
-          if (r.started_at_ms && r.running_since_ms && !startupMs.has(r.replica_id)) {
-            startupMs.set(r.replica_id, r.running_since_ms - r.started_at_ms);
-          }
-        }
-      } catch {
-        // the server is busy; try again
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  })();
-  // A tiny valid PNG: the no-op model checks magic bytes only.
-  const png = Uint8Array.from(
-    atob(
-      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-    ),
-    (c) => c.charCodeAt(0),
-  );
-  console.error(`fidelity: real load test of ${shape.name} (${shape.durationS} s)...`);
-  let lastLine = 0;
-  real = await runLoadTest({
-    host: base,
-    shape,
-    request: imageRequest({ bytes: png, mime: "image/png" }),
-    waitTime,
-    csvPrefix: `${outDir}/real`,
-    random: (() => {
-      let s = seed >>> 0;
-      return () => {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        return s / 4294967296;
-      };
-    })(),
-    onSecond: (r) => {
-      if (Date.now() - lastLine > 5000) {
+    console.error(
+      `fidelity: ${c.name}: real load test of ${c.shape.name} (${c.shape.durationS} s)...`,
+    );
+    let lastLine = 0;
+    real = await runLoadTest({
+      host: server.url,
+      shape: c.shape,
+      request: imageRequest({ bytes: TINY_PNG, mime: "image/png" }),
+      waitTime: c.waitTime,
+      csvPrefix: `${dir}/real`,
+      random: (() => {
+        let s = seed >>> 0;
+        return () => {
+          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+          return s / 4294967296;
+        };
+      })(),
+      onSecond: (r) => {
+        if (Date.now() - lastLine < 5000) return;
         lastLine = Date.now();
         console.error(
-          `fidelity: ${
-            r.elapsedS.toFixed(0)
-          }/${r.durationS} s, ${r.users} users, ${r.requests} req/s, ` +
-            `running ${r.replicas?.runningReplicas ?? "?"}`,
+          `fidelity: ${c.name}: ${r.elapsedS.toFixed(0)}/${r.durationS} s, ${r.users} users, ` +
+            `${r.requests} req/s, running ${r.replicas?.runningReplicas ?? "?"}`,
         );
-      }
-    },
-  });
-  polling = false;
-  await poll;
-  realFiles = Object.values(real.files ?? {});
-} catch (error) {
-  await stopServer();
-  fail(`real run failed: ${(error as Error).message} (see ${outDir}/server.log)`);
-}
-await stopServer();
-
-// ---- 2. the simulation ----------------------------------------------------------------------
-const measured = [...startupMs.values()].filter((x) => x >= 0).sort((a, b) => a - b);
-const startupTime = fixedStartup ??
-  (measured.length > 0
-    ? fixedDuration(measured[Math.floor(measured.length / 2)])
-    : fixedDuration(500));
-const sim = await simulate(config, {
-  name: "sim",
-  load: loadFromShape(shape, { waitTime: waitTime ?? null }),
-  stages: stageRows(shape),
-  serviceTime: fixedDuration(model.service_time_ms),
-  startupTime,
-  replicaConcurrency: dep.max_ongoing_requests,
-  clusterCpus: numCpus,
-  // The serving pool starts at most one replica per machine CPU at a time.
-  maxConcurrentStarts: navigator.hardwareConcurrency,
-  seed,
-  outPrefix: `${outDir}/sim`,
-});
-
-// ---- 3. compare -------------------------------------------------------------------------------
-function runningBySecond(csv: string): Map<number, number> {
-  const lines = csv.trim().split("\n");
-  const header = lines[0].split(",");
-  const e = header.indexOf("Elapsed (s)"), r = header.indexOf("Running Replicas");
-  const out = new Map<number, number>();
-  for (const line of lines.slice(1)) {
-    const cells = line.split(",");
-    if (cells[r] === "" || cells[r] === undefined) continue;
-    out.set(Math.round(Number(cells[e])), Number(cells[r]));
+      },
+    });
+  } catch (error) {
+    await server.stop();
+    fail(`${c.name}: real run failed: ${(error as Error).message} (see ${dir}/server.log)`);
   }
-  return out;
+  const measuredStartup = await server.stop();
+
+  const startupTime = fixedStartup ??
+    fixedDuration(
+      measuredStartup.length > 0 ? measuredStartup[Math.floor(measuredStartup.length / 2)] : 500,
+    );
+  const sim = await simulate(c.config, {
+    name: "sim",
+    load: loadFromShape(c.shape, { waitTime: c.waitTime ?? null }),
+    stages: stageRows(c.shape),
+    serviceTime: c.serviceTime,
+    startupTime,
+    requestOverhead: overhead.model,
+    requestOverheadInSlotShare: overhead.measured?.inSlotShare ?? 0,
+    clusterCpus: c.numCpus,
+    // The serving pool starts at most one replica per machine CPU at a time.
+    maxConcurrentStarts: navigator.hardwareConcurrency,
+    seed,
+    outPrefix: `${dir}/sim`,
+  });
+  const [realP50, realP99] = real.stats.total.histogram.percentilesMs([50, 99]);
+  const score = scoreFidelity(
+    {
+      replicasCsv: await Deno.readTextFile(`${dir}/real_replicas.csv`),
+      source: `${dir}/real_replicas.csv`,
+      p50Ms: realP50,
+      p99Ms: realP99,
+      requests: real.stats.total.numRequests,
+    },
+    {
+      replicasCsv: await Deno.readTextFile(`${dir}/sim_replicas.csv`),
+      source: `${dir}/sim_replicas.csv`,
+      p50Ms: sim.summary.p50Ms,
+      p99Ms: sim.summary.p99Ms,
+      requests: sim.summary.requests,
+    },
+    c.targets,
+  );
+  return {
+    name: c.name,
+    config: c.configPath,
+    model: c.modelOverride ?? "config's own",
+    shape: c.shape.name,
+    durationS: c.shape.durationS,
+    numCpus: c.numCpus,
+    startup: { used: startupTime.description, measuredMs: measuredStartup },
+    real: {
+      requests: real.stats.total.numRequests,
+      failures: real.stats.total.numFailures,
+      p50Ms: realP50,
+      p99Ms: realP99,
+    },
+    sim: {
+      requests: sim.summary.requests,
+      failures: sim.summary.failures,
+      p50Ms: sim.summary.p50Ms,
+      p99Ms: sim.summary.p99Ms,
+    },
+    score,
+    targets: c.targets,
+  };
 }
-const realRunning = runningBySecond(await Deno.readTextFile(`${outDir}/real_replicas.csv`));
-const simRunning = new Map(sim.seconds.map((s) => [s.second, s.running]));
-let compared = 0, within1 = 0, exact = 0, absSum = 0;
-for (const [second, r] of realRunning) {
-  const s = simRunning.get(second);
-  if (s === undefined) continue;
-  compared++;
-  const d = Math.abs(s - r);
-  absSum += d;
-  if (d <= 1) within1++;
-  if (d === 0) exact++;
+
+const reports: CaseReport[] = [];
+for (const name of caseNames) {
+  reports.push(await runCase(name === "default" ? await defaultCase() : await tutorialCase()));
 }
-const [realP50, realP99] = real.stats.total.histogram.percentilesMs([50, 99]);
-const rel = (simV: number | null, realV: number | null) =>
-  simV === null || realV === null || realV === 0 ? null : Math.abs(simV - realV) / realV;
-const share = compared > 0 ? within1 / compared : null;
-const p50Err = rel(sim.summary.p50Ms, realP50);
-const p99Err = rel(sim.summary.p99Ms, realP99);
-const realMaxRunning = Math.max(0, ...realRunning.values());
-const report = {
-  timestamp: new Date().toISOString(),
-  config: values.config,
-  shape: shape.name,
-  durationS: shape.durationS,
-  numCpus,
-  seed,
-  loadavg: Deno.loadavg(),
-  startup: {
-    used: startupTime.description,
-    measuredMs: measured,
-  },
-  real: {
-    requests: real.stats.total.numRequests,
-    failures: real.stats.total.numFailures,
-    p50Ms: realP50,
-    p99Ms: realP99,
-    maxRunning: realMaxRunning,
-  },
-  sim: {
-    requests: sim.summary.requests,
-    failures: sim.summary.failures,
-    p50Ms: sim.summary.p50Ms,
-    p99Ms: sim.summary.p99Ms,
-    maxRunning: sim.summary.maxRunning,
-    decisions: sim.summary.scalingDecisions,
-  },
-  replicas: {
-    secondsCompared: compared,
-    shareWithin1: share,
-    shareExact: compared > 0 ? exact / compared : null,
-    meanAbsDiff: compared > 0 ? absSum / compared : null,
-  },
-  latency: { p50RelError: p50Err, p99RelError: p99Err },
-  targets: {
-    shareWithin1Min: 0.9,
-    p50RelErrorMax: 0.2,
-    met: share !== null && share >= 0.9 && p50Err !== null && p50Err <= 0.2,
-  },
-  files: [...realFiles, ...sim.files, `${outDir}/server.log`],
-};
-await Deno.writeTextFile(`${outDir}/fidelity.json`, JSON.stringify(report, null, 2) + "\n");
+const loadavg = Deno.loadavg();
+await Deno.writeTextFile(
+  `${outDir}/fidelity.json`,
+  JSON.stringify(
+    {
+      timestamp: new Date().toISOString(),
+      seed,
+      loadavg,
+      overhead: { how: overhead.how, measured: overhead.measured },
+      cases: reports,
+    },
+    null,
+    2,
+  ) + "\n",
+);
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 const ms = (x: number | null) => (x === null ? "-" : x.toFixed(1));
-console.log(
-  `fidelity: ${values.config}, shape ${shape.name} (${shape.durationS} s), ${numCpus} CPUs, startup ${startupTime.description}`,
-);
+const col = (x: unknown) => String(x).padStart(10);
+console.log(`fidelity: seed ${seed}, overhead ${overhead.how}; load average ${loadavg.join(" ")}`);
+for (const r of reports) {
+  const s = r.score;
+  console.log("");
+  console.log(
+    `case ${r.name}: ${r.config} (model ${r.model}), shape ${r.shape} (${r.durationS} s), ` +
+      `${r.numCpus} CPUs, startup ${r.startup.used}`,
+  );
+  console.log(`                      real       sim     error`);
+  console.log(`requests        ${col(r.real.requests)}${col(r.sim.requests)}`);
+  console.log(`failures        ${col(r.real.failures)}${col(r.sim.failures)}`);
+  console.log(
+    `p50 ms          ${col(ms(r.real.p50Ms))}${col(ms(r.sim.p50Ms))}${col(pct(s.p50RelError))}` +
+      `  (target <= ${pct(r.targets.p50RelErrorMax)})`,
+  );
+  console.log(
+    `p99 ms          ${col(ms(r.real.p99Ms))}${col(ms(r.sim.p99Ms))}${col(pct(s.p99RelError))}` +
+      (r.targets.p99RelErrorMax === null ? "" : `  (target <= ${pct(r.targets.p99RelErrorMax)})`),
+  );
+  console.log(
+    `max running     ${col(s.realMaxRunning)}${col(s.simMaxRunning)}` +
+      (r.targets.maxRunningDiffMax === null
+        ? ""
+        : `${
+          col(s.simMaxRunning - s.realMaxRunning)
+        }  (target: within ${r.targets.maxRunningDiffMax})`),
+  );
+  console.log(
+    `running replicas within 1: ${pct(s.shareWithin1)} of ${s.secondsCompared} s (target >= ${
+      pct(r.targets.shareWithin1Min)
+    }); exact ${pct(s.shareExact)}; mean |diff| ${s.meanAbsDiff?.toFixed(2) ?? "-"}`,
+  );
+  console.log(`targets ${s.met ? "met" : `MISSED: ${s.missed.join("; ")}`}`);
+}
 console.log("");
-console.log("                      real       sim     error");
-console.log(
-  `requests        ${String(report.real.requests).padStart(10)}${
-    String(report.sim.requests).padStart(10)
-  }`,
-);
-console.log(
-  `failures        ${String(report.real.failures).padStart(10)}${
-    String(report.sim.failures).padStart(10)
-  }`,
-);
-console.log(
-  `p50 ms          ${ms(realP50).padStart(10)}${ms(sim.summary.p50Ms).padStart(10)}${
-    pct(p50Err).padStart(10)
-  }  (target <= 20%)`,
-);
-console.log(
-  `p99 ms          ${ms(realP99).padStart(10)}${ms(sim.summary.p99Ms).padStart(10)}${
-    pct(p99Err).padStart(10)
-  }`,
-);
-console.log(
-  `max running     ${String(realMaxRunning).padStart(10)}${
-    String(sim.summary.maxRunning).padStart(10)
-  }`,
-);
-console.log("");
-console.log(
-  `running replicas within 1: ${pct(share)} of ${compared} s (target >= 90%); exact: ${
-    pct(report.replicas.shareExact)
-  }; mean |diff| ${report.replicas.meanAbsDiff?.toFixed(2) ?? "-"}`,
-);
-console.log(`targets ${report.targets.met ? "met" : "MISSED"}; details in ${outDir}/fidelity.json`);
-if (values.strict && !report.targets.met) Deno.exit(1);
+console.log(`details in ${outDir}/fidelity.json`);
+if (values.strict && !reports.every((r) => r.score.met)) Deno.exit(1);

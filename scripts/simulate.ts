@@ -13,13 +13,17 @@ import { type Cli, cli } from "../lib/cli/mod.ts";
 import { ConfigError, loadConfig, type ServeConfig } from "../lib/config/mod.ts";
 import { loadShape, parseWaitTime, ShapeError, stageRows } from "../lib/loadgen/mod.ts";
 import {
+  BUILT_IN_REQUEST_OVERHEAD,
   defaultReplicaConcurrency,
   defaultStartupTime,
   type DurationModel,
   DurationSpecError,
   formatComparisonTable,
   loadFromShape,
+  overheadModel,
   parseDurationSpec,
+  REQUEST_OVERHEAD_FILE,
+  requestOverheadModel,
   servedDeployment,
   simulate,
   type SimulationSummary,
@@ -49,6 +53,9 @@ const USAGE = `usage: deno task simulate --config FILE [--config FILE ...] [opti
   --replica-concurrency N|max
                          requests one replica executes at once (default: max_ongoing_requests
                          for noop models, else 1)
+  --overhead MODE        per-request overhead outside the replica's service (HTTP, event loops,
+                         the load generator): measured (default: ${REQUEST_OVERHEAD_FILE} from
+                         deno task fidelity, else the built-in figures) | builtin | none
   --trace                also write DIR/<config>_trace.csv: the autoscaler's aggregated input
                          per tick, replayable with deno task replay --input aggregated
   -h, --help             this text`;
@@ -63,7 +70,11 @@ function configName(path: string): string {
 async function defaultServiceTime(config: ServeConfig): Promise<DurationModel> {
   const model = servedDeployment(config).user_config.model;
   return await parseDurationSpec(
-    model.kind === "noop" ? `fixed:${model.service_time_ms}` : "resnet50",
+    model.kind === "noop"
+      ? `fixed:${model.service_time_ms}`
+      : model.kind === "emulate"
+      ? model.spec
+      : "resnet50",
   );
 }
 
@@ -83,6 +94,7 @@ async function main(): Promise<void> {
     "client-timeout": { type: "string" },
     "replica-concurrency": { type: "string" },
     trace: { type: "boolean", default: false },
+    overhead: { type: "string", default: "measured" },
   });
   const configPaths = values.config ?? [];
   if (configPaths.length === 0) c.usageError("at least one --config is required");
@@ -118,6 +130,16 @@ async function main(): Promise<void> {
     }
   }
   const load = loadFromShape(shape, { waitTime });
+
+  const overheadMode = values.overhead;
+  if (!["measured", "builtin", "none"].includes(overheadMode)) {
+    fail(`--overhead must be measured, builtin or none, got "${overheadMode}"`);
+  }
+  const overhead = overheadMode === "none"
+    ? null
+    : overheadMode === "builtin"
+    ? { model: overheadModel(BUILT_IN_REQUEST_OVERHEAD), measured: BUILT_IN_REQUEST_OVERHEAD }
+    : await requestOverheadModel();
 
   let flagStartupTime: DurationModel | undefined;
   let flagServiceTime: DurationModel | null = null;
@@ -159,7 +181,7 @@ async function main(): Promise<void> {
   const encoder = new TextEncoder();
   console.error(
     `simulate: shape ${shape.name} (${shape.durationS} s, ${shape.executor}), seed ${seed}, ` +
-      `files under ${outDir}/`,
+      `overhead ${overhead ? overhead.measured.method : "none"}, files under ${outDir}/`,
   );
   for (const [i, { config }] of configs.entries()) {
     const name = names[i];
@@ -187,6 +209,8 @@ async function main(): Promise<void> {
         load,
         serviceTime,
         startupTime,
+        requestOverhead: overhead?.model ?? null,
+        requestOverheadInSlotShare: overhead?.measured.inSlotShare ?? 0,
         seed,
         clusterCpus,
         machineCores,

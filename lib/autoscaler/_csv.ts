@@ -5,7 +5,20 @@
  *
  * @module
  */
-import type { TickRecord } from "./controller.ts";
+/**
+ * The fields of a control-loop tick that a row holds: structurally the controller's
+ * `TickRecord`, spelled out here so this file imports nothing from the controller (no cycle).
+ */
+interface DecisionsRow {
+  nowMs: number;
+  elapsedS: number;
+  totalOngoing: number;
+  queued: number;
+  running: number;
+  desired: number;
+  target: number;
+  reason: string;
+}
 
 /** Header of the decisions CSV. */
 export const DECISIONS_CSV_HEADER =
@@ -23,7 +36,7 @@ export class DecisionsCsv {
   }
 
   /** Appends one row; returns an error message the first time writing fails, else `null`. */
-  append(r: TickRecord): string | null {
+  append(r: DecisionsRow): string | null {
     if (this.#failed) return null;
     try {
       if (!this.#ready) {

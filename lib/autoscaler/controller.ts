@@ -491,6 +491,8 @@ export interface StartAutoscalerOptions extends AutoscalerOptions {
   policyBaseDir?: string;
   /** Loop period, default 100 ms (Ray's control loop). */
   loopIntervalMs?: number;
+  /** Called with every tick's record (the simulator keeps them for its trace). */
+  onTick?: (record: TickRecord) => void;
 }
 
 /**
@@ -512,7 +514,8 @@ export function startAutoscaler(
     timer = null;
     if (stopped) return;
     try {
-      controller.tick(clock.now());
+      const record = controller.tick(clock.now());
+      options.onTick?.(record);
     } catch (error) {
       options.log?.(
         `autoscaler ${options.appName}/${options.deploymentName}: tick failed: ${

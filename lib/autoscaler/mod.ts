@@ -5,50 +5,39 @@
  * - {@linkcode startAutoscaler}: the control loop for a deployment (serving calls this).
  * - {@linkcode AutoscalerController}: the same loop, stepped with `tick(nowMs)` (simulator).
  * - {@linkcode decide}: the pure wrapped policy; {@linkcode defaultAutoscalingPolicy}.
- * - {@linkcode MetricsPipeline}, {@linkcode mergeInstantaneousTotal},
- *   {@linkcode reduceStepFunction}: the metrics pipeline.
+ * - {@linkcode MetricsPipeline}: the metrics pipeline ({@linkcode DirectMetrics}: policy inputs
+ *   set directly, for tests and replays).
+ * - {@linkcode VirtualClock}: the lab's one virtual clock (tests, replay, the simulator).
  * - {@linkcode replayTrace}: what the policy decides for a recorded trace, in virtual time.
  *
  * @module
  */
-export { type Clock, realClock, type TimerId, VirtualClock } from "./clock.ts";
+export {
+  type Clock,
+  realClock,
+  type TimerId,
+  VirtualClock,
+  type VirtualClockOptions,
+} from "./clock.ts";
 export {
   type AggregatedMetrics,
   DirectMetrics,
-  mergeInstantaneousTotal,
   MetricsPipeline,
-  type MetricsReport,
   type MetricsSample,
   type MetricsSource,
-  MetricsStore,
-  type PipelineTiming,
-  pipelineTiming,
-  type ReduceOptions,
-  reduceStepFunction,
-  SampleWindow,
-  type SourceKind,
-  type TimedValue,
 } from "./metrics.ts";
 export {
-  applyBounds,
-  applyDelay,
-  applyScalingFactors,
   type AutoscalingContext,
   type AutoscalingPolicy,
   decide,
   type Decision,
   type DecisionReason,
   defaultAutoscalingPolicy,
-  DELAY_STATE_KEY,
-  type DelayOutcome,
-  type DelayState,
   type DelayStatus,
   initialTargetReplicas,
   PolicyError,
   type PolicyOutput,
   type PolicyState,
-  type ScalingFactors,
-  scalingFactors,
 } from "./policy.ts";
 export {
   AutoscalerController,

@@ -1,26 +1,29 @@
 /**
- * One deployment: its replica pool (lifecycle, CPU accounting, health checks, crash
- * replacement, draining), its router, and its status. It implements the autoscaler's
- * `AutoscalingTarget` structurally (`ongoingByReplica`, `queuedRequests`, `runningReplicas`,
- * `targetReplicas`, `setTargetReplicas`).
+ * One deployment: real replicas (Web Workers) in the shared replica set and router (lib/fleet:
+ * lifecycle, CPU accounting, start limits, draining, stop order, power of two choices), the
+ * request queue in front of them, health checks, crash replacement with start-failure backoff,
+ * and the deployment's status. It implements the autoscaler's `AutoscalingTarget` structurally
+ * (`ongoingByReplica`, `queuedRequests`, `runningReplicas`, `targetReplicas`,
+ * `setTargetReplicas`).
  *
  * @module
  */
 import type { DeploymentConfig } from "../config/mod.ts";
-import type { AutoscalerHandle } from "../autoscaler/mod.ts";
+import { type AutoscalerHandle, type Clock, realClock } from "../autoscaler/mod.ts";
+import { ReplicaRouter, ReplicaSet } from "../fleet/mod.ts";
 import { type Cluster, machineCpuCount } from "./cluster.ts";
-import { Metric, type Registry, type Series } from "./metrics.ts";
+import { DeploymentMetrics } from "./deployment_metrics.ts";
+import type { Registry } from "./metrics.ts";
 import { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
-import { Router } from "./router.ts";
-import {
-  type ClassifyRequest,
-  type DeploymentStatus,
-  type DeploymentStatusJson,
-  type LogLevel,
-  REPLICA_STATES,
-  type ReplicaOptions,
-  type ReplicaReply,
-  type ReplicaState,
+import { RequestQueue } from "./request_queue.ts";
+import type {
+  ClassifyRequest,
+  DeploymentStatus,
+  DeploymentStatusJson,
+  LogLevel,
+  ReplicaOptions,
+  ReplicaReply,
+  ReplicaState,
 } from "./types.ts";
 
 /** What the deployment reads of an attached autoscaler (lib/autoscaler's handle). */
@@ -43,6 +46,8 @@ export interface DeploymentOptions {
    * capacity. Replicas waiting for a slot are STARTING (their CPUs are already allocated).
    */
   maxConcurrentStarts?: number;
+  /** Time source for the replica lifecycle, health checks and backoff (default: real time). */
+  clock?: Clock;
 }
 
 /** The answer to one request, with where and how long it waited. */
@@ -68,167 +73,77 @@ const SLOW_STARTUP_WARNING_MS = 30_000;
 export class Deployment {
   /** Deployment name. */
   readonly name: string;
-  /** Routes requests to RUNNING replicas. */
-  readonly router: Router<Replica>;
-  #replicas: Replica[] = [];
-  #target = 0;
+  /** Routes requests to RUNNING replicas (the shared router). */
+  readonly router: ReplicaRouter<Replica>;
+  /** Requests waiting for a replica slot. */
+  readonly queue: RequestQueue<Replica>;
+  readonly #set: ReplicaSet<Replica>;
+  readonly #clock: Clock;
   #status: DeploymentStatus = "UPDATING";
   #trigger = "CONFIG_UPDATE_STARTED";
   #message = "";
   #unhealthy = false;
   #startFailures = 0;
-  #retryAtMs = 0;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #healthTimers = new Map<Replica, ReturnType<typeof setTimeout>>();
-  #startQueue: Replica[] = [];
-  #slowStartTimer: ReturnType<typeof setInterval> | undefined;
-  #startsInFlight = 0;
+  #retryTimer: number | undefined;
+  #healthTimers = new Map<Replica, number>();
+  #slowStartTimer: number | undefined;
   #autoscaler: AutoscalerLike | null = null;
   #stopped = false;
-  #drains = new Set<Promise<void>>();
   readonly #log: (line: string, level?: LogLevel) => void;
   readonly #random: () => number;
-  readonly #m: Record<string, Metric>;
-  readonly #labels: string[];
-  readonly #routerSeries: Series;
-  readonly #seriesByReplica = new WeakMap<
-    Replica,
-    { requests: Series; latency: Series; errors: Series }
-  >();
+  readonly #metrics: DeploymentMetrics;
 
   /** Creates a deployment with no replicas; call {@link start}. */
   constructor(readonly config: DeploymentConfig, readonly options: DeploymentOptions) {
     this.name = config.name;
     this.#log = options.log ?? (() => {});
     this.#random = options.random ?? Math.random;
-    this.router = new Router<Replica>({
+    this.#clock = options.clock ?? realClock;
+    this.router = new ReplicaRouter<Replica>({
       maxOngoingRequests: config.max_ongoing_requests,
       maxQueuedRequests: config.max_queued_requests,
       random: this.#random,
     });
-    this.#labels = [this.name, options.appName];
-    const r = options.registry;
-    const depApp = ["deployment", "application"];
-    const perReplica = ["deployment", "replica", "route", "application"];
-    this.#m = {
-      requests: r.counter(
-        "ray_serve_deployment_request_counter_total",
-        "Requests processed by each replica.",
-        perReplica,
-      ),
-      errors: r.counter(
-        "ray_serve_deployment_error_counter_total",
-        "Requests that failed in each replica.",
-        perReplica,
-      ),
-      latency: r.histogram(
-        "ray_serve_deployment_processing_latency_ms",
-        "Time a replica took to process a request (excludes queueing), ms.",
-        perReplica,
-      ),
-      routerRequests: r.counter(
-        "ray_serve_num_router_requests_total",
-        "Requests received by the router.",
-        ["deployment", "route", "application", "handle", "actor_id"],
-      ),
-      starts: r.counter(
-        "ray_serve_deployment_replica_starts_total",
-        "Replica starts.",
-        ["deployment", "replica", "application"],
-      ),
-      healthFailures: r.counter(
-        "ray_serve_health_check_failures_total",
-        "Failed replica health checks.",
-        ["deployment", "replica", "application"],
-      ),
-      startupLatency: r.histogram(
-        "ray_serve_replica_startup_latency_ms",
-        "Time from asking for a replica to it being RUNNING, ms.",
-        ["deployment", "replica", "application"],
-      ),
-      queued: r.gauge(
-        "ray_serve_deployment_queued_queries",
-        "Requests waiting in the router queue.",
-        ["deployment", "application", "handle", "actor_id"],
-      ),
-      ongoingAtReplicas: r.gauge(
-        "ray_serve_num_ongoing_requests_at_replicas",
-        "Requests assigned to replicas and not finished.",
-        ["deployment", "application", "handle", "actor_id"],
-      ),
-      processing: r.gauge(
-        "ray_serve_replica_processing_queries",
-        "Requests each replica is processing.",
-        ["deployment", "replica", "application"],
-      ),
-      healthy: r.gauge(
-        "ray_serve_deployment_replica_healthy",
-        "1 when the replica is RUNNING and healthy.",
-        ["deployment", "replica", "application"],
-      ),
-      status: r.gauge(
-        "ray_serve_deployment_status",
-        "0 UNKNOWN, 1 DEPLOY_FAILED, 2 UNHEALTHY, 3 UPDATING, 4 UPSCALING, 5 DOWNSCALING, 6 HEALTHY.",
-        depApp,
-      ),
-      target: r.gauge(
-        "ray_serve_autoscaling_target_replicas",
-        "Target number of replicas.",
-        depApp,
-      ),
-      desired: r.gauge(
-        "ray_serve_autoscaling_desired_replicas",
-        "Replicas the autoscaling policy asked for (after factors, bounds and delays).",
-        depApp,
-      ),
-      totalRequests: r.gauge(
-        "ray_serve_autoscaling_total_requests",
-        "Total requests (queued + ongoing) seen by the autoscaler.",
-        depApp,
-      ),
-      byState: r.gauge(
-        "autoscale_lab_deployment_replicas",
-        "Replicas by state (no Ray Serve counterpart; `serve status` replica_states).",
-        ["deployment", "application", "state"],
-      ),
-    };
-    this.#routerSeries = this.#m.routerRequests.child(
-      [this.name, options.route, options.appName, "proxy", "proxy"],
+    this.queue = new RequestQueue(this.router, {
+      maxQueuedRequests: config.max_queued_requests,
+    });
+    const numCpus = config.ray_actor_options.num_cpus;
+    this.#set = new ReplicaSet<Replica>({
+      create: () => new Replica(newReplicaId(), numCpus),
+      start: (r) => this.#spawnReplica(r),
+      busy: (r) => r.ongoing > 0 || r.inFlight > 0,
+      close: (r) => r.close(),
+      kill: (r, reason) => r.kill(reason),
+      changed: (r, _from, to) => this.#replicaChanged(r, to),
+    }, {
+      clock: this.#clock,
+      router: this.router,
+      cluster: options.cluster,
+      numCpusPerReplica: numCpus,
+      maxConcurrentStarts: Math.max(1, options.maxConcurrentStarts ?? machineCpuCount()),
+      gracefulShutdownWaitLoopS: config.graceful_shutdown_wait_loop_s,
+      gracefulShutdownTimeoutS: config.graceful_shutdown_timeout_s,
+      log: (line) => this.#log(line),
+    });
+    this.#metrics = new DeploymentMetrics(
+      options.registry,
+      { name: this.name, appName: options.appName, route: options.route },
+      {
+        queued: () => this.queue.queued,
+        ongoingTotal: () => this.#ongoingTotal(),
+        replicas: () =>
+          this.#set.replicas.map((r) => ({
+            id: r.id,
+            ongoing: r.ongoing,
+            state: r.state,
+            healthy: r.state === "RUNNING" && r.healthFailures === 0,
+          })),
+        stateCounts: () => this.#set.counts,
+        statusCode: () => STATUS_CODES[this.currentStatus().status] ?? 0,
+        target: () => this.#set.target,
+        desired: () => Number(this.#autoscaler?.status()?.desired_replicas ?? this.#set.target),
+      },
     );
-    const handleLabels = [this.name, options.appName, "proxy", "proxy"];
-    this.#m.queued.collect = () => this.#m.queued.set(handleLabels, this.router.queued);
-    this.#m.ongoingAtReplicas.collect = () =>
-      this.#m.ongoingAtReplicas.set(handleLabels, this.#ongoingTotal());
-    this.#m.processing.collect = () => {
-      this.#m.processing.clear();
-      for (const r of this.#replicas) {
-        this.#m.processing.set([this.name, r.id, options.appName], r.ongoing);
-      }
-    };
-    this.#m.healthy.collect = () => {
-      this.#m.healthy.clear();
-      for (const r of this.#replicas) {
-        this.#m.healthy.set(
-          [this.name, r.id, options.appName],
-          r.state === "RUNNING" && r.healthFailures === 0 ? 1 : 0,
-        );
-      }
-    };
-    this.#m.status.collect = () =>
-      this.#m.status.set(this.#labels, STATUS_CODES[this.currentStatus().status] ?? 0);
-    this.#m.target.collect = () => this.#m.target.set(this.#labels, this.#target);
-    this.#m.byState.collect = () => {
-      const counts = this.#stateCounts();
-      for (const s of REPLICA_STATES) {
-        this.#m.byState.set([this.name, options.appName, s], counts[s]);
-      }
-    };
-    this.#m.desired.collect = () => {
-      const a = this.#autoscaler?.status();
-      this.#m.desired.set(this.#labels, Number(a?.desired_replicas ?? this.#target));
-    };
-    this.#m.totalRequests.collect = () =>
-      this.#m.totalRequests.set(this.#labels, this.#ongoingTotal() + this.router.queued);
   }
 
   // ---- AutoscalingTarget -------------------------------------------------------------------
@@ -236,25 +151,28 @@ export class Deployment {
   /** Requests executing on each RUNNING replica. */
   ongoingByReplica(): ReadonlyMap<string, number> {
     const m = new Map<string, number>();
-    for (const r of this.#replicas) if (r.state === "RUNNING") m.set(r.id, r.ongoing);
+    for (const r of this.router.replicas) m.set(r.id, r.ongoing);
     return m;
+  }
+
+  /** A number that changes whenever the set of RUNNING replicas changes. */
+  replicaSetVersion(): number {
+    return this.router.version;
   }
 
   /** Requests waiting in the router queue. */
   queuedRequests(): number {
-    return this.router.queued;
+    return this.queue.queued;
   }
 
   /** RUNNING replicas. */
   runningReplicas(): number {
-    let n = 0;
-    for (const r of this.#replicas) if (r.state === "RUNNING") n++;
-    return n;
+    return this.#set.counts.RUNNING;
   }
 
   /** Current target. */
   targetReplicas(): number {
-    return this.#target;
+    return this.#set.target;
   }
 
   /** Sets a new target; replicas are added (PENDING_ALLOCATION) or drained to meet it. */
@@ -262,8 +180,8 @@ export class Deployment {
     if (!Number.isInteger(n) || n < 0) {
       throw new RangeError(`target replicas must be an integer >= 0, got ${n}`);
     }
-    if (this.#stopped || n === this.#target) return;
-    const from = this.#aliveCount();
+    if (this.#stopped || n === this.#set.target) return;
+    const from = this.#set.liveCount;
     const autoscaled = this.#autoscaler !== null;
     if (this.#status !== "UPDATING" && this.#status !== "DEPLOY_FAILED") {
       if (n > from) {
@@ -280,18 +198,18 @@ export class Deployment {
         );
       }
     }
-    this.#log(`target replicas ${this.#target} -> ${n}`);
-    this.#target = n;
-    this.#reconcile();
+    this.#log(`target replicas ${this.#set.target} -> ${n}`);
+    this.#set.setTarget(n);
+    this.#updateStatus();
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
 
   /** Starts the initial replicas (num_replicas, or initial_replicas ?? min_replicas). */
   start(): void {
-    this.#target = initialReplicaCount(this.config);
+    const target = initialReplicaCount(this.config);
     this.#log(
-      `deploying ${this.#target} replica(s) x ${this.config.ray_actor_options.num_cpus} CPU ` +
+      `deploying ${target} replica(s) x ${this.config.ray_actor_options.num_cpus} CPU ` +
         `(cluster has ${this.options.cluster.numCpus} CPUs)`,
     );
     const need = this.config.ray_actor_options.num_cpus;
@@ -303,15 +221,20 @@ export class Deployment {
         "WARN",
       );
     }
-    this.#reconcile();
-    this.#slowStartTimer = setInterval(() => this.#warnSlowStarts(), SLOW_STARTUP_WARNING_MS);
+    this.#set.setTarget(target);
+    this.#updateStatus();
+    const warnLoop = () => {
+      this.#warnSlowStarts();
+      this.#slowStartTimer = this.#clock.setTimeout(warnLoop, SLOW_STARTUP_WARNING_MS);
+    };
+    this.#slowStartTimer = this.#clock.setTimeout(warnLoop, SLOW_STARTUP_WARNING_MS);
   }
 
   /** Ray's slow-start warning: replicas asked for more than 30 s ago and still not RUNNING. */
   #warnSlowStarts(): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     const slow = (state: ReplicaState) =>
-      this.#replicas.filter((r) =>
+      this.#set.replicas.filter((r) =>
         r.state === state && now - r.requestedAtMs > SLOW_STARTUP_WARNING_MS
       ).length;
     const pending = slow("PENDING_ALLOCATION");
@@ -346,7 +269,7 @@ export class Deployment {
 
   /** Every replica, any state (newest last). */
   get replicas(): readonly Replica[] {
-    return this.#replicas;
+    return this.#set.replicas;
   }
 
   /**
@@ -380,21 +303,20 @@ export class Deployment {
       }
     }
     const signal = controller?.signal;
-    Metric.inc(this.#routerSeries);
+    this.#metrics.routerRequest();
     let retried = false;
     try {
       for (;;) {
         phase = "queued";
         const t0 = performance.now();
-        const replica = await this.router.acquire({ signal, front: retried });
+        const replica = await this.queue.acquire({ signal, front: retried });
         const queueMs = performance.now() - t0;
         phase = "executing";
-        const series = this.#replicaSeries(replica);
+        const series = this.#metrics.replicaSeries(replica);
         try {
           const reply = await replica.send(request, signal);
-          Metric.inc(series.requests);
-          this.#m.latency.observeSeries(series.latency, performance.now() - t0 - queueMs);
-          if (!reply.ok && reply.failure.status >= 500) Metric.inc(series.errors);
+          const error = !reply.ok && reply.failure.status >= 500;
+          this.#metrics.processed(series, performance.now() - t0 - queueMs, error);
           return { reply, replicaId: replica.id, queueMs, retried };
         } catch (error) {
           if (error instanceof ReplicaDiedError && !retried && !this.#stopped) {
@@ -404,30 +326,16 @@ export class Deployment {
             retried = true;
             continue;
           }
-          Metric.inc(series.errors);
+          this.#metrics.failed(series);
           throw error;
         } finally {
-          this.router.release(replica);
+          this.queue.release(replica);
         }
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       if (onOuterAbort) outer!.removeEventListener("abort", onOuterAbort);
     }
-  }
-
-  #replicaSeries(replica: Replica): { requests: Series; latency: Series; errors: Series } {
-    let s = this.#seriesByReplica.get(replica);
-    if (!s) {
-      const labels = [this.name, replica.id, this.options.route, this.options.appName];
-      s = {
-        requests: this.#m.requests.child(labels),
-        latency: this.#m.latency.child(labels),
-        errors: this.#m.errors.child(labels),
-      };
-      this.#seriesByReplica.set(replica, s);
-    }
-    return s;
   }
 
   /**
@@ -437,126 +345,68 @@ export class Deployment {
   async shutdown(): Promise<void> {
     if (this.#stopped) return;
     this.#autoscaler?.stop();
-    this.#target = 0;
     this.#stopped = true;
-    clearTimeout(this.#retryTimer);
-    clearInterval(this.#slowStartTimer);
+    if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
+    if (this.#slowStartTimer !== undefined) this.#clock.clearTimeout(this.#slowStartTimer);
+    for (const t of this.#healthTimers.values()) this.#clock.clearTimeout(t);
+    this.#healthTimers.clear();
     // Requests still waiting have nowhere to go once every replica drains.
-    const queuedWait = this.#waitForQueueToEmpty(this.config.graceful_shutdown_timeout_s * 1000);
-    await queuedWait;
-    this.router.rejectAll(new Error("the deployment is shutting down"));
-    for (const r of [...this.#replicas]) {
-      if (r.state === "PENDING_ALLOCATION") this.#remove(r);
-      else if (r.state === "STARTING") this.#stopReplica(r, false);
-      else if (r.state === "RUNNING") this.#stopReplica(r, true);
-    }
-    while (this.#drains.size > 0) await Promise.all([...this.#drains]);
+    await this.#waitForQueueToEmpty(this.config.graceful_shutdown_timeout_s * 1000);
+    this.queue.rejectAll(new Error("the deployment is shutting down"));
+    await this.#set.stopAll();
   }
 
   async #waitForQueueToEmpty(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.router.queued > 0 && this.runningReplicas() > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
+    const deadline = this.#clock.now() + timeoutMs;
+    while (
+      this.queue.queued > 0 && this.runningReplicas() > 0 && this.#clock.now() < deadline
+    ) {
+      await new Promise((r) => this.#clock.setTimeout(() => r(null), 20));
     }
   }
 
-  // ---- reconciliation ----------------------------------------------------------------------
-
-  #aliveCount(): number {
-    let n = 0;
-    for (const r of this.#replicas) if (r.state !== "STOPPING") n++;
-    return n;
-  }
+  // ---- replicas ----------------------------------------------------------------------------
 
   #ongoingTotal(): number {
     let n = 0;
-    for (const r of this.#replicas) n += r.ongoing;
+    for (const r of this.#set.replicas) n += r.ongoing;
     return n;
   }
 
-  #reconcile(): void {
-    if (this.#stopped) return;
-    const alive = this.#replicas.filter((r) => r.state !== "STOPPING");
-    const diff = this.#target - alive.length;
-    if (diff > 0) {
-      if (Date.now() >= this.#retryAtMs) {
-        for (let i = 0; i < diff; i++) {
-          const r = new Replica(newReplicaId(), this.config.ray_actor_options.num_cpus);
-          this.#replicas.push(r);
-          this.#log(`replica ${r.id} PENDING_ALLOCATION`);
-        }
-      }
-    } else if (diff < 0) {
-      // Stop replicas that are not RUNNING first, then the newest RUNNING ones.
-      const rank = (r: Replica) =>
-        r.state === "PENDING_ALLOCATION" ? 0 : r.state === "STARTING" ? 1 : 2;
-      const victims = [...alive].sort((a, b) =>
-        rank(a) - rank(b) ||
-        (b.startedAtMs ?? b.requestedAtMs) - (a.startedAtMs ?? a.requestedAtMs) ||
-        this.#replicas.indexOf(b) - this.#replicas.indexOf(a)
-      ).slice(0, -diff);
-      for (const r of victims) {
-        if (r.state === "PENDING_ALLOCATION") {
-          this.#log(`replica ${r.id} removed before it got CPUs`);
-          this.#remove(r);
-        } else {
-          this.#stopReplica(r, r.state === "RUNNING");
-        }
-      }
+  /** The replica set's state changes: routing hand-off, health checks and status. */
+  #replicaChanged(r: Replica, to: ReplicaState | null): void {
+    if (to === "RUNNING") {
+      this.queue.dispatch();
+    } else if (to === "STOPPING" || to === null) {
+      const timer = this.#healthTimers.get(r);
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+      this.#healthTimers.delete(r);
     }
-    for (const r of this.#replicas) {
-      if (r.state !== "PENDING_ALLOCATION") continue;
-      if (!this.options.cluster.tryAllocate(r.numCpus)) break;
-      this.#startReplica(r);
-    }
-    this.#updateStatus();
+    if (to === null && !this.#stopped) this.#updateStatus();
   }
 
-  #startReplica(r: Replica): void {
-    r.state = "STARTING";
-    r.startedAtMs = Date.now();
-    this.#log(`replica ${r.id} STARTING`);
-    this.#startQueue.push(r);
-    this.#pumpStarts();
-  }
-
-  #pumpStarts(): void {
-    const limit = Math.max(1, this.options.maxConcurrentStarts ?? machineCpuCount());
-    while (this.#startsInFlight < limit && this.#startQueue.length > 0) {
-      const r = this.#startQueue.shift()!;
-      if (r.state !== "STARTING" || r.dead) continue;
-      this.#startsInFlight++;
-      this.#spawnReplica(r).finally(() => {
-        this.#startsInFlight--;
-        this.#pumpStarts();
-      });
-    }
-  }
-
-  #spawnReplica(r: Replica): Promise<void> {
-    this.#m.starts.inc([this.name, r.id, this.options.appName]);
+  #spawnReplica(r: Replica): void {
+    this.#metrics.replicaStarted(r.id);
     r.onCrash = (reason) => this.#onReplicaFailed(r, `crashed: ${reason}`);
-    return r.start(this.options.replicaOptions).then(
+    r.start(this.options.replicaOptions).then(
       () => {
-        if (r.state !== "RUNNING") return;
+        if (this.#stopped || !this.#set.running(r)) return;
         this.#startFailures = 0;
         const ms = (r.runningSinceMs ?? 0) - r.requestedAtMs;
-        this.#m.startupLatency.observe([this.name, r.id, this.options.appName], ms);
+        this.#metrics.replicaRunning(r.id, ms);
         this.#log(
           `replica ${r.id} RUNNING after ${(ms / 1000).toFixed(2)} s ` +
             `(${r.backend}, model load ${(r.initMs / 1000).toFixed(2)} s)`,
         );
-        this.router.setReplicas(this.#running());
         this.#scheduleHealthCheck(r);
         this.#updateStatus();
       },
       (error: Error) => {
-        if (r.state === "STOPPING" || this.#stopped) return;
+        if (r.state !== "STARTING" || this.#stopped) return;
         this.#startFailures++;
-        this.options.cluster.free(r.numCpus);
-        this.#remove(r);
+        this.#set.startFailed(r);
         const limit = Math.min(
-          Math.max(1, this.#target) * 3,
+          Math.max(1, this.#set.target) * 3,
           this.config.max_constructor_retry_count,
         );
         this.#log(
@@ -569,30 +419,36 @@ export class Deployment {
             `The deployment failed to start ${this.#startFailures} times in a row. ` +
               `Last error: ${error.message}`,
           );
-          this.#retryAtMs = Infinity;
+          this.#set.holdNewReplicasUntil(Infinity);
           return;
         }
         const backoffMs = Math.min(64, 2 ** (this.#startFailures - 1)) * 1000;
-        this.#retryAtMs = Date.now() + backoffMs;
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = setTimeout(() => this.#reconcile(), backoffMs);
+        this.#set.holdNewReplicasUntil(this.#clock.now() + backoffMs);
+        if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
+        this.#retryTimer = this.#clock.setTimeout(() => this.#reconcile(), backoffMs);
         this.#reconcile();
       },
     );
   }
 
+  #reconcile(): void {
+    if (this.#stopped) return;
+    this.#set.reconcile();
+    this.#updateStatus();
+  }
+
   #scheduleHealthCheck(r: Replica): void {
     const periodMs = this.config.health_check_period_s * 1000 * (0.9 + 0.2 * this.#random());
-    const timer = setTimeout(async () => {
+    const timer = this.#clock.setTimeout(async () => {
       this.#healthTimers.delete(r);
       if (r.state !== "RUNNING" || r.dead) return;
       const ok = await r.ping(this.config.health_check_timeout_s * 1000);
-      if (r.state !== "RUNNING" || r.dead) return;
+      if (r.state !== "RUNNING" || r.dead || this.#stopped) return;
       if (ok) {
         r.healthFailures = 0;
       } else {
         r.healthFailures++;
-        this.#m.healthFailures.inc([this.name, r.id, this.options.appName]);
+        this.#metrics.healthCheckFailed(r.id);
         this.#log(
           `replica ${r.id} failed a health check (${r.healthFailures}/${HEALTH_CHECK_UNHEALTHY_THRESHOLD})`,
         );
@@ -607,17 +463,10 @@ export class Deployment {
   }
 
   #onReplicaFailed(r: Replica, reason: string): void {
-    if (!this.#replicas.includes(r)) return;
+    if (!this.#set.replicas.includes(r)) return;
     const wasRunning = r.state === "RUNNING";
     this.#log(`replica ${r.id} ${reason}; replacing it`);
-    clearTimeout(this.#healthTimers.get(r));
-    this.#healthTimers.delete(r);
-    r.state = "STOPPING";
-    r.stoppingSinceMs = Date.now();
-    this.router.setReplicas(this.#running());
-    r.kill(reason);
-    this.options.cluster.free(r.numCpus);
-    this.#remove(r);
+    this.#set.fail(r, reason);
     if (wasRunning && this.#status !== "UPDATING" && this.#status !== "DEPLOY_FAILED") {
       this.#unhealthy = true;
       this.#setStatus(
@@ -627,59 +476,6 @@ export class Deployment {
       );
     }
     this.#reconcile();
-  }
-
-  /** Leaves routing, then (graceful) waits for in-flight requests before ending the worker. */
-  #stopReplica(r: Replica, graceful: boolean): void {
-    const wasState = r.state;
-    r.state = "STOPPING";
-    r.stoppingSinceMs = Date.now();
-    clearTimeout(this.#healthTimers.get(r));
-    this.#healthTimers.delete(r);
-    this.router.setReplicas(this.#running());
-    this.#log(`replica ${r.id} STOPPING (was ${wasState}${graceful ? ", draining" : ""})`);
-    const drain = (async () => {
-      if (graceful) {
-        const loopMs = Math.max(1, this.config.graceful_shutdown_wait_loop_s * 1000);
-        const deadline = Date.now() + this.config.graceful_shutdown_timeout_s * 1000;
-        while ((r.ongoing > 0 || r.inFlight > 0) && Date.now() < deadline && !r.dead) {
-          await new Promise((res) => setTimeout(res, Math.min(loopMs, deadline - Date.now())));
-        }
-        if (r.ongoing > 0 || r.inFlight > 0) {
-          this.#log(
-            `replica ${r.id} still had ${r.inFlight} request(s) after ` +
-              `graceful_shutdown_timeout_s=${this.config.graceful_shutdown_timeout_s}; killing it`,
-          );
-          r.kill("graceful shutdown timed out");
-        } else {
-          await r.close();
-        }
-      } else {
-        r.kill("stopped while starting");
-      }
-      this.options.cluster.free(r.numCpus);
-      this.#remove(r);
-      this.#log(`replica ${r.id} stopped`);
-      this.#reconcile();
-      this.#updateStatus();
-    })();
-    this.#drains.add(drain);
-    drain.finally(() => this.#drains.delete(drain));
-  }
-
-  #remove(r: Replica): void {
-    const i = this.#replicas.indexOf(r);
-    if (i >= 0) this.#replicas.splice(i, 1);
-  }
-
-  #running(): Replica[] {
-    return this.#replicas.filter((r) => r.state === "RUNNING");
-  }
-
-  #stateCounts(): Record<ReplicaState, number> {
-    const counts = { PENDING_ALLOCATION: 0, STARTING: 0, RUNNING: 0, STOPPING: 0 };
-    for (const r of this.#replicas) counts[r.state]++;
-    return counts;
   }
 
   // ---- status ------------------------------------------------------------------------------
@@ -697,8 +493,8 @@ export class Deployment {
     // Shutting down: every replica stopping is not a return to health.
     if (this.#stopped) return;
     if (this.#status === "DEPLOY_FAILED" && this.runningReplicas() === 0) return;
-    const c = this.#stateCounts();
-    const settled = c.RUNNING === this.#target && c.STARTING === 0 &&
+    const c = this.#set.counts;
+    const settled = c.RUNNING === this.#set.target && c.STARTING === 0 &&
       c.PENDING_ALLOCATION === 0 && c.STOPPING === 0;
     if (!settled) return;
     const completed: Record<string, string> = {
@@ -739,11 +535,11 @@ export class Deployment {
       status: s.status,
       status_trigger: s.trigger,
       message: s.message,
-      target_replicas: this.#target,
-      replica_states: this.#stateCounts(),
+      target_replicas: this.#set.target,
+      replica_states: { ...this.#set.counts },
       ongoing_requests: this.#ongoingTotal(),
-      queued_requests: this.router.queued,
-      replicas: this.#replicas.map((r) => r.toJson()),
+      queued_requests: this.queue.queued,
+      replicas: this.#set.replicas.map((r) => r.toJson()),
       autoscaler: this.#autoscaler?.status() ?? null,
     };
   }

@@ -9,7 +9,7 @@ import type { Deployment } from "./deployment.ts";
 import { DeadlineSweeper } from "./_deadline_sweeper.ts";
 import { Metric, type Registry, type Series } from "./metrics.ts";
 import { ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
-import { BackPressureError } from "./router.ts";
+import { BackPressureError } from "./request_queue.ts";
 import type { ClassifyRequest, ClassifyResult, ServeStatusJson } from "./types.ts";
 
 /** What the HTTP layer needs of the running application. */

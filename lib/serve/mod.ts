@@ -1,7 +1,10 @@
 /**
- * Serving: replicas as Web Workers (one inference session each, model bytes shared), CPU
- * accounting like a Ray cluster, a power-of-two-choices router with a bounded FIFO queue, the
- * HTTP API, Prometheus metrics and `serve status`-shaped output.
+ * Serving: replicas as Web Workers (one inference session each, model bytes shared) in the
+ * lab's shared replica set and router (lib/fleet: CPU accounting like a Ray cluster, lifecycle,
+ * power of two choices), a bounded FIFO request queue, the HTTP API, Prometheus metrics and
+ * `serve status`-shaped output. The emulated model
+ * (`emulate:SPEC`, emulated_model.ts) runs all of it with replicas that hold requests for a drawn
+ * service time instead of computing.
  *
  * ```ts
  * import { prepareModel, startServe } from "../lib/serve/mod.ts";
@@ -30,7 +33,7 @@ export {
   initialReplicaCount,
 } from "./deployment.ts";
 export { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
-export { BackPressureError, type RoutableReplica, Router, type RouterOptions } from "./router.ts";
+export { BackPressureError, RequestQueue } from "./request_queue.ts";
 export { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 export {
   createReplicaHandler,
@@ -44,7 +47,32 @@ export {
   type HttpAppContext,
   normaliseRoutePrefix,
 } from "./http_app.ts";
+export {
+  createEmulatedClassifier,
+  EMULATED_LABEL,
+  emulatedDurationModel,
+  prepareEmulatedModel,
+} from "./emulated_model.ts";
 export { LATENCY_BUCKETS_MS, Metric, Registry } from "./metrics.ts";
 export { formatServeStatus, type FormatServeStatusOptions } from "./status_format.ts";
 export { fetchImage, type FetchImageOptions, ImageFetchError } from "./image_fetcher.ts";
-export type * from "./types.ts";
+export { REPLICA_STATES } from "./types.ts";
+export type {
+  ApplicationStatus,
+  ClassifyRequest,
+  ClassifyResult,
+  DeploymentStatus,
+  DeploymentStatusJson,
+  EmulatedModelSource,
+  ImageSource,
+  LabelScore,
+  LogLevel,
+  ModelInfo,
+  ReplicaModel,
+  ReplicaOptions,
+  ReplicaReply,
+  ReplicaState,
+  ReplicaStatusJson,
+  RequestFailure,
+  ServeStatusJson,
+} from "./types.ts";

@@ -58,8 +58,12 @@ export class Replica {
   state: ReplicaState = "PENDING_ALLOCATION";
   /** Requests assigned to this replica and not finished (maintained by the router). */
   ongoing = 0;
-  /** Unix ms when the replica was asked for. */
-  readonly requestedAtMs: number = Date.now();
+  /** The router's bookkeeping (lib/fleet): position in its routable list, or -1. */
+  routablePos = -1;
+  /** The router's bookkeeping: position in its list of replicas with a free slot, or -1. */
+  freePos = -1;
+  /** Unix ms when the replica was asked for (the replica set stamps the lifecycle times). */
+  requestedAtMs: number = Date.now();
   /** Unix ms when it got its CPUs and began starting. */
   startedAtMs: number | null = null;
   /** Unix ms when it became RUNNING. */
@@ -92,10 +96,11 @@ export class Replica {
   /** Creates a replica in PENDING_ALLOCATION. */
   constructor(readonly id: string, readonly numCpus: number) {}
 
-  /** Starts the worker and loads the model; resolves when it can serve (state is then RUNNING). */
+  /**
+   * Starts the worker and loads the model; resolves when it can serve. The state and its times
+   * are the replica set's (lib/fleet) to change.
+   */
   start(options: ReplicaOptions): Promise<void> {
-    if (this.state === "PENDING_ALLOCATION") this.state = "STARTING";
-    this.startedAtMs ??= Date.now();
     this.#spawnedAt = performance.now();
     const worker = new Worker(WORKER_URL, { type: "module", name: `replica-${this.id}` });
     this.#worker = worker;
@@ -109,12 +114,7 @@ export class Replica {
       this.#ready = { resolve, reject };
     });
     worker.postMessage({ type: "init", options });
-    return ready.then(() => {
-      if (this.state === "STARTING") {
-        this.state = "RUNNING";
-        this.runningSinceMs = Date.now();
-      }
-    });
+    return ready;
   }
 
   #onMessage(msg: WorkerMessage): void {

@@ -16,7 +16,7 @@ import {
   waitSeconds,
   type WaitTime,
 } from "../loadgen/mod.ts";
-import type { LoadModel } from "./engine.ts";
+import type { LoadModel } from "./load_model.ts";
 
 /** Wait time used when neither the shape nor the caller names one (the runner's: Locust's). */
 export const DEFAULT_SIM_WAIT_TIME: WaitTime = parseWaitTime("constant(0)");

@@ -5,12 +5,10 @@
  * - {@linkcode SimEngine}: the discrete-event core (users/arrivals, router, replica pool).
  * - {@linkcode loadFromShape}: a load generator shape as the engine's load.
  * - Duration models for service and startup times: {@linkcode parseDurationSpec} and friends.
- * - {@linkcode VirtualClock}: timers as simulator events (implements the autoscaler's `Clock`).
  * - {@linkcode erlangC}, {@linkcode mmcFigures}: queueing theory to check against.
  *
  * @module
  */
-export { CLOCK_EVENT_KIND, VirtualClock } from "./clock.ts";
 export { createRng, type Rng } from "./_prng.ts";
 export {
   type DurationModel,
@@ -34,19 +32,21 @@ export {
   type OpenLoopLoad,
   poissonLoad,
   type RateStage,
-  type SecondSnapshot,
-  type SimController,
-  type SimDeploymentSettings,
-  SimEngine,
-  type SimEngineOptions,
-  type SimEngineResult,
-  type SimErrorKind,
-  type SimObserver,
-  type SimQueueStats,
-  type SimReplica,
-  type SimReplicaState,
-  type TargetChange,
-} from "./engine.ts";
+} from "./load_model.ts";
+export { SimEngine } from "./engine.ts";
+export type {
+  SecondSnapshot,
+  SimController,
+  SimDeploymentSettings,
+  SimEngineOptions,
+  SimEngineResult,
+  SimErrorKind,
+  SimObserver,
+  SimQueueStats,
+  SimReplica,
+  SimReplicaState,
+  TargetChange,
+} from "./engine_types.ts";
 export {
   DEFAULT_SIM_WAIT_TIME,
   loadFromShape,
@@ -68,3 +68,23 @@ export {
   type SimulationSummary,
   ticksToTraceCsv,
 } from "./simulate.ts";
+export {
+  DEFAULT_FIDELITY_TARGETS,
+  type FidelityRun,
+  type FidelityScore,
+  type FidelityTargets,
+  relativeError,
+  runningBySecond,
+  scoreFidelity,
+  TUTORIAL_FIDELITY_TARGETS,
+} from "./fidelity.ts";
+export {
+  BUILT_IN_REQUEST_OVERHEAD,
+  type MeasuredOverhead,
+  type MeasureOverheadOptions,
+  measureRequestOverhead,
+  overheadModel,
+  REQUEST_OVERHEAD_FILE,
+  requestOverheadModel,
+  TINY_PNG,
+} from "./overhead.ts";

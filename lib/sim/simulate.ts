@@ -1,20 +1,18 @@
 /**
- * One simulated load test of one serve config: the engine, the real autoscaler controller
- * (lib/autoscaler) stepped on the engine's virtual clock every 100 ms exactly as the server
- * steps it, and the load generator's statistics and CSV renderers (lib/loadgen) for the same
+ * One simulated load test of one serve config: the engine, the service's own autoscaler control
+ * loop (`startAutoscaler` from lib/autoscaler) on the engine's virtual clock, and the load generator's statistics and CSV renderers (lib/loadgen) for the same
  * result files a real run writes: Locust's four, `_replicas.csv`, `_latency.csv`, `_stages.csv`.
  *
  * @module
  */
 import type { AutoscalingConfig, DeploymentConfig, ServeConfig } from "../config/mod.ts";
 import {
-  AutoscalerController,
   type AutoscalingPolicy,
-  CONTROL_LOOP_INTERVAL_MS,
   initialTargetReplicas,
   isDefaultPolicyRef,
   loadPolicy,
   type ScalingDecision,
+  startAutoscaler,
   type TickRecord,
 } from "../autoscaler/mod.ts";
 import {
@@ -36,7 +34,10 @@ import {
   type StatsEntry,
   statsHistoryColumns,
 } from "../loadgen/mod.ts";
-import { type LoadModel, type SimController, SimEngine, type SimErrorKind } from "./engine.ts";
+import { SimEngine } from "./engine.ts";
+import { BUILT_IN_REQUEST_OVERHEAD, overheadModel } from "./overhead.ts";
+import type { SimController, SimErrorKind } from "./engine_types.ts";
+import type { LoadModel } from "./load_model.ts";
 import { type DurationModel, fixedDuration } from "./duration_model.ts";
 
 /** How a simulated request shows up in the result files (method and name, like the load test). */
@@ -73,6 +74,17 @@ export interface SimulateOptions {
    * 0.3 s for a noop model, 2 s for a real one.
    */
   startupTime?: DurationModel;
+  /**
+   * Per-request time outside the replica (HTTP, event loops, the load generator) added to every
+   * answered request; default {@linkcode BUILT_IN_REQUEST_OVERHEAD}'s model, `null` for none.
+   * {@linkcode requestOverheadModel} gives the one measured on this machine, if any.
+   */
+  requestOverhead?: DurationModel | null;
+  /**
+   * Share of the overhead spent holding the replica slot (after the service, before release);
+   * default the built-in measurement's when `requestOverhead` is defaulted, else 0.
+   */
+  requestOverheadInSlotShare?: number;
   /** Seed of every random draw (default 1). */
   seed?: number;
   /** Cluster logical CPUs (PENDING_ALLOCATION beyond them); default unbounded. */
@@ -174,12 +186,13 @@ export function defaultReplicaConcurrency(dep: DeploymentConfig): number {
 }
 
 /**
- * Replica startup of `dep`: 0.3 s for noop (a Web Worker, measured by scripts/fidelity.ts on the
- * shared 2-core box), 2 s for a model (ONNX session creation ~1.2-2.6 s in research/spike.md and
- * deno task benchmark).
+ * Replica startup of `dep`: 0.3 s for noop and emulate (a Web Worker with no model to load,
+ * measured by scripts/fidelity.ts on the shared 2-core box), 2 s for a model (ONNX session
+ * creation ~1.2-2.6 s in research/spike.md and deno task benchmark).
  */
 export function defaultStartupTime(dep: DeploymentConfig): DurationModel {
-  return fixedDuration(dep.user_config.model.kind === "noop" ? 300 : 2000);
+  const kind = dep.user_config.model.kind;
+  return fixedDuration(kind === "noop" || kind === "emulate" ? 300 : 2000);
 }
 
 /** The first application's first deployment: the one the lab serves. */
@@ -278,32 +291,20 @@ export async function simulate(
   const { method, name: path } = SIM_REQUEST;
   let entry: StatsEntry | undefined;
 
+  // The service's own control loop (startAutoscaler) on the engine's virtual clock.
   const controller: SimController | undefined = as
     ? (target, clock) => {
-      const ctl = new AutoscalerController(target, {
+      const handle = startAutoscaler(target, {
         config: as,
         appName: app.name,
         deploymentName: dep.name,
-        startMs: clock.now(),
+        clock,
         policy,
         log: options.log,
+        onTick: options.recordTicks ? (record) => ticks.push(record) : undefined,
       });
-      ctl.onDecision((d) => decisions.push(d));
-      let timer = 0;
-      let stopped = false;
-      const loop = () => {
-        if (stopped) return;
-        const record = ctl.tick(clock.now());
-        if (options.recordTicks) ticks.push(record);
-        timer = clock.setTimeout(loop, CONTROL_LOOP_INTERVAL_MS);
-      };
-      loop();
-      return {
-        stop: () => {
-          stopped = true;
-          clock.clearTimeout(timer);
-        },
-      };
+      handle.onDecision((d) => decisions.push(d));
+      return handle;
     }
     : undefined;
 
@@ -320,6 +321,11 @@ export async function simulate(
     load: options.load,
     serviceTime: options.serviceTime,
     startupTime: options.startupTime ?? defaultStartupTime(dep),
+    requestOverhead: options.requestOverhead === undefined
+      ? overheadModel(BUILT_IN_REQUEST_OVERHEAD)
+      : options.requestOverhead,
+    requestOverheadInSlotShare: options.requestOverheadInSlotShare ??
+      (options.requestOverhead === undefined ? BUILT_IN_REQUEST_OVERHEAD.inSlotShare : 0),
     seed: options.seed,
     clusterCpus: options.clusterCpus,
     machineCores: options.machineCores,

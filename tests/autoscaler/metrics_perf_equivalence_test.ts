@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import { MetricsPipeline } from "../../lib/autoscaler/mod.ts";
+// Internals the public surface keeps private, tested where they live.
 import {
   mergeInstantaneousTotal,
-  MetricsPipeline,
   MetricsStore,
   pipelineTiming,
   type TimedValue,
-} from "../../lib/autoscaler/mod.ts";
+} from "../../lib/autoscaler/metrics.ts";
 import { config } from "./_helpers.ts";
 
 /** The merge as first written (global stable sort of every point): the reference. */

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
+import { MetricsPipeline } from "../../lib/autoscaler/mod.ts";
+// Internals the public surface keeps private, tested where they live.
 import {
   mergeInstantaneousTotal,
-  MetricsPipeline,
   MetricsStore,
   pipelineTiming,
   reduceStepFunction,
   type TimedValue,
-} from "../../lib/autoscaler/mod.ts";
+} from "../../lib/autoscaler/metrics.ts";
 import { config } from "./_helpers.ts";
 
 const s = (pairs: [number, number][]): TimedValue[] =>

@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
 import {
-  applyScalingFactors,
   type AutoscalingPolicy,
   decide,
-  DELAY_STATE_KEY,
   initialTargetReplicas,
   PolicyError,
   type PolicyState,
-  scalingFactors,
 } from "../../lib/autoscaler/mod.ts";
+// Internals the public surface keeps private, tested where they live.
+import {
+  applyScalingFactors,
+  DELAY_STATE_KEY,
+  scalingFactors,
+} from "../../lib/autoscaler/policy.ts";
 import type { AutoscalingConfig } from "../../lib/config/mod.ts";
 import { config, context } from "./_helpers.ts";
 

@@ -1,36 +1,39 @@
 import assert from "node:assert/strict";
-import { BackPressureError, Router } from "../../lib/serve/mod.ts";
+import { ReplicaRouter } from "../../lib/fleet/mod.ts";
+import { BackPressureError, RequestQueue } from "../../lib/serve/mod.ts";
 
-function replicas(n: number) {
-  return Array.from({ length: n }, (_, i) => ({ id: `r${i}`, ongoing: 0 }));
+type R = { id: string; ongoing: number; routablePos: number; freePos: number };
+
+function replicas(n: number): R[] {
+  return Array.from(
+    { length: n },
+    (_, i) => ({ id: `r${i}`, ongoing: 0, routablePos: -1, freePos: -1 }),
+  );
 }
 
-Deno.test("Router.choose() takes the less loaded of the two sampled replicas", () => {
-  const rs = replicas(3);
-  rs[0].ongoing = 4;
-  rs[1].ongoing = 1;
-  rs[2].ongoing = 3;
-  // random() = 0 then 0 samples r0 and r1 (j is shifted past i).
-  const router = new Router({ maxOngoingRequests: 5, maxQueuedRequests: -1, random: () => 0 });
-  router.setReplicas(rs);
-  assert.equal(router.choose()?.id, "r1");
-});
+/** The shared router with the service's queue in front, as a deployment builds them. */
+function routerQueue(options: { maxOngoingRequests: number; maxQueuedRequests: number }) {
+  const replicaRouter = new ReplicaRouter<R>(options);
+  const queue = new RequestQueue(replicaRouter, options);
+  return {
+    queue,
+    get queued() {
+      return queue.queued;
+    },
+    acquire: (o?: { signal?: AbortSignal; front?: boolean }) => queue.acquire(o),
+    release: (r: R) => queue.release(r),
+    rejectAll: (e: Error) => queue.rejectAll(e),
+    /** Replicas become RUNNING. */
+    setReplicas(rs: R[]) {
+      for (const r of rs) replicaRouter.add(r);
+      queue.dispatch();
+    },
+  };
+}
 
-Deno.test("Router.choose() falls back to any replica with room when both samples are full", () => {
-  const rs = replicas(3);
-  rs[0].ongoing = 2;
-  rs[1].ongoing = 2;
-  rs[2].ongoing = 1;
-  const router = new Router({ maxOngoingRequests: 2, maxQueuedRequests: -1, random: () => 0 });
-  router.setReplicas(rs);
-  assert.equal(router.choose()?.id, "r2");
-  rs[2].ongoing = 2;
-  assert.equal(router.choose(), null);
-});
-
-Deno.test("Router never puts more than max_ongoing_requests on a replica and queues FIFO", async () => {
+Deno.test("RequestQueue never puts more than max_ongoing_requests on a replica and queues FIFO", async () => {
   const rs = replicas(2);
-  const router = new Router({ maxOngoingRequests: 2, maxQueuedRequests: -1 });
+  const router = routerQueue({ maxOngoingRequests: 2, maxQueuedRequests: -1 });
   router.setReplicas(rs);
   const got = await Promise.all([1, 2, 3, 4].map(() => router.acquire()));
   assert.deepEqual(rs.map((r) => r.ongoing), [2, 2]);
@@ -47,8 +50,8 @@ Deno.test("Router never puts more than max_ongoing_requests on a replica and que
   assert.ok(rs.every((r) => r.ongoing <= 2));
 });
 
-Deno.test("Router refuses at once with BackPressureError when max_queued_requests wait", async () => {
-  const router = new Router({ maxOngoingRequests: 1, maxQueuedRequests: 2 });
+Deno.test("RequestQueue refuses at once with BackPressureError when max_queued_requests wait", async () => {
+  const router = routerQueue({ maxOngoingRequests: 1, maxQueuedRequests: 2 });
   const [r] = replicas(1);
   router.setReplicas([r]);
   await router.acquire();
@@ -73,8 +76,8 @@ Deno.test("Router refuses at once with BackPressureError when max_queued_request
   assert.deepEqual(order, ["retry", "q1", "q2"]);
 });
 
-Deno.test("Router drops a queued request whose signal aborts and frees its queue place", async () => {
-  const router = new Router({ maxOngoingRequests: 1, maxQueuedRequests: 1 });
+Deno.test("RequestQueue drops a queued request whose signal aborts and frees its queue place", async () => {
+  const router = routerQueue({ maxOngoingRequests: 1, maxQueuedRequests: 1 });
   const [r] = replicas(1);
   router.setReplicas([r]);
   await router.acquire();
@@ -90,8 +93,8 @@ Deno.test("Router drops a queued request whose signal aborts and frees its queue
   assert.equal(r.ongoing, 1);
 });
 
-Deno.test("Router hands queued requests to replicas that become RUNNING", async () => {
-  const router = new Router({ maxOngoingRequests: 1, maxQueuedRequests: -1 });
+Deno.test("RequestQueue hands queued requests to replicas that become RUNNING", async () => {
+  const router = routerQueue({ maxOngoingRequests: 1, maxQueuedRequests: -1 });
   const waiting = [router.acquire(), router.acquire()];
   assert.equal(router.queued, 2);
   router.setReplicas(replicas(2));
@@ -100,7 +103,7 @@ Deno.test("Router hands queued requests to replicas that become RUNNING", async 
 });
 
 Deno.test("Router.rejectAll() fails every waiting request", async () => {
-  const router = new Router({ maxOngoingRequests: 1, maxQueuedRequests: -1 });
+  const router = routerQueue({ maxOngoingRequests: 1, maxQueuedRequests: -1 });
   const waiting = router.acquire();
   router.rejectAll(new Error("shutting down"));
   await assert.rejects(waiting, /shutting down/);
