@@ -12,7 +12,6 @@
  * @module
  */
 import type { AutoscalingConfig } from "../config/mod.ts";
-import type { Clock } from "./clock.ts";
 import { DecisionsCsv } from "./_csv.ts";
 import { MetricsPipeline, type MetricsSource } from "./metrics.ts";
 import {
