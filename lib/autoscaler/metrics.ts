@@ -422,6 +422,11 @@ export class MetricsPipeline implements MetricsSource {
   #windows = new Map<string, { kind: SourceKind; window: SampleWindow }>();
   #nextRecordMs: number;
   #nextPushMs: number;
+  #recordingAtMs = 0;
+  #windowsVersion: number | undefined = undefined;
+  readonly #recordReplica = (ongoing: number, id: string): void => {
+    this.#window(id, "replica").record(this.#recordingAtMs, ongoing);
+  };
   #pushes = 0;
 
   /** A pipeline for `config`, starting at `startMs`. */
@@ -459,12 +464,22 @@ export class MetricsPipeline implements MetricsSource {
 
   #record(nowMs: number, sample: MetricsSample, running: ReadonlyMap<string, number>): void {
     this.#window("router", "handle").record(nowMs, sample.queued);
-    for (const [id, ongoing] of sample.ongoingByReplica) {
-      this.#window(id, "replica").record(nowMs, ongoing);
+    // forEach, not for-of: no [id, value] pair per replica (1,000 replicas, every 0.5 s).
+    this.#recordingAtMs = nowMs;
+    running.forEach(this.#recordReplica);
+    // Windows of replicas no longer running: none can exist while the running set is the one
+    // the windows were made for (same version, one window per replica plus the router's).
+    const version = sample.replicaSetVersion;
+    if (
+      version !== undefined && version === this.#windowsVersion &&
+      this.#windows.size === running.size + 1
+    ) {
+      return;
     }
     for (const [id, w] of this.#windows) {
       if (w.kind === "replica" && !running.has(id)) this.#windows.delete(id);
     }
+    this.#windowsVersion = version;
   }
 
   #window(id: string, kind: SourceKind): SampleWindow {
