@@ -122,6 +122,8 @@ export interface ReplicaStatusJson {
   running_since_ms: number | null;
   /** Unix ms when it began stopping, or null. */
   stopping_since_ms: number | null;
+  /** The config version it runs (1 at deploy; each rolling update adds one). */
+  version?: number;
 }
 
 /** One deployment in `/api/status`. */
@@ -135,6 +137,8 @@ export interface DeploymentStatusJson {
   queued_requests: number;
   replicas: ReplicaStatusJson[];
   autoscaler: unknown | null;
+  /** The config version new replicas run (see {@linkcode ReplicaStatusJson.version}). */
+  version?: number;
 }
 
 /** The whole `/api/status` document. */
