@@ -125,7 +125,6 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
   const classifyPaths = new Set(
     routePrefix === "/" ? ["/"] : [routePrefix, routePrefix + "/"],
   );
-  const maxJsonBytes = Math.ceil(ctx.maxImageBytes * 4 / 3) + JSON_OVERHEAD_BYTES;
 
   type RecordSeries = { requests: Series; latency: Series; errors: Series; depErrors: Series };
   const recordCache = new Map<string, RecordSeries>();
@@ -221,6 +220,8 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
           `or the image bytes with Content-Type image/*`,
       );
     }
+    // Read per request: a config update may change user_config.max_image_bytes.
+    const maxJsonBytes = Math.ceil(ctx.maxImageBytes * 4 / 3) + JSON_OVERHEAD_BYTES;
     const limit = kind === "bytes" ? ctx.maxImageBytes : maxJsonBytes;
     const what = kind === "bytes" ? "image" : "JSON";
     const body = await withBodyDeadline(readBody(req, limit, what), {

@@ -106,7 +106,12 @@ export type DeploymentStatus =
   | "DOWNSCALING";
 
 /** Application statuses (research §5.3). */
-export type ApplicationStatus = "DEPLOYING" | "DEPLOY_FAILED" | "RUNNING" | "UNHEALTHY";
+export type ApplicationStatus =
+  | "DEPLOYING"
+  | "DEPLOY_FAILED"
+  | "RUNNING"
+  | "UNHEALTHY"
+  | "DELETING";
 
 /** One replica in `/api/status`. */
 export interface ReplicaStatusJson {
@@ -139,6 +144,19 @@ export interface DeploymentStatusJson {
   autoscaler: unknown | null;
   /** The config version new replicas run (see {@linkcode ReplicaStatusJson.version}). */
   version?: number;
+  /** The model its replicas serve. */
+  model?: string;
+}
+
+/** One config change applied to a running service (`deno task apply`, `deploy --watch`). */
+export interface ConfigEventJson {
+  /** Unix ms. */
+  time_ms: number;
+  application: string;
+  deployment: string;
+  kind: "unchanged" | "lightweight" | "rolling" | "added" | "removed";
+  /** The changed fields (`path: old -> new`), or what happened. */
+  summary: string;
 }
 
 /** The whole `/api/status` document. */
@@ -152,4 +170,6 @@ export interface ServeStatusJson {
   }>;
   model: ModelInfo;
   cluster: { num_cpus: number; cpus_used: number };
+  /** Recent config changes, oldest first (marked on the dashboard's charts). */
+  config_events?: ConfigEventJson[];
 }
