@@ -156,3 +156,22 @@ function diffValues(path: string, a: unknown, b: unknown): string[] {
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
+
+/** The plan as lines for a terminal: per deployment what changed and how. */
+export function formatPlan(plan: ApplyPlan): string[] {
+  const how: Record<DeploymentChangeKind, string> = {
+    unchanged: "unchanged",
+    lightweight: "lightweight update (in place, no replica restarts)",
+    rolling: "rolling update (replicas replaced one at a time)",
+    added: "new: starting",
+    removed: "removed: draining",
+  };
+  const lines: string[] = [];
+  for (const c of plan.changes) {
+    lines.push(`${c.application}/${c.deployment}: ${how[c.kind]}`);
+    for (const f of c.fields) lines.push(`    ${f}`);
+  }
+  for (const r of plan.routes) lines.push(`route prefix ${r}`);
+  for (const i of plan.ignored) lines.push(`ignored: ${i}`);
+  return lines;
+}

@@ -369,7 +369,8 @@ export class ServeInstance {
   }
 
   #appHandler(app: AppRuntime): (req: Request) => Promise<Response> {
-    const instance = this;
+    const status = () => this.status();
+    const applicationStatus = () => this.#appStatus(app);
     const ingress = () => app.deployments.get(app.config.deployments[0].name)!;
     return createHttpHandler({
       appName: app.config.name,
@@ -387,8 +388,8 @@ export class ServeInstance {
       get modelName() {
         return ingress().model.info.name;
       },
-      status: () => instance.status(),
-      applicationStatus: () => instance.#appStatus(app),
+      status,
+      applicationStatus,
       requestTimeoutMs: this.#o.requestTimeoutMs ?? null,
       onAppRequest: (r) => {
         for (const fn of this.#requestObservers) {
