@@ -9,7 +9,12 @@
  *
  * @module
  */
-import type { DeploymentConfig, ServeConfig } from "../config/mod.ts";
+import {
+  type AutoscalingConfig,
+  type DeploymentConfig,
+  effectiveScalingFactors,
+  type ServeConfig,
+} from "../config/mod.ts";
 import { normaliseRoutePrefix } from "./http_app.ts";
 
 /** How one deployment changes. */
@@ -136,9 +141,30 @@ function diffFields(a: DeploymentConfig, b: DeploymentConfig): string[] {
   const out: string[] = [];
   for (const key of Object.keys(b) as (keyof DeploymentConfig)[]) {
     if (key === "name") continue;
-    out.push(...diffValues(key, a[key], b[key]));
+    if (key === "autoscaling_config") {
+      out.push(...diffValues(key, sameScaling(a[key]), sameScaling(b[key])));
+    } else {
+      out.push(...diffValues(key, a[key], b[key]));
+    }
   }
   return out;
+}
+
+/**
+ * An autoscaling config with its scaling factors in their effective form (deprecated smoothing
+ * fields folded in), so that two configs that scale the same compare equal.
+ */
+export function sameScaling(config: AutoscalingConfig | null): AutoscalingConfig | null {
+  if (config === null) return null;
+  const f = effectiveScalingFactors(config);
+  return {
+    ...config,
+    upscaling_factor: f.upscale,
+    downscaling_factor: f.downscale,
+    smoothing_factor: 1,
+    upscale_smoothing_factor: null,
+    downscale_smoothing_factor: null,
+  };
 }
 
 function diffValues(path: string, a: unknown, b: unknown): string[] {

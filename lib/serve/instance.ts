@@ -11,7 +11,13 @@
  */
 import type { ApplicationConfig, DeploymentConfig, ModelSpec, ServeConfig } from "../config/mod.ts";
 import { type AutoscalerHandle, startAutoscaler } from "../autoscaler/mod.ts";
-import { type ApplyPlan, checkApplyable, type DeploymentChange, planApply } from "./apply_plan.ts";
+import {
+  type ApplyPlan,
+  checkApplyable,
+  type DeploymentChange,
+  planApply,
+  sameScaling,
+} from "./apply_plan.ts";
 import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { Deployment } from "./deployment.ts";
 import { type AppRequestRecord, createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
@@ -297,7 +303,8 @@ export class ServeInstance {
       rt.autoscaler = this.#startAutoscaler(app, rt.deployment, dep, sourcePath);
     } else if (next !== null && rt.autoscaler !== null) {
       const current = rt.autoscaler.controller.config;
-      if (JSON.stringify(current) !== JSON.stringify(next)) rt.autoscaler.reconfigure(next);
+      const same = JSON.stringify(sameScaling(current)) === JSON.stringify(sameScaling(next));
+      if (!same) rt.autoscaler.reconfigure(next);
     }
   }
 
