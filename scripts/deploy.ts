@@ -225,8 +225,17 @@ if (args.values.watch) watchConfig(configPath);
 
 try {
   await serve.ready({ timeoutMs: 10 * 60_000 });
-  const names = config.applications.map((a) => `'${a.name}' at ${a.route_prefix}`).join(", ");
-  log(`Deployed app(s) ${names} successfully: POST images to ${serve.url}<route_prefix>`);
+  const apps = config.applications;
+  if (apps.length === 1) {
+    log(
+      `Deployed app '${apps[0].name}' successfully: POST images to ${serve.url}${
+        apps[0].route_prefix
+      }`,
+    );
+  } else {
+    const names = apps.map((a) => `'${a.name}' at ${a.route_prefix}`).join(", ");
+    log(`Deployed apps ${names} successfully: POST images to ${serve.url}<route_prefix>`);
+  }
   if (seededWarnings.length > 0) {
     log(
       "reminder: this ResNet-50 has seeded (random) weights, so its labels are MEANINGLESS; " +
