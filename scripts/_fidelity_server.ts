@@ -12,10 +12,13 @@ export interface RealService {
   url: string;
   /** Stops the server (SIGTERM, SIGKILL after 30 s); returns the measured startup times, ms. */
   stop(): Promise<number[]>;
+  /** Waits (at most `timeoutMs`) until exactly `replicas` replicas exist, all RUNNING. */
+  settle(replicas: number, timeoutMs: number): Promise<void>;
 }
 
 interface ReplicaStatus {
   replica_id: string;
+  state: string;
   started_at_ms: number | null;
   running_since_ms: number | null;
 }
@@ -150,7 +153,20 @@ export async function startRealService(
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    return { url: base, stop };
+    const settle = async (replicas: number, timeoutMs: number) => {
+      const until = Date.now() + timeoutMs;
+      while (Date.now() < until) {
+        try {
+          const rs = (await readStatus(base)).replicas;
+          if (rs.length === replicas && rs.every((r) => r.state === "RUNNING")) return;
+        } catch {
+          // busy; try again
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      console.error(`fidelity: the service did not settle to ${replicas} replica(s) in time`);
+    };
+    return { url: base, stop, settle };
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message} (see ${dir}/server.log)`);

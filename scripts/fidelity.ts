@@ -19,7 +19,8 @@
  *
  * The simulation adds the service's per-request overhead (time outside the replica: HTTP, event
  * loops, the load generator). `--overhead measure` (default) measures it first against the
- * default case's no-op service at a light load (lib/sim's `measureRequestOverhead`) and keeps it
+ * default case's no-op service at a load that queues nothing (lib/sim's
+ * `measureRequestOverhead`; the service then settles back to its initial size) and keeps it
  * in results/request_overhead.json for later simulations; `file` reads that file, `builtin`
  * uses the built-in figures, `none` adds nothing. Replica startup is measured from the real
  * run's `/api/status` unless `--startup-time` is given. Files go to `--out-dir` (default
@@ -60,6 +61,7 @@ import {
   TINY_PNG,
   TUTORIAL_FIDELITY_TARGETS,
 } from "../lib/sim/mod.ts";
+import { initialReplicaCount } from "../lib/serve/mod.ts";
 import { startRealService } from "./_fidelity_server.ts";
 
 const DEFAULT_SHAPE = `name: fidelity-spike
@@ -261,10 +263,13 @@ async function runCase(c: FidelityCase): Promise<CaseReport> {
   let real;
   try {
     if (c.name === "default" && overheadMode === "measure") {
-      console.error(`fidelity: measuring the per-request overhead (8 users, 8 s)...`);
+      console.error(`fidelity: measuring the per-request overhead (24 users, 12 s)...`);
       const measured = await measureRequestOverhead(server.url, {
         serviceTimeMs: (dep.user_config.model as { service_time_ms: number }).service_time_ms,
       });
+      // The measurement's load scaled the service up: start the test from its initial size,
+      // as the simulation does.
+      await server.settle(initialReplicaCount(dep), 30_000);
       const text = JSON.stringify(measured, null, 2) + "\n";
       await Deno.writeTextFile(`${dir}/request_overhead.json`, text);
       await Deno.mkdir("results", { recursive: true });

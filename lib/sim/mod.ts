@@ -1,8 +1,14 @@
 /**
- * Simulator: the serving system and its real autoscaler in virtual time.
+ * Simulator: the serving system in virtual time, running the service's own router, replica set
+ * (lib/fleet) and autoscaler control loop (lib/autoscaler's `startAutoscaler`) on the lab's one
+ * `VirtualClock`.
  *
  * - {@linkcode simulate}: one config under one load shape -> result files + comparison figures.
- * - {@linkcode SimEngine}: the discrete-event core (users/arrivals, router, replica pool).
+ * - {@linkcode SimEngine}: the discrete-event core (users/arrivals and simulated replicas over the
+ *   shared router and replica set).
+ * - {@linkcode measureRequestOverhead}, {@linkcode requestOverheadModel}: the service's
+ *   per-request overhead, measured, that simulations add.
+ * - {@linkcode scoreFidelity}: a simulation against a real run of the same case.
  * - {@linkcode loadFromShape}: a load generator shape as the engine's load.
  * - Duration models for service and startup times: {@linkcode parseDurationSpec} and friends.
  * - {@linkcode erlangC}, {@linkcode mmcFigures}: queueing theory to check against.

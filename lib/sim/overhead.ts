@@ -5,7 +5,7 @@
  * simulated latency tail is the service time's alone.
  *
  * It is measured against a running no-op service ({@linkcode measureRequestOverhead}: latency
- * minus the known service time, at a light load so no request queues) and kept as percentiles in
+ * minus the known service time, at a load where no request waits for a slot) and kept as percentiles in
  * `results/request_overhead.json`; {@linkcode requestOverheadModel} reads that file, or falls
  * back to {@linkcode BUILT_IN_REQUEST_OVERHEAD}, measured the same way on the lab's 2-core
  * development machine.
@@ -103,9 +103,12 @@ export async function requestOverheadModel(
 export interface MeasureOverheadOptions {
   /** The service's fixed service time (its `noop:<ms>` model), ms. */
   serviceTimeMs: number;
-  /** Users (default 8: a light load, no request waits for a replica slot). */
+  /**
+   * Users (default 24: a moderate load at which no request of a no-op service waits for a
+   * replica slot, and ~2,000 answers in the default time so the p99 rests on ~20 of them).
+   */
   users?: number;
-  /** Length of the measurement, seconds (default 8). */
+  /** Length of the measurement, seconds (default 12). */
   durationS?: number;
   /** Wait between a user's requests (default between(0.05, 0.15)). */
   waitTime?: WaitTime;
@@ -115,14 +118,14 @@ export interface MeasureOverheadOptions {
 
 /**
  * Measures the overhead of a running no-op service at `host`: its latency percentiles under a
- * light closed-loop load, minus the known service time (never below 0).
+ * closed-loop load that queues nothing, minus the known service time (never below 0).
  */
 export async function measureRequestOverhead(
   host: string,
   options: MeasureOverheadOptions,
 ): Promise<MeasuredOverhead> {
-  const users = options.users ?? 8;
-  const durationS = options.durationS ?? 8;
+  const users = options.users ?? 24;
+  const durationS = options.durationS ?? 12;
   const waitTime: WaitTime = options.waitTime ??
     { kind: "between", minS: 0.05, maxS: 0.15 };
   const before = await processingLatency(host);

@@ -290,6 +290,26 @@ export async function simulate(
   const ticks: TickRecord[] = [];
   const { method, name: path } = SIM_REQUEST;
   let entry: StatsEntry | undefined;
+  /**
+   * A simulation sends one request name, so Locust's Aggregated entry equals that entry in
+   * everything `log()` counts: each request is logged once, into the entry, and the total takes
+   * the entry's counters (its per-second and bucket maps shared) before anything reads it.
+   * Failures are counted by `logError()` in both, as before.
+   */
+  const syncTotal = () => {
+    if (entry === undefined) return;
+    const t = stats.total;
+    t.numRequests = entry.numRequests;
+    t.numNoneRequests = entry.numNoneRequests;
+    t.totalResponseTime = entry.totalResponseTime;
+    t.minResponseTime = entry.minResponseTime;
+    t.maxResponseTime = entry.maxResponseTime;
+    t.maxIsFloat = entry.maxIsFloat;
+    t.lastRequestTimestamp = entry.lastRequestTimestamp;
+    t.totalContentLength = entry.totalContentLength;
+    t.numReqsPerSec = entry.numReqsPerSec;
+    t.responseTimes = entry.responseTimes;
+  };
 
   // The service's own control loop (startAutoscaler) on the engine's virtual clock.
   const controller: SimController | undefined = as
@@ -342,9 +362,8 @@ export async function simulate(
         interval.requests++;
         interval.histogram.record(responseTimeMs);
         // RequestStats.logRequest() minus its own interval histogram (we keep ours, reset in
-        // place) and minus the per-call entry lookup: the same public StatsEntry calls.
+        // place), minus the per-call entry lookup, and logged once: see syncTotal().
         entry ??= stats.get(path, method, nowS);
-        stats.total.log(responseTimeMs, 0, nowS);
         entry.log(responseTimeMs, 0, nowS);
         if (error !== null) {
           failuresByKind[error]++;
@@ -366,6 +385,7 @@ export async function simulate(
         const at = { nowS, startS };
         if (writing) {
           const userCount = s.second === 0 ? 0 : s.users;
+          syncTotal();
           history.push(renderStatsHistoryRows(stats, { nowS, userCount }));
           latency.push(renderLatencyRow(interval, at));
           replicas.push(renderReplicasRow({
@@ -390,8 +410,10 @@ export async function simulate(
 
   const changes = run.targetChanges;
   const firstUp = changes.find((c) => c.to > c.from);
+  syncTotal();
   const total = stats.total;
-  const [p50, p90, p99] = total.histogram.percentilesMs([50, 90, 99]);
+  const histogram = (entry ?? total).histogram;
+  const [p50, p90, p99] = histogram.percentilesMs([50, 90, 99]);
   const requests = total.numRequests;
   const replicaHours = run.replicaSeconds / 3600;
   const summary: SimulationSummary = {
@@ -403,7 +425,7 @@ export async function simulate(
     p90Ms: p90,
     p99Ms: p99,
     meanMs: total.avgResponseTime,
-    maxMs: total.histogram.maxMs,
+    maxMs: histogram.maxMs,
     dropped: run.dropped,
     maxQueued: run.maxQueued,
     maxRunning: run.maxRunning,
