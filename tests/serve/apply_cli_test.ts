@@ -93,7 +93,7 @@ Deno.test("deploy --watch, apply and shutdown: applied and refused configs, last
     const both = await task("status", ["--address", url]);
     assert.equal(both.code, 0);
     await until(/\[b\/Model\] replica \w+ RUNNING/, "b's replica");
-    assert.match((await task("status", ["--address", url])).stdout, /\n  a:\n[\s\S]*\n  b:\n/);
+    assert.match((await task("status", ["--address", url])).stdout, /\n {2}a:\n[\s\S]*\n {2}b:\n/);
 
     // An invalid file: exit 2 with file:line:col, nothing changes.
     const bad = `${dir}/bad.yaml`;
