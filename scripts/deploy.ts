@@ -166,10 +166,10 @@ for (const app of config.applications) {
 log(`status: ${serve.url}/api/status`);
 
 let stoppingSinceMs: number | null = null;
-const stop = (why: string) => {
+const stop = (why: string, note = "") => {
   if (stoppingSinceMs !== null) return;
   stoppingSinceMs = Date.now();
-  log(`${why}: stopping gracefully`);
+  log(`${why}: stopping gracefully${note}`);
   serve.shutdown().then(() => Deno.exit(0), (error) => {
     console.error(`shutdown failed: ${(error as Error).message}`);
     Deno.exit(1);
@@ -216,7 +216,7 @@ const onSignal = (signal: Deno.Signal) => {
     console.error(`${signal} again: exiting now without draining`);
     Deno.exit(1);
   }
-  stop(`${signal} received (send it again to exit at once)`);
+  stop(`${signal} received`, " (send it again to exit at once)");
 };
 Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
 Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));

@@ -22,12 +22,12 @@ import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
 import { Deployment } from "./deployment.ts";
 import { type AppRequestRecord, createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
 import { Registry, renderRegistries } from "./metrics.ts";
-import type { PreparedModel } from "./server.ts";
 import type {
   ApplicationStatus,
   ConfigEventJson,
   DeploymentStatusJson,
   LogLevel,
+  PreparedModel,
   ReplicaOptions,
   ServeStatusJson,
 } from "./types.ts";
@@ -254,7 +254,7 @@ export class ServeInstance {
     for (const [name, rt] of app.deployments) {
       if (names.has(name)) continue;
       app.deployments.delete(name);
-      this.#event(cfg.name, name, "removed", "drained and removed");
+      this.#event(cfg.name, name, "removed", "removed from the config: draining");
       this.#track(rt.deployment.shutdown());
     }
     for (const dep of cfg.deployments) {
@@ -354,13 +354,11 @@ export class ServeInstance {
     return autoscaler;
   }
 
-  #removeApp(name: string, app: AppRuntime): void {
+  #removeApp(name: string, app: AppRuntime, why = "removed from the config"): void {
     this.#apps.delete(name);
     this.#deleting.set(name, app);
-    for (const dep of app.deployments.keys()) {
-      this.#event(name, dep, "removed", "drained and removed");
-    }
-    this.#log(`[${name}] application removed from the config: draining`);
+    for (const dep of app.deployments.keys()) this.#event(name, dep, "removed", `${why}: draining`);
+    this.#log(`[${name}] application ${why}: draining`);
     this.#track(
       Promise.all([...app.deployments.values()].map((d) => d.deployment.shutdown())).finally(() => {
         if (this.#deleting.get(name) === app) this.#deleting.delete(name);
@@ -520,7 +518,7 @@ export class ServeInstance {
   async shutdown(): Promise<void> {
     this.#stopped = true; // applies queued from now on are refused
     await this.#applying;
-    for (const [name, app] of [...this.#apps]) this.#removeApp(name, app);
+    for (const [name, app] of [...this.#apps]) this.#removeApp(name, app, "shutting down");
     this.#rebuildRoutes();
     while (this.#draining.size > 0) await Promise.all([...this.#draining]);
   }

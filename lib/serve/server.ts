@@ -13,20 +13,8 @@ import { prepareEmulatedModel } from "./emulated_model.ts";
 import type { Deployment } from "./deployment.ts";
 import { type AppRequestRecord, jsonError } from "./http_app.ts";
 import { type ApplyResult, ServeInstance } from "./instance.ts";
-import type { LogLevel, ModelInfo, ReplicaModel, ServeStatusJson } from "./types.ts";
-
-/**
- * A model ready to hand to replicas: ONNX bytes in one SharedArrayBuffer, the no-op model, or the
- * emulated model.
- */
-export interface PreparedModel {
-  /** Name, pretrained and labels flags for status. */
-  info: Omit<ModelInfo, "backend">;
-  /** What every replica receives (the same shared bytes, never a per-replica copy). */
-  replicaModel: ReplicaModel;
-  /** A loud warning to print (e.g. seeded weights with meaningless labels), or null. */
-  warning: string | null;
-}
+import type { LogLevel, PreparedModel, ServeStatusJson } from "./types.ts";
+export type { PreparedModel } from "./types.ts";
 
 /** Options of {@link prepareModel}. */
 export interface PrepareModelOptions {

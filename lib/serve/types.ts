@@ -173,3 +173,16 @@ export interface ServeStatusJson {
   /** Recent config changes, oldest first (marked on the dashboard's charts). */
   config_events?: ConfigEventJson[];
 }
+
+/**
+ * A model ready to hand to replicas: ONNX bytes in one SharedArrayBuffer, the no-op model, or the
+ * emulated model.
+ */
+export interface PreparedModel {
+  /** Name, pretrained and labels flags for status. */
+  info: Omit<ModelInfo, "backend">;
+  /** What every replica receives (the same shared bytes, never a per-replica copy). */
+  replicaModel: ReplicaModel;
+  /** A loud warning to print (e.g. seeded weights with meaningless labels), or null. */
+  warning: string | null;
+}
