@@ -184,19 +184,21 @@ export async function startServe(
   const url = `http://${host}:${listening.port}`;
 
   let shuttingDown: Promise<void> | null = null;
-  const firstOf = () => instance.first();
+  // The first deployment stays readable after shutdown removed it (the dashboard reads it).
+  let lastFirst = instance.first()!;
+  const firstOf = () => (lastFirst = instance.first() ?? lastFirst);
   return {
     url,
     port: listening.port,
     instance,
     get appName() {
-      return firstOf()?.appName ?? first.name;
+      return firstOf().appName;
     },
     get deployment() {
-      return firstOf()!.deployment;
+      return firstOf().deployment;
     },
     get autoscaler() {
-      return firstOf()?.autoscaler ?? null;
+      return firstOf().autoscaler;
     },
     status: () => instance.status(),
     apply: (next) => instance.apply(next),

@@ -198,6 +198,25 @@ Deno.test("an unsafe config is refused whole and the running applications are un
   }
 });
 
+Deno.test("a model that cannot be loaded is refused before any replica changes", async () => {
+  const s = await start(
+    config({ default: ["/", { num_replicas: 2, user_config: { model: "noop:1" } }] }),
+  );
+  try {
+    const before = ids(s);
+    const result = await s.apply(config({
+      default: ["/", { num_replicas: 2, user_config: { model: "/nonexistent/model.onnx" } }],
+    }));
+    assert.equal(result.ok, false);
+    assert.match(!result.ok ? result.errors[0] : "", /^cannot load the model: .*nonexistent/);
+    assert.deepEqual(ids(s), before);
+    assert.equal(s.status().applications.default.deployments.Model.model, "noop:1");
+    assert.equal((await postImage(s.url)).status, 200);
+  } finally {
+    await s.shutdown();
+  }
+});
+
 Deno.test("two applications at /a and /b are both served, listed and labelled; a removed one drains away", async () => {
   const s = await start(config({
     a: ["/a", { num_replicas: 1, user_config: { model: "noop:1" } }],
