@@ -263,7 +263,7 @@ async function runCase(c: FidelityCase): Promise<CaseReport> {
   let real;
   try {
     if (c.name === "default" && overheadMode === "measure") {
-      console.error(`fidelity: measuring the per-request overhead (24 users, 12 s)...`);
+      console.error(`fidelity: measuring the per-request overhead (5 users, 30 s)...`);
       const measured = await measureRequestOverhead(server.url, {
         serviceTimeMs: (dep.user_config.model as { service_time_ms: number }).service_time_ms,
       });

@@ -44,30 +44,30 @@ export interface MeasuredOverhead {
 
 /**
  * The built-in overhead (used when no measurement is on disk): percentiles of latency minus
- * service time for `noop:20`, 8 users, measured with {@linkcode measureRequestOverhead} by
+ * service time for `noop:20`, 5 users for 30 s, measured with {@linkcode measureRequestOverhead} by
  * `deno task fidelity` on the lab's shared 2-core machine (load average about 7).
  */
 export const BUILT_IN_REQUEST_OVERHEAD: MeasuredOverhead = {
-  measuredAt: "2026-12-04T18:38:47.995Z",
+  measuredAt: "2026-12-04T18:57:35.053Z",
   method:
-    "built-in: noop:20 service, 8 users, 8 s (deno task fidelity's measurement on the lab's 2-core machine)",
-  loadavg: [6.70, 6.44, 4.73],
-  requests: 508,
+    "built-in: noop:20 service, 5 users, 30 s (deno task fidelity's measurement on the lab's 2-core machine)",
+  loadavg: [6.45, 8.02, 6.99],
+  requests: 1205,
   percentiles: [
-    { quantile: 0.01, valueMs: 1.151 },
-    { quantile: 0.05, valueMs: 1.423 },
-    { quantile: 0.1, valueMs: 1.695 },
-    { quantile: 0.25, valueMs: 2.143 },
-    { quantile: 0.5, valueMs: 2.575 },
-    { quantile: 0.75, valueMs: 4.239 },
-    { quantile: 0.9, valueMs: 10.239 },
-    { quantile: 0.95, valueMs: 16.735 },
-    { quantile: 0.98, valueMs: 23.967 },
-    { quantile: 0.99, valueMs: 33.791 },
-    { quantile: 0.995, valueMs: 43.103 },
-    { quantile: 0.999, valueMs: 43.731 },
+    { quantile: 0.01, valueMs: 0.799 },
+    { quantile: 0.05, valueMs: 1.071 },
+    { quantile: 0.1, valueMs: 1.231 },
+    { quantile: 0.25, valueMs: 1.631 },
+    { quantile: 0.5, valueMs: 2.159 },
+    { quantile: 0.75, valueMs: 2.991 },
+    { quantile: 0.9, valueMs: 5.663 },
+    { quantile: 0.95, valueMs: 9.615 },
+    { quantile: 0.98, valueMs: 23.327 },
+    { quantile: 0.99, valueMs: 31.039 },
+    { quantile: 0.995, valueMs: 58.335 },
+    { quantile: 0.999, valueMs: 92.447 },
   ],
-  inSlotShare: 0.671,
+  inSlotShare: 0.673,
 };
 
 /** Quantiles a measurement keeps. */
@@ -104,11 +104,12 @@ export interface MeasureOverheadOptions {
   /** The service's fixed service time (its `noop:<ms>` model), ms. */
   serviceTimeMs: number;
   /**
-   * Users (default 24: a moderate load at which no request of a no-op service waits for a
-   * replica slot, and ~2,000 answers in the default time so the p99 rests on ~20 of them).
+   * Users (default 5: few enough that the autoscaler does not start a replica during the
+   * measurement: a replica start stalls the main thread for tens of milliseconds and would be
+   * measured as overhead; 24 users did that, p99 236 ms instead of ~30).
    */
   users?: number;
-  /** Length of the measurement, seconds (default 12). */
+  /** Length of the measurement, seconds (default 30: ~1,200 answers, the p99 on ~12). */
   durationS?: number;
   /** Wait between a user's requests (default between(0.05, 0.15)). */
   waitTime?: WaitTime;
@@ -124,8 +125,8 @@ export async function measureRequestOverhead(
   host: string,
   options: MeasureOverheadOptions,
 ): Promise<MeasuredOverhead> {
-  const users = options.users ?? 24;
-  const durationS = options.durationS ?? 12;
+  const users = options.users ?? 5;
+  const durationS = options.durationS ?? 30;
   const waitTime: WaitTime = options.waitTime ??
     { kind: "between", minS: 0.05, maxS: 0.15 };
   const before = await processingLatency(host);
