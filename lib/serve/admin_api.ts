@@ -4,8 +4,9 @@
  * `ServeInstanceDetails` as far as this lab models it), `PUT` (a whole declarative config, JSON or
  * YAML, as `serve deploy` sends it: validated with line:col messages, refused whole or applied),
  * `DELETE` (shut every application down). Writes are off unless allowed: on loopback they are
- * open; bound elsewhere they need a token (`--admin-token-file`), sent as
- * `Authorization: Bearer TOKEN`; with a token set, every write needs it.
+ * open to requests whose `Host` is a loopback name (not a DNS-rebound page); bound elsewhere
+ * they need a token (`--admin-token-file`), sent as `Authorization: Bearer TOKEN`; with a token
+ * set, every write needs it. Cross-origin pages cannot send PUT or DELETE: no CORS is granted.
  *
  * @module
  */
@@ -55,7 +56,18 @@ export function createAdminApi(
           "--admin-token-file was given, so PUT and DELETE are off",
       );
     }
-    if (options.token === null) return null;
+    if (options.token === null) {
+      // Open writes on loopback are for this machine's tools: a Host naming another name is a
+      // browser led there by DNS rebinding, not `deno task apply`.
+      const host = new URL(req.url).hostname.replace(/^\[|\]$/g, ""); // from the Host header
+      if (isLoopbackName(host)) return null;
+      return jsonError(
+        403,
+        "forbidden_host",
+        `writes without a token are accepted only for Host 127.0.0.1, localhost or [::1], got ` +
+          `"${host}"; use --admin-token-file to allow others`,
+      );
+    }
     const auth = req.headers.get("authorization") ?? "";
     const given = auth.startsWith("Bearer ") ? auth.slice(7).trim() : "";
     if (!sameToken(given, options.token)) {
@@ -203,6 +215,11 @@ function summarise(kinds: string[]): string {
   const counts = new Map<string, number>();
   for (const k of kinds) counts.set(k, (counts.get(k) ?? 0) + 1);
   return [...counts].map(([k, n]) => `${n} ${k}`).join(", ") || "no deployments";
+}
+
+function isLoopbackName(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** Compares tokens in time independent of where they differ. */

@@ -68,6 +68,12 @@ Deno.test("admin API: GET shows the instance, PUT applies a config, an invalid P
     );
     assert.equal(serve.deployment.targetReplicas(), 2, "the running config is untouched");
 
+    const rebound = await api(
+      new Request("http://evil.example/api/serve/applications/", { method: "DELETE" }),
+    )!;
+    assert.equal(rebound.status, 403, "a DNS-rebound page may not write");
+    assert.equal(shutdowns, 0);
+
     const deleted = await call(api, "DELETE");
     assert.equal(deleted.status, 200);
     await new Promise((r) => setTimeout(r, 10));
