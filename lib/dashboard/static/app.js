@@ -20,7 +20,7 @@
   };
   const UP_COLOR = "#cf222e";
   const DOWN_COLOR = "#0969da";
-  const CONFIG_COLOR = "#8250df";
+  const CONFIG_COLOR = "#bf3989";
 
   const state = {
     label: "",
@@ -533,7 +533,7 @@
       "chart-note",
       `Last ${duration(state.historyS * 1000)}, one point per ${
         num(tickS)
-      } s. Dashed lines mark scaling decisions (red up, blue down), solid purple ones config updates; hover one for its explanation.`,
+      } s. Dashed lines mark scaling decisions (red up, blue down), solid pink ones config updates; hover one for its explanation.`,
     );
   }
 
