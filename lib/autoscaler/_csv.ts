@@ -1,5 +1,5 @@
 /**
- * Appends the controller's changes to a decisions CSV (`results/<app>_autoscaler.csv`).
+ * Appends the controller's changes to a decisions CSV (by default `results/<app>_autoscaler_<UTC start>.csv`, one per deploy).
  * Synchronous on purpose: the control loop stays a plain function, and rows are written only
  * when something changed (a handful per minute at most).
  *

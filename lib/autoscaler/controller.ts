@@ -12,7 +12,6 @@
  * @module
  */
 import type { AutoscalingConfig } from "../config/mod.ts";
-import { type Clock, realClock, type TimerId } from "./clock.ts";
 import { DecisionsCsv } from "./_csv.ts";
 import { MetricsPipeline, type MetricsSource } from "./metrics.ts";
 import {
@@ -25,7 +24,7 @@ import {
   initialTargetReplicas,
   type PolicyState,
 } from "./policy.ts";
-import { isDefaultPolicyRef, loadPolicy } from "./custom_policy.ts";
+import { isDefaultPolicyRef } from "./custom_policy.ts";
 
 /** Ray's control-loop period (`RAY_SERVE_CONTROL_LOOP_INTERVAL_S`, 0.1 s). */
 export const CONTROL_LOOP_INTERVAL_MS = 100;
@@ -62,7 +61,25 @@ export type AutoscalerStatusTrigger =
   | "DOWNSCALE_COMPLETED";
 
 /** A tick's reason: the policy's, or a failure of the policy itself. */
-export type TickReason = DecisionReason | "policy_error" | "waiting_for_policy";
+export type TickReason =
+  | DecisionReason
+  | "policy_error"
+  | "waiting_for_policy"
+  /** A new `autoscaling_config` was applied in place (the row that marks it in the CSV). */
+  | "config_update";
+
+/** What {@linkcode AutoscalerController.reconfigure} kept and changed. */
+export interface ReconfigureResult {
+  /** The sample windows survived (same `metrics_interval_s`, `look_back_period_s`, aggregation). */
+  keptWindows: boolean;
+  /** The delay state survived (same policy); the new delays apply to the time already held. */
+  keptDelayState: boolean;
+  /** Target before and after (Ray: `initial_replicas` if set, else the old target clamped). */
+  fromReplicas: number;
+  toReplicas: number;
+  /** The changed knobs, `name: old -> new`. */
+  changes: string[];
+}
 
 /** The autoscaler's view for `/api/status` (CONTRACTS.md), snake_case like the rest of it. */
 export interface AutoscalerStatus {
@@ -162,7 +179,7 @@ export interface AutoscalerOptions {
   deploymentName: string;
   /** One line per scaling decision and per policy failure; default: none. */
   log?: (line: string) => void;
-  /** Append every change to this CSV (the server uses `results/<app>_autoscaler.csv`). */
+  /** Append every change to this CSV (deploy uses `results/<app>_autoscaler_<UTC start>.csv`). */
   decisionsCsvPath?: string;
   /** An already-loaded policy; overrides `config.policy`. */
   policy?: AutoscalingPolicy;
@@ -178,8 +195,9 @@ const RECENT_DECISIONS = 200;
 export class AutoscalerController {
   readonly #target: AutoscalingTarget;
   readonly #options: AutoscalerOptions;
-  readonly #config: AutoscalingConfig;
-  readonly #metrics: MetricsSource;
+  #config: AutoscalingConfig;
+  #metrics: MetricsSource;
+  readonly #ownMetrics: boolean;
   readonly #startMs: number;
   #policy: AutoscalingPolicy | null;
   #policyName: string;
@@ -200,6 +218,7 @@ export class AutoscalerController {
     this.#config = options.config;
     this.#startMs = options.startMs;
     this.#metrics = options.metrics ?? new MetricsPipeline(options.config, options.startMs);
+    this.#ownMetrics = options.metrics === undefined;
     const ref = options.config.policy?.policy_function ?? null;
     if (options.policy !== undefined) {
       this.#policy = options.policy;
@@ -248,6 +267,101 @@ export class AutoscalerController {
   /** Installs a loaded custom policy (the constructor leaves it unset for a `module:fn` ref). */
   setPolicy(policy: AutoscalingPolicy): void {
     this.#policy = policy;
+  }
+
+  /** The config in force. */
+  get config(): AutoscalingConfig {
+    return this.#config;
+  }
+
+  /**
+   * Applies a new `autoscaling_config` in place at `nowMs` (a lightweight update): the sample
+   * windows are kept unless their timing knobs changed, the delay state is kept unless the
+   * policy changed (so time already held counts against the new delay), and the target becomes
+   * `initial_replicas` when set, else the old target clamped into the new bounds (Ray, research
+   * §2.7). Logged and written to the decisions CSV as a `config_update` row.
+   */
+  reconfigure(config: AutoscalingConfig, nowMs: number): ReconfigureResult {
+    const old = this.#config;
+    const changes = autoscalingChanges(old, config);
+    const sameTiming = old.metrics_interval_s === config.metrics_interval_s &&
+      old.look_back_period_s === config.look_back_period_s &&
+      old.aggregation_function === config.aggregation_function;
+    const oldRef = old.policy?.policy_function ?? null;
+    const newRef = config.policy?.policy_function ?? null;
+    const samePolicy = oldRef === newRef ||
+      ((oldRef === null || isDefaultPolicyRef(oldRef)) &&
+        (newRef === null || isDefaultPolicyRef(newRef)));
+    this.#config = config;
+    if (!sameTiming && this.#ownMetrics) this.#metrics = new MetricsPipeline(config, nowMs);
+    if (!samePolicy) {
+      this.#policyState = {};
+      if (newRef === null || isDefaultPolicyRef(newRef)) {
+        this.#policy = defaultAutoscalingPolicy;
+        this.#policyName = "default";
+      } else {
+        this.#policy = null; // the handle loads it and calls setPolicy()
+        this.#policyName = newRef;
+      }
+      this.#status.policy = this.#policyName;
+      this.#status.policy_error = null;
+    }
+    const from = this.#target.targetReplicas();
+    const to = config.initial_replicas !== null
+      ? initialTargetReplicas(config)
+      : Math.min(config.max_replicas, Math.max(config.min_replicas, from));
+    const s = this.#status;
+    s.min_replicas = config.min_replicas;
+    s.max_replicas = config.max_replicas;
+    s.target_ongoing_requests = config.target_ongoing_requests;
+    if (to !== from) {
+      this.#target.setTargetReplicas(to);
+      if (to > from) this.#lastScaleUpMs = nowMs;
+      else this.#lastScaleDownMs = nowMs;
+      const message = this.#enterScaling(from, to, "AUTOSCALING");
+      this.#record({
+        time_ms: nowMs,
+        elapsed_s: (nowMs - this.#startMs) / 1000,
+        from_replicas: from,
+        to_replicas: to,
+        reason: "config_update",
+        total_ongoing_requests: s.total_ongoing_requests,
+        queued_requests: s.queued_requests,
+        running_replicas: this.#target.runningReplicas(),
+        raw_replicas: null,
+        held_s: 0,
+        message,
+      });
+    }
+    s.target_replicas = to;
+    this.#updateGauges(0);
+    this.#log(
+      `autoscaler ${this.#label()}: config updated in place (${
+        changes.join(", ") || "no knob changed"
+      }); sample windows ${sameTiming ? "kept" : "restarted"}, delay state ${
+        samePolicy ? "kept" : "reset (new policy)"
+      }; target ${from}${to !== from ? ` -> ${to}` : " kept"}`,
+    );
+    this.#lastCsvKey = "";
+    this.#writeCsv({
+      nowMs,
+      elapsedS: (nowMs - this.#startMs) / 1000,
+      totalOngoing: s.total_ongoing_requests,
+      queued: s.queued_requests,
+      running: this.#target.runningReplicas(),
+      desired: s.desired_replicas,
+      target: to,
+      reason: "config_update",
+      decision: null,
+    });
+    this.#lastCsvKey = "";
+    return {
+      keptWindows: sameTiming,
+      keptDelayState: samePolicy,
+      fromReplicas: from,
+      toReplicas: to,
+      changes,
+    };
   }
 
   /** Records a policy that could not be loaded: status shows it, the target holds. */
@@ -464,99 +578,13 @@ export class AutoscalerController {
   }
 }
 
-/** Whether a custom policy loaded (see {@linkcode AutoscalerHandle.ready}). */
-export type PolicyLoadResult = { ok: true } | { ok: false; error: string };
-
-/** A running autoscaler (CONTRACTS.md). */
-export interface AutoscalerHandle {
-  /** The current status (a copy). */
-  status(): AutoscalerStatus;
-  /** Recent scaling decisions, oldest first. */
-  decisions(): ScalingDecision[];
-  /** Subscribes to scaling decisions; returns the unsubscribe function. */
-  onDecision(fn: (d: ScalingDecision) => void): () => void;
-  /** Stops the control loop (the target stays where it is). */
-  stop(): void;
-  /** Settles once the policy is loaded (at once for the default); never rejects. */
-  ready: Promise<PolicyLoadResult>;
-  /** The steppable controller underneath (for tests and tools). */
-  controller: AutoscalerController;
-}
-
-/** Options of {@linkcode startAutoscaler}. */
-export interface StartAutoscalerOptions extends AutoscalerOptions {
-  /** Clock that times the loop; default the real clock. */
-  clock?: Clock;
-  /** Folder a relative `policy_function` module is resolved from (the config file's folder). */
-  policyBaseDir?: string;
-  /** Loop period, default 100 ms (Ray's control loop). */
-  loopIntervalMs?: number;
-  /** Called with every tick's record (the simulator keeps them for its trace). */
-  onTick?: (record: TickRecord) => void;
-}
-
-/**
- * Starts the control loop on `options.clock`: a tick, then the next one `loopIntervalMs` later
- * (like Ray, the period is the step's duration plus the interval). A custom
- * `policy.policy_function` is imported first; until it loads (or if it cannot) the target holds
- * and `status().message` says why.
- */
-export function startAutoscaler(
-  target: AutoscalingTarget,
-  options: StartAutoscalerOptions,
-): AutoscalerHandle {
-  const clock = options.clock ?? realClock;
-  const intervalMs = options.loopIntervalMs ?? CONTROL_LOOP_INTERVAL_MS;
-  const controller = new AutoscalerController(target, { ...options, startMs: clock.now() });
-  let stopped = false;
-  let timer: TimerId | null = null;
-  const loop = () => {
-    timer = null;
-    if (stopped) return;
-    try {
-      const record = controller.tick(clock.now());
-      options.onTick?.(record);
-    } catch (error) {
-      options.log?.(
-        `autoscaler ${options.appName}/${options.deploymentName}: tick failed: ${
-          (error as Error)?.stack ?? error
-        }`,
-      );
-    }
-    if (!stopped) timer = clock.setTimeout(loop, intervalMs);
-  };
-
-  const ref = options.config.policy?.policy_function ?? null;
-  let ready: Promise<PolicyLoadResult>;
-  if (options.policy !== undefined || ref === null || isDefaultPolicyRef(ref)) {
-    ready = Promise.resolve({ ok: true });
-    // The first tick runs on the clock too, so the caller can attach the handle before it.
-    timer = clock.setTimeout(loop, 0);
-  } else {
-    ready = loadPolicy(ref, { baseDir: options.policyBaseDir }).then(
-      (policy) => {
-        controller.setPolicy(policy);
-        if (!stopped) loop();
-        return { ok: true } as const;
-      },
-      (error) => {
-        const message = (error as Error).message;
-        controller.setPolicyError(message);
-        return { ok: false, error: message } as const;
-      },
-    );
+/** The knobs that differ between two autoscaling configs, as `name: old -> new`. */
+export function autoscalingChanges(a: AutoscalingConfig, b: AutoscalingConfig): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(b) as (keyof AutoscalingConfig)[]) {
+    const x = JSON.stringify(a[key] ?? null);
+    const y = JSON.stringify(b[key] ?? null);
+    if (x !== y) out.push(`${key}: ${x} -> ${y}`);
   }
-
-  return {
-    status: () => controller.status(),
-    decisions: () => controller.decisions(),
-    onDecision: (fn) => controller.onDecision(fn),
-    stop: () => {
-      stopped = true;
-      if (timer !== null) clock.clearTimeout(timer);
-      timer = null;
-    },
-    ready,
-    controller,
-  };
+  return out;
 }

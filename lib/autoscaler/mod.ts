@@ -42,19 +42,23 @@ export {
 export {
   AutoscalerController,
   type AutoscalerDeploymentStatus,
-  type AutoscalerHandle,
   type AutoscalerOptions,
   type AutoscalerStatus,
   type AutoscalerStatusTrigger,
+  autoscalingChanges,
   type AutoscalingTarget,
   CONTROL_LOOP_INTERVAL_MS,
-  type PolicyLoadResult,
+  type ReconfigureResult,
   type ScalingDecision,
-  startAutoscaler,
-  type StartAutoscalerOptions,
   type TickReason,
   type TickRecord,
 } from "./controller.ts";
+export {
+  type AutoscalerHandle,
+  type PolicyLoadResult,
+  startAutoscaler,
+  type StartAutoscalerOptions,
+} from "./control_loop.ts";
 export { isDefaultPolicyRef, loadPolicy, parsePolicyRef } from "./custom_policy.ts";
 export { DECISIONS_CSV_HEADER } from "./_csv.ts";
 export {

@@ -27,6 +27,11 @@ export interface DashboardOptions {
   nodeModulesDir?: string | URL;
   /** Unix ms clock (tests); default `Date.now`. */
   now?: () => number;
+  /**
+   * The service's admin REST API (lib/serve's `createAdminApi`, issue 15) on the same port: it
+   * answers its own path and returns null for the others. The page itself stays read-only.
+   */
+  adminApi?: (req: Request) => Promise<Response> | null;
 }
 
 /** A running dashboard. */
@@ -110,9 +115,11 @@ export async function startDashboard(
     }, Math.max(0, nextMs - now()));
   };
 
-  const handler = (req: Request): Response => {
+  const handler = (req: Request): Response | Promise<Response> => {
     const badHost = hostHeaderProblem(req); // new URL() below would throw on it (a 500)
     if (badHost) return text(400, badHost + "\n", { connection: "close" });
+    const api = options.adminApi?.(req);
+    if (api) return api;
     const url = new URL(req.url);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, `the dashboard only reads: use GET ${url.pathname}\n`, {

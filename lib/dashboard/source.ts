@@ -76,7 +76,10 @@ export function serveDashboardSource(
     onRequest: (fn) => serve.onAppRequest(fn),
     onDecision: a ? (fn) => a.onDecision(fn) : undefined,
     decisions: a ? () => a.decisions() : undefined,
-    delays: serve.deployment.config.autoscaling_config ?? null,
+    // Read at each use: a config update may change the delays.
+    get delays() {
+      return serve.deployment.config.autoscaling_config ?? null;
+    },
   };
 }
 

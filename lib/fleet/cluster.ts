@@ -14,6 +14,7 @@ const SCALE = 1000;
 export class Cluster {
   readonly #totalMilli: number;
   #usedMilli = 0;
+  readonly #freedListeners = new Set<() => void>();
 
   /** Creates a cluster of `numCpus` logical CPUs (a number >= 0; `Infinity` for no limit). */
   constructor(numCpus: number) {
@@ -45,8 +46,18 @@ export class Cluster {
     return true;
   }
 
-  /** Gives `numCpus` back. */
+  /** Gives `numCpus` back and tells every {@linkcode Cluster.onFreed} listener. */
   free(numCpus: number): void {
     this.#usedMilli = Math.max(0, this.#usedMilli - Math.round(numCpus * SCALE));
+    for (const fn of this.#freedListeners) fn();
+  }
+
+  /**
+   * Calls `fn` whenever CPUs are given back, so that the replica sets of other deployments
+   * sharing this cluster can start their pending replicas; returns the unsubscribe function.
+   */
+  onFreed(fn: () => void): () => void {
+    this.#freedListeners.add(fn);
+    return () => this.#freedListeners.delete(fn);
   }
 }

@@ -98,6 +98,11 @@ export class ReplicaSet<R extends ManagedReplica> {
   #drainTimers = new Map<R, TimerId>();
   #closing = new Set<Promise<void>>();
   #holdNewUntilMs = -Infinity;
+  #numCpus: number;
+  #waitLoopS: number;
+  #timeoutS: number;
+  /** CPUs each replica holds (a config update may change the amount for new replicas). */
+  readonly #cpusHeld = new Map<R, number>();
 
   /** An empty set; call {@linkcode ReplicaSet.setTarget} (or `createRunning`) to fill it. */
   constructor(driver: ReplicaDriver<R>, options: ReplicaSetOptions<R>) {
@@ -107,6 +112,39 @@ export class ReplicaSet<R extends ManagedReplica> {
     this.#log = options.log ?? (() => {});
     const m = options.maxConcurrentStarts ?? Infinity;
     this.#maxStarts = Math.max(1, m);
+    this.#numCpus = options.numCpusPerReplica;
+    this.#waitLoopS = options.gracefulShutdownWaitLoopS;
+    this.#timeoutS = options.gracefulShutdownTimeoutS;
+  }
+
+  /**
+   * Changes settings in place (a config update): `numCpusPerReplica` applies to replicas asked
+   * for from now on (each replica gives back what it took), the drain times to drains that poll
+   * next.
+   */
+  configure(
+    settings: Partial<
+      Pick<
+        ReplicaSetOptions<R>,
+        "numCpusPerReplica" | "gracefulShutdownWaitLoopS" | "gracefulShutdownTimeoutS"
+      >
+    >,
+  ): void {
+    this.#numCpus = settings.numCpusPerReplica ?? this.#numCpus;
+    this.#waitLoopS = settings.gracefulShutdownWaitLoopS ?? this.#waitLoopS;
+    this.#timeoutS = settings.gracefulShutdownTimeoutS ?? this.#timeoutS;
+  }
+
+  /**
+   * Stops this one replica (a rolling update retiring an old version) and lowers the target by
+   * one, so that no other replica is started or stopped for it. Running replicas drain.
+   */
+  retire(r: R): void {
+    if (!this.#replicas.includes(r) || r.state === "STOPPING") return;
+    this.#target = Math.max(0, this.#target - 1);
+    if (r.state === "PENDING_ALLOCATION") this.#remove(r);
+    else this.#stop(r, r.state === "RUNNING");
+    this.#allocatePending();
   }
 
   /** Every replica, any state, oldest first. */
@@ -149,11 +187,12 @@ export class ReplicaSet<R extends ManagedReplica> {
    * PENDING_ALLOCATION.
    */
   createRunning(n: number): void {
-    const need = this.#o.numCpusPerReplica;
+    const need = this.#numCpus;
     for (let i = 0; i < n; i++) {
       const r = this.#create();
       this.#target++;
       if (this.#counts.PENDING_ALLOCATION > 1 || !this.#o.cluster.tryAllocate(need)) continue;
+      this.#cpusHeld.set(r, need);
       r.startedAtMs = this.#clock.now();
       this.#setState(r, "STARTING");
       this.#becomeRunning(r);
@@ -194,7 +233,7 @@ export class ReplicaSet<R extends ManagedReplica> {
   /** A starting replica failed to start: it leaves the set, its CPUs freed (no reconcile). */
   startFailed(r: R): void {
     if (r.state !== "STARTING" || !this.#replicas.includes(r)) return;
-    this.#o.cluster.free(this.#o.numCpusPerReplica);
+    this.#freeCpus(r);
     this.#remove(r);
     this.#allocatePending();
   }
@@ -204,13 +243,12 @@ export class ReplicaSet<R extends ManagedReplica> {
     if (!this.#replicas.includes(r)) return false;
     this.#o.router.remove(r);
     this.#clearDrain(r);
-    const held = r.state !== "PENDING_ALLOCATION";
     if (r.state !== "STOPPING") {
       r.stoppingSinceMs = this.#clock.now();
       this.#setState(r, "STOPPING");
     }
     this.#driver.kill(r, reason);
-    if (held) this.#o.cluster.free(this.#o.numCpusPerReplica);
+    this.#freeCpus(r);
     this.#remove(r);
     this.#allocatePending();
     return true;
@@ -274,10 +312,11 @@ export class ReplicaSet<R extends ManagedReplica> {
   /** Oldest pending replicas first, while the cluster has their CPUs. */
   #allocatePending(): void {
     if (this.#counts.PENDING_ALLOCATION === 0) return;
-    const need = this.#o.numCpusPerReplica;
+    const need = this.#numCpus;
     for (const r of this.#replicas) {
       if (r.state !== "PENDING_ALLOCATION") continue;
       if (!this.#o.cluster.tryAllocate(need)) break;
+      this.#cpusHeld.set(r, need);
       r.startedAtMs = this.#clock.now();
       this.#setState(r, "STARTING");
       this.#log(`replica ${r.id} STARTING`);
@@ -328,7 +367,7 @@ export class ReplicaSet<R extends ManagedReplica> {
     this.#drainTimers.delete(r);
     if (r.state !== "STOPPING" || !this.#replicas.includes(r)) return;
     const now = this.#clock.now();
-    const timeoutMs = this.#o.gracefulShutdownTimeoutS * 1000;
+    const timeoutMs = this.#timeoutS * 1000;
     const deadline = r.stoppingSinceMs! + timeoutMs;
     if (!this.#driver.busy(r)) {
       const closing = this.#driver.close(r);
@@ -344,13 +383,13 @@ export class ReplicaSet<R extends ManagedReplica> {
     if (now >= deadline - 1e-9) {
       this.#log(
         `replica ${r.id} still had requests after ` +
-          `graceful_shutdown_timeout_s=${this.#o.gracefulShutdownTimeoutS}; killing it`,
+          `graceful_shutdown_timeout_s=${this.#timeoutS}; killing it`,
       );
       this.#driver.kill(r, "graceful shutdown timed out");
       this.#finishStop(r);
       return;
     }
-    const loopMs = Math.max(1, this.#o.gracefulShutdownWaitLoopS * 1000);
+    const loopMs = Math.max(1, this.#waitLoopS * 1000);
     const at = Math.min(now + loopMs, deadline);
     this.#drainTimers.set(r, this.#clock.setTimeout(() => this.#drainPoll(r), at - now));
   }
@@ -363,9 +402,17 @@ export class ReplicaSet<R extends ManagedReplica> {
 
   #finishStop(r: R): void {
     if (!this.#replicas.includes(r)) return;
-    this.#o.cluster.free(this.#o.numCpusPerReplica);
+    this.#freeCpus(r);
     this.#remove(r);
     this.#log(`replica ${r.id} stopped`);
     this.reconcile();
+  }
+
+  /** Gives back the CPUs `r` holds, if any (a pending replica holds none). */
+  #freeCpus(r: R): void {
+    const cpus = this.#cpusHeld.get(r);
+    if (cpus === undefined) return;
+    this.#cpusHeld.delete(r);
+    this.#o.cluster.free(cpus);
   }
 }

@@ -47,8 +47,8 @@ export interface ReplicaRouterOptions {
 export class ReplicaRouter<R extends RoutedReplica> {
   readonly #routable: R[] = [];
   readonly #withFreeSlot: R[] = [];
-  readonly #maxOngoing: number;
-  readonly #maxQueued: number;
+  #maxOngoing: number;
+  #maxQueued: number;
   readonly #random: () => number;
   #version = 0;
 
@@ -77,6 +77,21 @@ export class ReplicaRouter<R extends RoutedReplica> {
   /** Changes whenever a replica is added or removed (the autoscaler's `replicaSetVersion`). */
   get version(): number {
     return this.#version;
+  }
+
+  /**
+   * Changes `max_ongoing_requests` and `max_queued_requests` in place (a lightweight config
+   * update): replicas keep their in-flight requests; a lower cap only stops new assignments.
+   */
+  setLimits(limits: { maxOngoingRequests: number; maxQueuedRequests: number }): void {
+    if (!(Number.isInteger(limits.maxOngoingRequests) && limits.maxOngoingRequests >= 1)) {
+      throw new RangeError(
+        `maxOngoingRequests must be an integer >= 1, got ${limits.maxOngoingRequests}`,
+      );
+    }
+    this.#maxOngoing = limits.maxOngoingRequests;
+    this.#maxQueued = limits.maxQueuedRequests;
+    for (const r of this.#routable) this.#updateFreeSlot(r);
   }
 
   /** Whether some routable replica has a free slot. */

@@ -16,13 +16,23 @@ import { DeploymentMetrics } from "./deployment_metrics.ts";
 import type { Registry } from "./metrics.ts";
 import { Replica, ReplicaDiedError, RequestTimeoutError } from "./replica.ts";
 import { RequestQueue } from "./request_queue.ts";
+import { ReplicaVersions, rollOut, type RollOutResult } from "./_rolling_update.ts";
+import {
+  newReplicaId,
+  onCpusFreed,
+  SLOW_STARTUP_WARNING_MS,
+  slowStartWarnings,
+  STATUS_CODES,
+  waitForQueueToEmpty,
+} from "./_deployment_helpers.ts";
+import { type HandledRequest, initialReplicaCount } from "./_deployment_helpers.ts";
+export { type HandledRequest, initialReplicaCount };
 import type {
   ClassifyRequest,
   DeploymentStatus,
   DeploymentStatusJson,
   LogLevel,
   ReplicaOptions,
-  ReplicaReply,
   ReplicaState,
 } from "./types.ts";
 
@@ -50,24 +60,7 @@ export interface DeploymentOptions {
   clock?: Clock;
 }
 
-/** The answer to one request, with where and how long it waited. */
-export interface HandledRequest {
-  reply: ReplicaReply;
-  replicaId: string;
-  queueMs: number;
-  retried: boolean;
-}
-
-/** Number of replicas a deployment starts with: num_replicas, or initial_replicas ?? min_replicas. */
-export function initialReplicaCount(config: DeploymentConfig): number {
-  const a = config.autoscaling_config;
-  if (a) return a.initial_replicas ?? a.min_replicas;
-  return config.num_replicas ?? 1;
-}
-
 const HEALTH_CHECK_UNHEALTHY_THRESHOLD = 3;
-/** Ray's SERVE_SLOW_STARTUP_WARNING_S (30 s), repeated every 30 s. */
-const SLOW_STARTUP_WARNING_MS = 30_000;
 
 /** A deployment's replicas, router and status; see the module doc. */
 export class Deployment {
@@ -89,13 +82,20 @@ export class Deployment {
   #slowStartTimer: number | undefined;
   #autoscaler: AutoscalerLike | null = null;
   #stopped = false;
+  #config: DeploymentConfig;
+  #replicaOptions: ReplicaOptions;
+  readonly #versions = new ReplicaVersions<Replica>();
+  #rolling: Promise<RollOutResult> | null = null;
+  readonly #unsubscribeCluster: () => void;
   readonly #log: (line: string, level?: LogLevel) => void;
   readonly #random: () => number;
   readonly #metrics: DeploymentMetrics;
 
   /** Creates a deployment with no replicas; call {@link start}. */
-  constructor(readonly config: DeploymentConfig, readonly options: DeploymentOptions) {
+  constructor(config: DeploymentConfig, readonly options: DeploymentOptions) {
     this.name = config.name;
+    this.#config = config;
+    this.#replicaOptions = options.replicaOptions;
     this.#log = options.log ?? (() => {});
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? realClock;
@@ -109,7 +109,11 @@ export class Deployment {
     });
     const numCpus = config.ray_actor_options.num_cpus;
     this.#set = new ReplicaSet<Replica>({
-      create: () => new Replica(newReplicaId(), numCpus),
+      create: () => {
+        const r = new Replica(newReplicaId(), this.#config.ray_actor_options.num_cpus);
+        this.#versions.stamp(r);
+        return r;
+      },
       start: (r) => this.#spawnReplica(r),
       busy: (r) => r.ongoing > 0 || r.inFlight > 0,
       close: (r) => r.close(),
@@ -124,6 +128,9 @@ export class Deployment {
       gracefulShutdownWaitLoopS: config.graceful_shutdown_wait_loop_s,
       gracefulShutdownTimeoutS: config.graceful_shutdown_timeout_s,
       log: (line) => this.#log(line),
+    });
+    this.#unsubscribeCluster = onCpusFreed(options.cluster, () => {
+      if (!this.#stopped && this.#set.counts.PENDING_ALLOCATION > 0) this.#reconcile();
     });
     this.#metrics = new DeploymentMetrics(
       options.registry,
@@ -170,9 +177,9 @@ export class Deployment {
     return this.#set.counts.RUNNING;
   }
 
-  /** Current target. */
+  /** Current target (a rolling update's extra replica is not counted). */
   targetReplicas(): number {
-    return this.#set.target;
+    return this.#set.target - this.#versions.surge;
   }
 
   /** Sets a new target; replicas are added (PENDING_ALLOCATION) or drained to meet it. */
@@ -180,8 +187,8 @@ export class Deployment {
     if (!Number.isInteger(n) || n < 0) {
       throw new RangeError(`target replicas must be an integer >= 0, got ${n}`);
     }
-    if (this.#stopped || n === this.#set.target) return;
-    const from = this.#set.liveCount;
+    if (this.#stopped || n === this.targetReplicas()) return;
+    const from = this.#set.liveCount - this.#versions.surge;
     const autoscaled = this.#autoscaler !== null;
     if (this.#status !== "UPDATING" && this.#status !== "DEPLOY_FAILED") {
       if (n > from) {
@@ -198,8 +205,8 @@ export class Deployment {
         );
       }
     }
-    this.#log(`target replicas ${this.#set.target} -> ${n}`);
-    this.#set.setTarget(n);
+    this.#log(`target replicas ${this.targetReplicas()} -> ${n}`);
+    this.#set.setTarget(n + this.#versions.surge);
     this.#updateStatus();
   }
 
@@ -230,36 +237,71 @@ export class Deployment {
     this.#slowStartTimer = this.#clock.setTimeout(warnLoop, SLOW_STARTUP_WARNING_MS);
   }
 
-  /** Ray's slow-start warning: replicas asked for more than 30 s ago and still not RUNNING. */
   #warnSlowStarts(): void {
-    const now = this.#clock.now();
-    const slow = (state: ReplicaState) =>
-      this.#set.replicas.filter((r) =>
-        r.state === state && now - r.requestedAtMs > SLOW_STARTUP_WARNING_MS
-      ).length;
-    const pending = slow("PENDING_ALLOCATION");
-    const starting = slow("STARTING");
-    if (pending > 0) {
-      this.#log(
-        `${pending} replica(s) have waited more than ${SLOW_STARTUP_WARNING_MS / 1000} s ` +
-          `for CPUs: each needs ${this.config.ray_actor_options.num_cpus}, the cluster has ` +
-          `${this.options.cluster.numCpus - this.options.cluster.cpusUsed} of ` +
-          `${this.options.cluster.numCpus} free (raise --num-cpus or lower num_cpus)`,
-        "WARN",
-      );
-    }
-    if (starting > 0) {
-      this.#log(
-        `${starting} replica(s) have taken more than ${SLOW_STARTUP_WARNING_MS / 1000} s ` +
-          `to start (model load); the machine may be overloaded`,
-        "WARN",
-      );
-    }
+    const lines = slowStartWarnings(this.#set.replicas, {
+      nowMs: this.#clock.now(),
+      numCpus: this.config.ray_actor_options.num_cpus,
+      cluster: this.options.cluster,
+    });
+    for (const line of lines) this.#log(line, "WARN");
   }
 
   /** Makes the deployment report the autoscaler's status and decisions. */
   attachAutoscaler(autoscaler: AutoscalerLike): void {
     this.#autoscaler = autoscaler;
+  }
+
+  /** Stops and forgets the autoscaler (`autoscaling_config` removed). */
+  detachAutoscaler(): void {
+    this.#autoscaler?.stop();
+    this.#autoscaler = null;
+  }
+
+  /** The config in force (a lightweight or rolling update replaces it). */
+  get config(): DeploymentConfig {
+    return this.#config;
+  }
+
+  /** Lightweight update: new limits and timings, no replica restarts (autoscaler: caller's). */
+  reconfigure(next: DeploymentConfig): void {
+    this.#config = next;
+    this.router.setLimits({
+      maxOngoingRequests: next.max_ongoing_requests,
+      maxQueuedRequests: next.max_queued_requests,
+    });
+    this.queue.maxQueuedRequests = next.max_queued_requests;
+    this.#set.configure({
+      gracefulShutdownWaitLoopS: next.graceful_shutdown_wait_loop_s,
+      gracefulShutdownTimeoutS: next.graceful_shutdown_timeout_s,
+    });
+    this.queue.dispatch(); // a higher max_ongoing_requests frees slots for waiting requests
+    if (next.autoscaling_config === null && this.#autoscaler === null) {
+      this.setTargetReplicas(next.num_replicas ?? 1);
+    }
+  }
+
+  /** Rolling update to new replica options, one replica at a time (see _rolling_update.ts). */
+  rollingUpdate(next: DeploymentConfig, replicaOptions: ReplicaOptions): Promise<RollOutResult> {
+    this.reconfigure(next);
+    this.#replicaOptions = replicaOptions;
+    this.#set.configure({ numCpusPerReplica: next.ray_actor_options.num_cpus });
+    const version = ++this.#versions.version;
+    this.#setStatus("UPDATING", "CONFIG_UPDATE_STARTED", `Rolling to version ${version}.`);
+    const view = this.#versions.view(this.#set, {
+      name: this.name,
+      isStopped: () => this.#stopped,
+      isFailed: () => this.#status === "DEPLOY_FAILED",
+      newcomerFits: () => this.options.cluster.fits(this.#config.ray_actor_options.num_cpus),
+    });
+    const previous = this.#rolling ?? Promise.resolve("done" as RollOutResult);
+    const run = previous.then(() => rollOut(view, { log: this.#log }));
+    this.#rolling = run;
+    return run.finally(() => {
+      if (this.#rolling === run) {
+        this.#rolling = null;
+        this.#updateStatus();
+      }
+    });
   }
 
   /** The attached autoscaler, if any. */
@@ -346,23 +388,20 @@ export class Deployment {
     if (this.#stopped) return;
     this.#autoscaler?.stop();
     this.#stopped = true;
+    this.#unsubscribeCluster();
+    this.#versions.wake();
     if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
     if (this.#slowStartTimer !== undefined) this.#clock.clearTimeout(this.#slowStartTimer);
     for (const t of this.#healthTimers.values()) this.#clock.clearTimeout(t);
     this.#healthTimers.clear();
     // Requests still waiting have nowhere to go once every replica drains.
-    await this.#waitForQueueToEmpty(this.config.graceful_shutdown_timeout_s * 1000);
+    await waitForQueueToEmpty(this.queue, {
+      running: () => this.runningReplicas(),
+      clock: this.#clock,
+      timeoutMs: this.config.graceful_shutdown_timeout_s * 1000,
+    });
     this.queue.rejectAll(new Error("the deployment is shutting down"));
     await this.#set.stopAll();
-  }
-
-  async #waitForQueueToEmpty(timeoutMs: number): Promise<void> {
-    const deadline = this.#clock.now() + timeoutMs;
-    while (
-      this.queue.queued > 0 && this.runningReplicas() > 0 && this.#clock.now() < deadline
-    ) {
-      await new Promise((r) => this.#clock.setTimeout(() => r(null), 20));
-    }
   }
 
   // ---- replicas ----------------------------------------------------------------------------
@@ -375,6 +414,7 @@ export class Deployment {
 
   /** The replica set's state changes: routing hand-off, health checks and status. */
   #replicaChanged(r: Replica, to: ReplicaState | null): void {
+    this.#versions.wake();
     if (to === "RUNNING") {
       this.queue.dispatch();
     } else if (to === "STOPPING" || to === null) {
@@ -388,7 +428,7 @@ export class Deployment {
   #spawnReplica(r: Replica): void {
     this.#metrics.replicaStarted(r.id);
     r.onCrash = (reason) => this.#onReplicaFailed(r, `crashed: ${reason}`);
-    r.start(this.options.replicaOptions).then(
+    r.start(this.#replicaOptions).then(
       () => {
         if (this.#stopped || !this.#set.running(r)) return;
         this.#startFailures = 0;
@@ -412,7 +452,11 @@ export class Deployment {
         this.#log(
           `replica ${r.id} failed to start (${this.#startFailures}/${limit}): ${error.message}`,
         );
-        if (this.#startFailures >= limit && this.runningReplicas() === 0) {
+        // Ray: failed when no replica of the new version runs (old ones may still serve).
+        const current = this.#set.replicas.some((x) =>
+          x.state === "RUNNING" && this.#versions.isCurrent(x)
+        );
+        if (this.#startFailures >= limit && !current) {
           this.#setStatus(
             "DEPLOY_FAILED",
             "REPLICA_STARTUP_FAILED",
@@ -420,6 +464,7 @@ export class Deployment {
               `Last error: ${error.message}`,
           );
           this.#set.holdNewReplicasUntil(Infinity);
+          this.#versions.wake();
           return;
         }
         const backoffMs = Math.min(64, 2 ** (this.#startFailures - 1)) * 1000;
@@ -490,11 +535,12 @@ export class Deployment {
   }
 
   #updateStatus(): void {
-    // Shutting down: every replica stopping is not a return to health.
-    if (this.#stopped) return;
+    // Shutting down is not a return to health; a rolling update ends UPDATING itself.
+    if (this.#stopped || this.#rolling !== null) return;
     if (this.#status === "DEPLOY_FAILED" && this.runningReplicas() === 0) return;
     const c = this.#set.counts;
     const settled = c.RUNNING === this.#set.target && c.STARTING === 0 &&
+      this.#versions.surge === 0 &&
       c.PENDING_ALLOCATION === 0 && c.STOPPING === 0;
     if (!settled) return;
     const completed: Record<string, string> = {
@@ -510,9 +556,9 @@ export class Deployment {
     }
   }
 
-  /** True once the deployment gave up starting replicas (DEPLOY_FAILED). */
+  /** True once the deployment gave up starting replicas (DEPLOY_FAILED) and none serves. */
   get deployFailed(): boolean {
-    return this.#status === "DEPLOY_FAILED";
+    return this.#status === "DEPLOY_FAILED" && this.runningReplicas() === 0;
   }
 
   /** Status, trigger and message, preferring the autoscaler's message while it scales. */
@@ -535,26 +581,16 @@ export class Deployment {
       status: s.status,
       status_trigger: s.trigger,
       message: s.message,
-      target_replicas: this.#set.target,
+      target_replicas: this.targetReplicas(),
       replica_states: { ...this.#set.counts },
       ongoing_requests: this.#ongoingTotal(),
       queued_requests: this.queue.queued,
-      replicas: this.#set.replicas.map((r) => r.toJson()),
+      replicas: this.#set.replicas.map((r) => ({
+        ...r.toJson(),
+        version: this.#versions.of(r),
+      })),
+      version: this.#versions.version,
       autoscaler: this.#autoscaler?.status() ?? null,
     };
   }
-}
-
-const STATUS_CODES: Record<string, number> = {
-  DEPLOY_FAILED: 1,
-  UNHEALTHY: 2,
-  UPDATING: 3,
-  UPSCALING: 4,
-  DOWNSCALING: 5,
-  HEALTHY: 6,
-};
-
-function newReplicaId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(4));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

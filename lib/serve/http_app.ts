@@ -153,8 +153,8 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
   const classifyPaths = new Set(
     routePrefix === "/" ? ["/"] : [routePrefix, routePrefix + "/"],
   );
-  const maxJsonBytes = Math.ceil(ctx.maxImageBytes * 4 / 3) + JSON_OVERHEAD_BYTES;
-  const labelsHeaders = ctx.labelsNote ? { "x-model-labels": ctx.labelsNote } : null;
+  // Read per request: an applied config may change the model.
+  const labelsHeadersNow = () => ctx.labelsNote ? { "x-model-labels": ctx.labelsNote } : null;
 
   type RecordSeries = { requests: Series; latency: Series; errors: Series; depErrors: Series };
   const recordCache = new Map<string, RecordSeries>();
@@ -218,6 +218,7 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
     }
     const result: ClassifyResult = reply.result;
     const label = result.top[0]?.label ?? "";
+    const labelsHeaders = labelsHeadersNow();
     if (!wantsJson) {
       // Deno adds text/plain;charset=UTF-8 for a string body.
       return labelsHeaders ? new Response(label, { headers: labelsHeaders }) : new Response(label);
@@ -255,6 +256,8 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
           `or the image bytes with Content-Type image/*`,
       );
     }
+    // Read per request: a config update may change user_config.max_image_bytes.
+    const maxJsonBytes = Math.ceil(ctx.maxImageBytes * 4 / 3) + JSON_OVERHEAD_BYTES;
     const limit = kind === "bytes" ? ctx.maxImageBytes : maxJsonBytes;
     const what = kind === "bytes" ? "image" : "JSON";
     const body = await readRequestBody(req, {

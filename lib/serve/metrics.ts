@@ -169,6 +169,40 @@ export class Registry {
   render(): string {
     return this.#metrics.map((m) => m.render()).join("\n") + "\n";
   }
+
+  /** The registered families (several may share a name; see {@linkcode renderRegistries}). */
+  get metrics(): readonly Metric[] {
+    return this.#metrics;
+  }
+}
+
+/**
+ * Several registries (one per application, one for the service) as one exposition: families of
+ * the same name are written once, and series with the same labels are added up (e.g. in-flight
+ * HTTP requests counted by each application's handler).
+ */
+export function renderRegistries(registries: readonly Registry[]): string {
+  const byName = new Map<string, Metric>();
+  for (const registry of registries) {
+    for (const m of registry.metrics) {
+      m.collect?.();
+      let merged = byName.get(m.name);
+      if (merged === undefined) {
+        merged = new Metric(m.name, m.kind, m.help, m.labelNames, m.bucketsMs);
+        byName.set(m.name, merged);
+      }
+      for (const s of m.series.values()) {
+        const into = merged.child(s.labels);
+        into.value += s.value;
+        if (s.buckets && into.buckets) {
+          s.buckets.forEach((n, i) => into.buckets![i] += n);
+          into.sum! += s.sum!;
+          into.count! += s.count!;
+        }
+      }
+    }
+  }
+  return [...byName.values()].map((m) => m.render()).join("\n") + "\n";
 }
 
 function escapeLabel(value: string): string {

@@ -1,5 +1,6 @@
 /**
- * Serving: replicas as Web Workers (one inference session each, model bytes shared) in the
+ * Serving: every application of a config at its route prefix ({@linkcode ServeInstance}, updated
+ * in place by `apply`, the admin REST API on the dashboard port); replicas as Web Workers (one inference session each, model bytes shared) in the
  * lab's shared replica set and router (lib/fleet: CPU accounting like a Ray cluster, lifecycle,
  * power of two choices), a bounded FIFO request queue, the HTTP API, Prometheus metrics and
  * `serve status`-shaped output. The emulated model
@@ -18,6 +19,7 @@
  * @module
  */
 export {
+  createProxyHandler,
   type PreparedModel,
   prepareModel,
   type PrepareModelOptions,
@@ -25,6 +27,28 @@ export {
   startServe,
   type StartServeOptions,
 } from "./server.ts";
+export {
+  type ApplyResult,
+  type AppRoute,
+  type ConfigEvent,
+  ServeInstance,
+  type ServeInstanceOptions,
+} from "./instance.ts";
+export {
+  type ApplyPlan,
+  checkApplyable,
+  type DeploymentChange,
+  type DeploymentChangeKind,
+  formatPlan,
+  planApply,
+} from "./apply_plan.ts";
+export {
+  ADMIN_API_PATH,
+  type AdminApiOptions,
+  type AdminTarget,
+  createAdminApi,
+  instanceDetails,
+} from "./admin_api.ts";
 export {
   type AutoscalerLike,
   Deployment,
@@ -58,7 +82,7 @@ export {
 } from "./emulated_model.ts";
 export { type BodyBufferStats, bodyBufferStats, resetBodyBufferPeak } from "./_body_reader.ts";
 export { hostHeaderProblem } from "./host_header.ts";
-export { LATENCY_BUCKETS_MS, Metric, Registry } from "./metrics.ts";
+export { LATENCY_BUCKETS_MS, Metric, Registry, renderRegistries } from "./metrics.ts";
 export { formatServeStatus, type FormatServeStatusOptions } from "./status_format.ts";
 export { fetchImage, type FetchImageOptions, ImageFetchError } from "./image_fetcher.ts";
 export { REPLICA_STATES } from "./types.ts";
@@ -66,6 +90,7 @@ export type {
   ApplicationStatus,
   ClassifyRequest,
   ClassifyResult,
+  ConfigEventJson,
   DeploymentStatus,
   DeploymentStatusJson,
   EmulatedModelSource,

@@ -31,7 +31,7 @@ interface Waiter<R> {
  */
 export class RequestQueue<R extends RoutedReplica> {
   readonly #router: ReplicaRouter<R>;
-  readonly #maxQueued: number;
+  #maxQueued: number;
   #queue: Waiter<R>[] = [];
   #head = 0;
   #queued = 0;
@@ -40,6 +40,11 @@ export class RequestQueue<R extends RoutedReplica> {
   constructor(router: ReplicaRouter<R>, options: { maxQueuedRequests: number }) {
     this.#router = router;
     this.#maxQueued = options.maxQueuedRequests;
+  }
+
+  /** Renames the limit in errors after a config update (the router enforces it). */
+  set maxQueuedRequests(n: number) {
+    this.#maxQueued = n;
   }
 
   /** Requests waiting for a slot. */

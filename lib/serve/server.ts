@@ -1,49 +1,21 @@
 /**
- * Starts the service: resolves the model into shared memory once, creates the cluster, the
- * deployment (replica pool + router), the HTTP server, and — when `autoscaling_config` is set —
- * the autoscaler. Serves the first application of the config and its first deployment.
+ * Starts the service: a {@linkcode ServeInstance} running every application of the config (each
+ * at its route prefix, models resolved once into shared memory, one cluster's CPUs shared) behind
+ * one HTTP server, the proxy: longest route-prefix match, plus `/-/healthz`, `/-/routes`,
+ * `/metrics` and `/api/status` for the whole service. New configs are applied in place with
+ * {@linkcode ServeHandle.apply}.
  *
  * @module
  */
-import type { ModelSpec, ServeConfig } from "../config/mod.ts";
-import type { BackendChoice } from "../model/mod.ts";
-import {
-  type AutoscalerHandle,
-  type AutoscalingTarget,
-  startAutoscaler,
-} from "../autoscaler/mod.ts";
-import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
-import { prepareEmulatedModel } from "./emulated_model.ts";
-import { Deployment } from "./deployment.ts";
-import { intraOpSpinning } from "./_spinning.ts";
-import {
-  type AppRequestRecord,
-  createHttpHandler,
-  MEANINGLESS_LABELS,
-  normaliseRoutePrefix,
-} from "./http_app.ts";
-import { Registry } from "./metrics.ts";
 import { waitForThreadsToSettle } from "./_thread_settle.ts";
-import type {
-  ApplicationStatus,
-  LogLevel,
-  ModelInfo,
-  ReplicaModel,
-  ServeStatusJson,
-} from "./types.ts";
-
-/**
- * A model ready to hand to replicas: ONNX bytes in one SharedArrayBuffer, the no-op model, or the
- * emulated model.
- */
-export interface PreparedModel {
-  /** Name, pretrained and labels flags for status. */
-  info: Omit<ModelInfo, "backend">;
-  /** What every replica receives (the same shared bytes, never a per-replica copy). */
-  replicaModel: ReplicaModel;
-  /** A loud warning to print (e.g. seeded weights with meaningless labels), or null. */
-  warning: string | null;
-}
+import type { ModelSpec, ServeConfig } from "../config/mod.ts";
+import type { AutoscalerHandle } from "../autoscaler/mod.ts";
+import { prepareEmulatedModel } from "./emulated_model.ts";
+import type { Deployment } from "./deployment.ts";
+import { type AppRequestRecord, jsonError } from "./http_app.ts";
+import { type ApplyResult, ServeInstance } from "./instance.ts";
+import type { LogLevel, PreparedModel, ServeStatusJson } from "./types.ts";
+export type { PreparedModel } from "./types.ts";
 
 /** Options of {@link prepareModel}. */
 export interface PrepareModelOptions {
@@ -103,7 +75,12 @@ export async function prepareModel(
 
 /** Options of {@link startServe}. */
 export interface StartServeOptions {
-  model: PreparedModel;
+  /** The model of every deployment (`deploy --model`); default: each deployment's own. */
+  model?: PreparedModel;
+  /** Replaces `user_config.model` of every deployment, in every config applied (`--model`). */
+  modelOverride?: ModelSpec;
+  /** Resolves the models of deployments (default {@linkcode prepareModel}). */
+  prepareModel?: (spec: ModelSpec) => Promise<PreparedModel>;
   /** Cluster logical CPUs (default: this machine's count), like `ray start --num-cpus`. */
   numCpus?: number;
   /** Overrides `http_options.port` (0 = any free port). */
@@ -112,8 +89,10 @@ export interface StartServeOptions {
   host?: string;
   /** Readable log lines; `level` is `INFO` when omitted. */
   log?: (line: string, level?: LogLevel) => void;
-  /** Where the autoscaler writes its decisions CSV (if autoscaling). */
+  /** Where the first autoscaled deployment writes its decisions CSV. */
   decisionsCsvPath?: string;
+  /** Where each autoscaled deployment writes its decisions CSV (wins over decisionsCsvPath). */
+  decisionsCsvFor?: (application: string, deployment: string) => string | undefined;
   /** Uniform [0,1) source (routing, jitter). */
   random?: () => number;
   /** Replicas loading their model at once (default: the machine's CPU count). */
@@ -125,232 +104,119 @@ export interface ServeHandle {
   /** Base URL, e.g. `http://127.0.0.1:8000`. */
   readonly url: string;
   readonly port: number;
+  /** The first application's name. */
   readonly appName: string;
+  /** The first application's first deployment. */
   readonly deployment: Deployment;
+  /** Every application, their config and changes. */
+  readonly instance: ServeInstance;
   /** The `/api/status` document. */
   status(): ServeStatusJson;
-  /** The deployment's autoscaler, or null without `autoscaling_config` (read it, do not drive it). */
+  /** The first deployment's autoscaler, or null (read it, do not drive it). */
   readonly autoscaler: AutoscalerHandle | null;
+  /** Applies a new config in place (see {@linkcode ServeInstance.apply}). */
+  apply(config: ServeConfig): Promise<ApplyResult>;
   /** Observes every finished application request (dashboard); returns the unsubscribe function. */
   onAppRequest(fn: (r: AppRequestRecord) => void): () => void;
-  /** Resolves once the application is RUNNING (or rejects when its deployment failed). */
+  /** Resolves once every application is RUNNING (or rejects when a deployment failed). */
   ready(options?: { timeoutMs?: number }): Promise<void>;
   /** Graceful stop: no new connections, in-flight requests finish, replicas drain. */
   shutdown(): Promise<void>;
 }
 
-/** Starts serving `config` in this process; see the module doc. */
+/** Starts serving `config` in this process; see the module doc. Throws when it is refused. */
 export async function startServe(
   config: ServeConfig,
   options: StartServeOptions,
 ): Promise<ServeHandle> {
   const log = options.log ?? (() => {});
-  const app = config.applications[0];
-  if (!app) throw new Error("the config has no applications; add one under applications:");
-  if (config.applications.length > 1) {
-    log(`note: serving only the first application (${app.name}); others are ignored`);
+  if (config.applications.length === 0) {
+    throw new Error("the config has no applications; add one under applications:");
   }
-  const dep = app.deployments[0];
-  if (!dep) {
-    throw new Error(`application ${app.name} has no deployments; add one under deployments:`);
+  for (const app of config.applications) {
+    if (app.deployments.length === 0) {
+      throw new Error(`application ${app.name} has no deployments; add one under deployments:`);
+    }
   }
-  if (app.deployments.length > 1) {
-    log(`note: serving only the first deployment (${dep.name}) of ${app.name}`);
-  }
-  const numCpus = options.numCpus ?? machineCpuCount();
-  const cluster = new Cluster(numCpus);
-  const registry = new Registry();
-  const routePrefix = normaliseRoutePrefix(app.route_prefix);
-  const uc = dep.user_config;
-  const deployment = new Deployment(dep, {
-    appName: app.name,
-    route: routePrefix,
-    cluster,
-    registry,
+  const fixedModel = options.model;
+  const first = config.applications[0];
+  const instance = new ServeInstance({
+    prepareModel: fixedModel
+      ? () => Promise.resolve(fixedModel)
+      : options.prepareModel ?? ((spec) => prepareModel(spec, { log })),
+    modelOverride: options.modelOverride,
+    numCpus: options.numCpus,
+    log,
     random: options.random,
     maxConcurrentStarts: options.maxConcurrentStarts,
-    log: (line, level) => log(`[${app.name}/${dep.name}] ${line}`, level),
-    replicaOptions: {
-      model: options.model.replicaModel,
-      backend: uc.backend,
-      threads: sessionThreads(dep.ray_actor_options.num_cpus),
-      maxImageBytes: uc.max_image_bytes,
-      maxImagePixels: uc.max_image_pixels,
-      imageFetchTimeoutMs: uc.image_fetch_timeout_s * 1000,
-      allowedImageHosts: uc.allowed_image_hosts,
-      batching: { maxBatchSize: dep.max_batch_size, batchWaitTimeoutS: dep.batch_wait_timeout_s },
-      intraOpSpinning: intraOpSpinning(dep.ray_actor_options.num_cpus, {
-        clusterCpus: numCpus,
-        machineCpus: machineCpuCount(),
-      }),
-    },
-  });
-  const lastDeployedS = Date.now() / 1000;
-
-  const appStatus = (): { status: ApplicationStatus; message: string } => {
-    const s = deployment.currentStatus();
-    if (s.status === "DEPLOY_FAILED") {
-      return {
-        status: "DEPLOY_FAILED",
-        message: `Failed to update the deployments ['${dep.name}'].`,
-      };
-    }
-    if (s.status === "UNHEALTHY") {
-      return { status: "UNHEALTHY", message: `The deployments ['${dep.name}'] are UNHEALTHY.` };
-    }
-    if (s.status === "UPDATING" || s.trigger === "CONFIG_UPDATE_STARTED") {
-      return { status: "DEPLOYING", message: "" };
-    }
-    return { status: "RUNNING", message: "" };
-  };
-
-  const status = (): ServeStatusJson => {
-    const a = appStatus();
-    const backend = deployment.replicas.find((r) => r.backend)?.backend ??
-      (options.model.replicaModel.kind === "onnx" ? uc.backend : options.model.replicaModel.kind);
-    return {
-      applications: {
-        [app.name]: {
-          status: a.status,
-          message: a.message,
-          route_prefix: routePrefix,
-          last_deployed_time_s: lastDeployedS,
-          deployments: { [dep.name]: deployment.statusJson() },
-        },
-      },
-      model: { ...options.model.info, backend, ...backendChoiceJson(deployment.replicas) },
-      cluster: { num_cpus: cluster.numCpus, cpus_used: cluster.cpusUsed },
-    };
-  };
-
-  const appStatusMetric = registry.gauge(
-    "ray_serve_application_status",
-    "0 UNKNOWN, 1 DEPLOY_FAILED, 2 UNHEALTHY, 3 NOT_STARTED, 4 DELETING, 5 DEPLOYING, 6 RUNNING.",
-    ["application"],
-  );
-  const APP_CODES: Record<ApplicationStatus, number> = {
-    DEPLOY_FAILED: 1,
-    UNHEALTHY: 2,
-    DEPLOYING: 5,
-    RUNNING: 6,
-  };
-  appStatusMetric.collect = () => appStatusMetric.set([app.name], APP_CODES[appStatus().status]);
-  const cpuMetric = registry.gauge(
-    "autoscale_lab_cluster_cpus",
-    "Cluster logical CPUs: total and used by replicas (no Ray Serve counterpart).",
-    ["kind"],
-  );
-  cpuMetric.collect = () => {
-    cpuMetric.set(["total"], cluster.numCpus);
-    cpuMetric.set(["used"], cluster.cpusUsed);
-  };
-
-  const requestObservers = new Set<(r: AppRequestRecord) => void>();
-  const handler = createHttpHandler({
-    appName: app.name,
-    routePrefix,
-    deployment,
-    registry,
-    status,
-    applicationStatus: appStatus,
     requestTimeoutMs: config.http_options.request_timeout_s === null
       ? null
       : config.http_options.request_timeout_s * 1000,
-    topK: uc.top_k,
-    maxImageBytes: uc.max_image_bytes,
-    modelName: options.model.info.name,
-    // The no-op model's "noop" label needs no warning; a real network with seeded weights does.
-    labelsNote: options.model.replicaModel.kind === "onnx" && !options.model.info.labels_meaningful
-      ? MEANINGLESS_LABELS
-      : null,
-    onAppRequest: (r) => {
-      for (const fn of requestObservers) {
-        try {
-          fn(r);
-        } catch (error) {
-          log(`request observer failed (ignored): ${(error as Error)?.message ?? error}`);
-        }
-      }
-    },
+    decisionsCsvPath: options.decisionsCsvFor ??
+      ((app, dep) =>
+        app === first.name && dep === first.deployments[0].name
+          ? options.decisionsCsvPath
+          : undefined),
   });
+  const applied = await instance.apply(config);
+  if (!applied.ok) throw new Error(`the config was refused:\n  ${applied.errors.join("\n  ")}`);
 
   const hostname = options.host ?? config.http_options.host;
   const port = options.port ?? config.http_options.port;
   let listening!: { hostname: string; port: number };
-  const server = Deno.serve({
-    hostname,
-    port,
-    onListen: (addr) => {
-      listening = addr;
-    },
-    onError: (error) => {
-      log(`internal error while handling a request: ${(error as Error)?.stack ?? error}`);
-      return new Response(
-        JSON.stringify({ error: "internal_error", detail: String((error as Error)?.message) }),
-        { status: 500, headers: { "content-type": "application/json" } },
-      );
-    },
-  }, handler);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname,
+      port,
+      onListen: (addr) => {
+        listening = addr;
+      },
+      onError: (error) => {
+        log(`internal error while handling a request: ${(error as Error)?.stack ?? error}`);
+        return jsonError(500, "internal_error", String((error as Error)?.message));
+      },
+    }, createProxyHandler(instance));
+  } catch (error) {
+    await instance.shutdown();
+    throw error;
+  }
   const host = listening.hostname.includes(":") ? `[${listening.hostname}]` : listening.hostname;
   const url = `http://${host}:${listening.port}`;
 
-  deployment.start();
-
-  // ==== AUTOSCALER SEAM: the one place the autoscaler is started ==============================
-  let autoscaler: AutoscalerHandle | null = null;
-  if (dep.autoscaling_config) {
-    autoscaler = startAutoscaler(deployment satisfies AutoscalingTarget, {
-      config: dep.autoscaling_config,
-      appName: app.name,
-      deploymentName: dep.name,
-      log: (line) => log(`[${app.name}/${dep.name}] autoscaler: ${line}`),
-      decisionsCsvPath: options.decisionsCsvPath,
-      policyBaseDir: config.source_path ? dirname(config.source_path) : undefined,
-    });
-    deployment.attachAutoscaler(autoscaler);
-    const loaded = await autoscaler.ready; // a custom policy_function is imported first
-    if (!loaded.ok) log(`[${app.name}/${dep.name}] autoscaler: ${autoscaler.status().message}`);
-  }
-  // ============================================================================================
-
   let shuttingDown: Promise<void> | null = null;
+  // The first deployment stays readable after shutdown removed it (the dashboard reads it).
+  let lastFirst = instance.first()!;
+  const firstOf = () => (lastFirst = instance.first() ?? lastFirst);
   return {
     url,
     port: listening.port,
-    appName: app.name,
-    deployment,
-    status,
-    autoscaler,
-    onAppRequest(fn) {
-      requestObservers.add(fn);
-      return () => requestObservers.delete(fn);
+    instance,
+    get appName() {
+      return firstOf().appName;
     },
-    async ready({ timeoutMs = 60_000 } = {}) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const s = appStatus();
-        if (s.status === "RUNNING") return;
-        if (s.status === "DEPLOY_FAILED") {
-          throw new Error(`${s.message} ${deployment.currentStatus().message}`);
-        }
-        if (Date.now() > deadline) {
-          throw new Error(
-            `application ${app.name} not RUNNING after ${timeoutMs} ms (${s.status})`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    get deployment() {
+      return firstOf().deployment;
     },
+    get autoscaler() {
+      return firstOf().autoscaler;
+    },
+    status: () => instance.status(),
+    apply: (next) => instance.apply(next),
+    onAppRequest: (fn) => instance.onAppRequest(fn),
+    ready: (o) => instance.ready(o),
     shutdown() {
       shuttingDown ??= (async () => {
         log("shutting down: no new connections; finishing in-flight requests");
-        deployment.autoscaler?.stop();
-        const capMs = (dep.graceful_shutdown_timeout_s + 5) * 1000;
+        const timeouts = (instance.config?.applications ?? []).flatMap((a) =>
+          a.deployments.map((d) => d.graceful_shutdown_timeout_s)
+        );
+        const capMs = (Math.max(0, ...timeouts) + 5) * 1000;
         let timer: ReturnType<typeof setTimeout> | undefined;
         const httpDone = server.shutdown();
         await Promise.race([httpDone, new Promise((r) => timer = setTimeout(r, capMs))]);
         clearTimeout(timer);
-        await deployment.shutdown();
+        await instance.shutdown();
         // The workers' native teardown (onnxruntime, libvips) must end before the process may.
         await waitForThreadsToSettle();
         log("shutdown complete");
@@ -360,31 +226,83 @@ export async function startServe(
   };
 }
 
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
+/**
+ * The HTTP proxy: the service-wide routes, then the application at the longest route prefix
+ * matching the path (its handler answers POSTs there), else a JSON 404 naming the routes.
+ */
+export function createProxyHandler(
+  instance: Pick<ServeInstance, "routes" | "route" | "status" | "renderMetrics">,
+): (req: Request) => Promise<Response> {
+  const json = (value: unknown) =>
+    new Response(JSON.stringify(value) + "\n", {
+      headers: { "content-type": "application/json" },
+    });
+  const onlyGet = (method: string, path: string) =>
+    jsonError(405, "method_not_allowed", `${method} is not allowed on ${path}; use GET`, {
+      allow: "GET",
+    });
+  return (req: Request): Promise<Response> => {
+    const path = pathOf(req.url);
+    const method = req.method;
+    if (path === "/-/healthz" || path === "/healthz") {
+      if (method !== "GET" && method !== "HEAD") return Promise.resolve(onlyGet(method, path));
+      const apps = Object.entries(instance.status().applications);
+      const notReady = apps.filter(([, a]) => a.status !== "RUNNING");
+      if (apps.length > 0 && notReady.length === 0) {
+        return Promise.resolve(
+          new Response("success", { headers: { "content-type": "text/plain" } }),
+        );
+      }
+      const detail = apps.length === 0
+        ? "no application is running"
+        : notReady.map(([n, a]) =>
+          `application ${n} is ${a.status}` + (a.message ? `: ${a.message}` : "")
+        )
+          .join("; ");
+      return Promise.resolve(jsonError(503, "not_ready", detail));
+    }
+    if (path === "/-/routes") {
+      if (method !== "GET") return Promise.resolve(onlyGet(method, path));
+      const routes = [...instance.routes].sort((a, b) =>
+        a.routePrefix.localeCompare(b.routePrefix)
+      );
+      return Promise.resolve(
+        json(Object.fromEntries(routes.map((r) => [r.routePrefix, r.appName]))),
+      );
+    }
+    if (path === "/metrics") {
+      if (method !== "GET") return Promise.resolve(onlyGet(method, path));
+      return Promise.resolve(
+        new Response(instance.renderMetrics(), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        }),
+      );
+    }
+    if (path === "/api/status") {
+      if (method !== "GET") return Promise.resolve(onlyGet(method, path));
+      return Promise.resolve(json(instance.status()));
+    }
+    const route = instance.route(path);
+    if (route !== null) return route.handler(req);
+    const known = instance.routes.map((r) => r.routePrefix).join(", ") || "none";
+    return Promise.resolve(
+      jsonError(
+        404,
+        "not_found",
+        `no route ${method} ${path}; applications are served at ${known}; or GET /-/healthz, ` +
+          `/-/routes, /metrics, /api/status`,
+      ),
+    );
+  };
 }
 
-/** `/api/status`'s `backend_choice`, from the first replica that reported one. */
-function backendChoiceJson(
-  replicas: readonly { loadTimings: object }[],
-): Pick<ModelInfo, "backend_choice"> {
-  const choice = replicas
-    .map((r) => (r.loadTimings as { backendChoice?: BackendChoice }).backendChoice)
-    .find((c) => c !== undefined);
-  if (!choice) return {};
-  return {
-    backend_choice: {
-      backend: choice.backend,
-      source: choice.source,
-      reason: choice.reason,
-      batch: choice.batch,
-      measured_at: choice.measuredAt,
-      timings: choice.timings.map((t) => ({
-        backend: t.backend,
-        images_per_s: t.imagesPerS,
-        p50_ms: t.p50Ms,
-      })),
-    },
-  };
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  for (const c of ["?", "#"]) {
+    const i = url.indexOf(c, start);
+    if (i >= 0 && i < end) end = i;
+  }
+  return url.slice(start, end);
 }

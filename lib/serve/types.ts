@@ -126,7 +126,12 @@ export type DeploymentStatus =
   | "DOWNSCALING";
 
 /** Application statuses (research §5.3). */
-export type ApplicationStatus = "DEPLOYING" | "DEPLOY_FAILED" | "RUNNING" | "UNHEALTHY";
+export type ApplicationStatus =
+  | "DEPLOYING"
+  | "DEPLOY_FAILED"
+  | "RUNNING"
+  | "UNHEALTHY"
+  | "DELETING";
 
 /** One replica in `/api/status`. */
 export interface ReplicaStatusJson {
@@ -142,6 +147,8 @@ export interface ReplicaStatusJson {
   running_since_ms: number | null;
   /** Unix ms when it began stopping, or null. */
   stopping_since_ms: number | null;
+  /** The config version it runs (1 at deploy; each rolling update adds one). */
+  version?: number;
 }
 
 /** One deployment in `/api/status`. */
@@ -155,6 +162,21 @@ export interface DeploymentStatusJson {
   queued_requests: number;
   replicas: ReplicaStatusJson[];
   autoscaler: unknown | null;
+  /** The config version new replicas run (see {@linkcode ReplicaStatusJson.version}). */
+  version?: number;
+  /** The model its replicas serve. */
+  model?: string;
+}
+
+/** One config change applied to a running service (`deno task apply`, `deploy --watch`). */
+export interface ConfigEventJson {
+  /** Unix ms. */
+  time_ms: number;
+  application: string;
+  deployment: string;
+  kind: "unchanged" | "lightweight" | "rolling" | "added" | "removed";
+  /** The changed fields (`path: old -> new`), or what happened. */
+  summary: string;
 }
 
 /** The whole `/api/status` document. */
@@ -168,4 +190,19 @@ export interface ServeStatusJson {
   }>;
   model: ModelInfo;
   cluster: { num_cpus: number; cpus_used: number };
+  /** Recent config changes, oldest first (marked on the dashboard's charts). */
+  config_events?: ConfigEventJson[];
+}
+
+/**
+ * A model ready to hand to replicas: ONNX bytes in one SharedArrayBuffer, the no-op model, or the
+ * emulated model.
+ */
+export interface PreparedModel {
+  /** Name, pretrained and labels flags for status. */
+  info: Omit<ModelInfo, "backend">;
+  /** What every replica receives (the same shared bytes, never a per-replica copy). */
+  replicaModel: ReplicaModel;
+  /** A loud warning to print (e.g. seeded weights with meaningless labels), or null. */
+  warning: string | null;
 }

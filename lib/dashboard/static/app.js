@@ -20,6 +20,7 @@
   };
   const UP_COLOR = "#cf222e";
   const DOWN_COLOR = "#0969da";
+  const CONFIG_COLOR = "#bf3989";
 
   const state = {
     label: "",
@@ -235,6 +236,16 @@
     setText("app-status", appStatus.status);
     $("app-status").className = badgeClass(appStatus.status);
     setText("app-message", appStatus.message || `route ${appStatus.route_prefix}`);
+    // Every application (issue 15): name, status and route; the panels below show the first.
+    const apps = Object.entries(status.applications ?? {});
+    setText(
+      "apps-list",
+      apps.length > 1
+        ? `applications: ${
+          apps.map(([n, a]) => `${n} ${a.status} at ${a.route_prefix}`).join(" · ")
+        }`
+        : "",
+    );
     const m = status.model;
     if (m) {
       setText(
@@ -397,8 +408,18 @@
       .filter((d) => d.time_ms >= t0);
     const names = options.keys.map(([s]) => s);
     const dashed = new Set(options.dashed ?? []);
+    // Config changes applied to the running service (deno task apply / deploy --watch).
+    const configEvents = (state.lastStatus?.config_events ?? [])
+      .filter((e) => e.time_ms >= t0 && e.kind !== "added");
     const marks = [
       Plot.ruleY([0]),
+      Plot.ruleX(configEvents, {
+        x: (e) => new Date(e.time_ms),
+        stroke: CONFIG_COLOR,
+        strokeWidth: 2,
+        strokeOpacity: 0.7,
+        title: (e) => `config ${e.kind} ${e.application}/${e.deployment}: ${e.summary}`,
+      }),
       Plot.ruleX(inWindow.filter((d) => d.direction === "up"), {
         x: (d) => new Date(d.time_ms),
         stroke: UP_COLOR,
@@ -528,7 +549,7 @@
       "chart-note",
       `Last ${duration(state.historyS * 1000)}, one point per ${
         num(tickS)
-      } s. Dashed lines mark scaling decisions (red up, blue down); hover one for its explanation.`,
+      } s. Dashed lines mark scaling decisions (red up, blue down), solid pink ones config updates; hover one for its explanation.`,
     );
   }
 
