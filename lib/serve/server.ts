@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { hostHeaderProblem } from "./host_header.ts";
 import { waitForThreadsToSettle } from "./_thread_settle.ts";
 import type { ModelSpec, ServeConfig } from "../config/mod.ts";
 import type { AutoscalerHandle } from "../autoscaler/mod.ts";
@@ -242,6 +243,11 @@ export function createProxyHandler(
       allow: "GET",
     });
   return (req: Request): Promise<Response> => {
+    // Before anything reads the URL: a malformed Host makes req.url unparsable or re-routes it.
+    const badHost = hostHeaderProblem(req);
+    if (badHost) {
+      return Promise.resolve(jsonError(400, "bad_host", badHost, { connection: "close" }));
+    }
     const path = pathOf(req.url);
     const method = req.method;
     if (path === "/-/healthz" || path === "/healthz") {
