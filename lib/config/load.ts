@@ -41,6 +41,7 @@ import type {
   AutoscalingConfig,
   BackendName,
   DeploymentConfig,
+  HttpListenerKind,
   HttpOptions,
   ModelSpec,
   PolicyConfig,
@@ -73,7 +74,17 @@ const TOP: LevelSpec = {
 };
 const HTTP: LevelSpec = {
   name: "http_options",
-  known: ["host", "port", "root_path", "request_timeout_s", "keep_alive_timeout_s"],
+  known: [
+    "host",
+    "port",
+    "root_path",
+    "request_timeout_s",
+    "keep_alive_timeout_s",
+    // This project's own (not Ray's): the listener and its limits on slow clients.
+    "listener",
+    "header_timeout_s",
+    "max_pending_connections",
+  ],
   ignored: ["middlewares", "location", "num_cpus", "ssl_keyfile", "ssl_certfile"],
 };
 const APPLICATION: LevelSpec = {
@@ -170,6 +181,7 @@ const NOOP: LevelSpec = { name: "user_config.model.noop", known: ["service_time_
 const LEVELS = [TOP, HTTP, APPLICATION, DEPLOYMENT, AUTOSCALING, POLICY, ACTOR, USER];
 
 const BACKENDS: readonly BackendName[] = ["auto", "native", "wasm", "webgpu"];
+const LISTENERS: readonly HttpListenerKind[] = ["node", "deno"];
 const AGGREGATIONS: readonly AggregationFunction[] = ["mean", "max", "min"];
 
 /**
@@ -371,6 +383,22 @@ function readHttpOptions(r: Reader, node: Node, path: string): HttpOptions {
     keep_alive_timeout_s: or(
       r.num(e, node, path, "keep_alive_timeout_s", { default: d.keep_alive_timeout_s, min: 0 }),
       d.keep_alive_timeout_s,
+    ) as number,
+    listener: or(
+      r.str(e, node, path, "listener", { default: d.listener, choices: LISTENERS }),
+      d.listener,
+    ) as HttpListenerKind,
+    header_timeout_s: or(
+      r.num(e, node, path, "header_timeout_s", { default: d.header_timeout_s, min: 0, gt: true }),
+      d.header_timeout_s,
+    ) as number,
+    max_pending_connections: or(
+      r.num(e, node, path, "max_pending_connections", {
+        default: d.max_pending_connections,
+        int: true,
+        min: 1,
+      }),
+      d.max_pending_connections,
     ) as number,
   };
 }

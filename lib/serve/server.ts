@@ -21,6 +21,7 @@ import {
   normaliseRoutePrefix,
 } from "./http_app.ts";
 import { Registry } from "./metrics.ts";
+import { serveHttp } from "./_listener.ts";
 import { waitForThreadsToSettle } from "./_thread_settle.ts";
 import type {
   ApplicationStatus,
@@ -270,7 +271,8 @@ export async function startServe(
   const hostname = options.host ?? config.http_options.host;
   const port = options.port ?? config.http_options.port;
   let listening!: { hostname: string; port: number };
-  const server = Deno.serve({
+  const server = await serveHttp({
+    http: config.http_options,
     hostname,
     port,
     onListen: (addr) => {
