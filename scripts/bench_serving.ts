@@ -14,25 +14,31 @@
  * @module
  */
 import { type Cli, cli } from "../lib/cli/mod.ts";
-import { parseConfig } from "../lib/config/mod.ts";
+import { HTTP_OPTIONS_DEFAULTS, type HttpListenerKind, parseConfig } from "../lib/config/mod.ts";
 import { prepareModel, type ServeHandle, startServe } from "../lib/serve/mod.ts";
 import { createClassifier } from "../lib/model/mod.ts";
 
 const c: Cli = cli(
   "bench-serving",
-  "usage: deno task bench-serving [--duration-s 10] [--skip overhead,coldstart,throughput,memory] [--wasm] [--replicas 1,2,8]",
+  "usage: deno task bench-serving [--duration-s 10] [--skip overhead,coldstart,throughput,memory] [--wasm] [--replicas 1,2,8] [--listener node,deno]",
 );
 const args = c.parse({
   "duration-s": { type: "string", default: "10" },
   skip: { type: "string", default: "" },
   wasm: { type: "boolean", default: false },
   replicas: { type: "string", default: "1,2,8" },
+  listener: { type: "string", default: HTTP_OPTIONS_DEFAULTS.listener },
 });
 const durationS = c.number("duration-s", args.values["duration-s"], { above: 0 })!;
 const skip = new Set(args.values.skip!.split(",").filter(Boolean));
 const replicaCounts = args.values.replicas!.split(",").map((n) =>
   c.number("replicas", n, { integer: true, min: 1 })!
 );
+/** The noop row runs once per listener named, alternating, for an A/B in the same run. */
+const listeners = args.values.listener!.split(",").map((name) => {
+  if (name !== "node" && name !== "deno") c.fail(`--listener: expected node or deno, got ${name}`);
+  return name as HttpListenerKind;
+});
 const ROOT = new URL("../", import.meta.url);
 const FIXTURES = new URL("../../shared/fixtures/", import.meta.url);
 
@@ -55,10 +61,10 @@ const TINY_PNG = Uint8Array.from(
   (c) => c.charCodeAt(0),
 );
 
-function config(deployment: Record<string, unknown>) {
+function config(deployment: Record<string, unknown>, listener = listeners[0]) {
   const dep = JSON.stringify({ name: "Model", ...deployment });
   return parseConfig(
-    `http_options: {host: 127.0.0.1, port: 0}\napplications:\n  - name: default\n    route_prefix: /\n    import_path: main:app\n    deployments: [${dep}]\n`,
+    `http_options: {host: 127.0.0.1, port: 0, listener: ${listener}}\napplications:\n  - name: default\n    route_prefix: /\n    import_path: main:app\n    deployments: [${dep}]\n`,
     {},
   ).config;
 }
@@ -167,19 +173,24 @@ async function overhead() {
     `wrk.method = "POST"\nwrk.body = "${bodyLua}"\nwrk.headers["Content-Type"] = "image/png"\n`,
   );
   const model = await prepareModel({ kind: "noop", service_time_ms: 0 });
-  const serve = await startServe(config({ num_replicas: 2, max_ongoing_requests: 100 }), {
-    model,
-    numCpus: 2,
-  });
-  await serve.ready();
-  const check = await fetch(serve.url, {
-    method: "POST",
-    body: TINY_PNG,
-    headers: { "content-type": "image/png" },
-  });
-  if ((await check.text()) !== "noop") throw new Error("noop service did not answer noop");
-  const serveResult = await wrk(serve.url + "/", lua);
-  await serve.shutdown();
+  const byListener: Record<string, Awaited<ReturnType<typeof wrk>>> = {};
+  for (const listener of listeners) {
+    const serve = await startServe(
+      config({ num_replicas: 2, max_ongoing_requests: 100 }, listener),
+      { model, numCpus: 2 },
+    );
+    await serve.ready();
+    const check = await fetch(serve.url, {
+      method: "POST",
+      body: TINY_PNG,
+      headers: { "content-type": "image/png" },
+    });
+    if ((await check.text()) !== "noop") throw new Error("noop service did not answer noop");
+    progress(`overhead: noop, listener ${listener}, load ${Deno.loadavg().join(" ")}`);
+    byListener[listener] = await wrk(serve.url + "/", lua);
+    await serve.shutdown();
+  }
+  const serveResult = byListener[listeners[0]];
   await Deno.remove(lua);
   const ratio = serveResult.rps / bareResult.rps;
   results.overhead = {
@@ -187,6 +198,8 @@ async function overhead() {
     bare_deno_serve: bareResult,
     bare_plus_worker_round_trip: workerResult,
     noop_2_replicas: serveResult,
+    listener: listeners[0],
+    noop_2_replicas_by_listener: byListener,
     ratio_to_bare: ratio,
     ratio_to_worker_round_trip: serveResult.rps / workerResult.rps,
     targets: { rps: ">= 20000", p50_ms: "< 2" },
@@ -203,14 +216,17 @@ async function overhead() {
     `${(workerResult.rps / bareResult.rps * 100).toFixed(0)}% of bare, ` +
     `CPU ${workerResult.cpu_us_per_request} us/req`,
   ]);
-  table.push([
-    "noop, 2 replicas (HTTP+router+worker)",
-    `${serveResult.rps.toFixed(0)} req/s`,
-    `p50 ${serveResult.p50_ms} ms, p99 ${serveResult.p99_ms} ms, ` +
-    `${(ratio * 100).toFixed(0)}% of bare, ` +
-    `${(serveResult.rps / workerResult.rps * 100).toFixed(0)}% of the worker control, ` +
-    `CPU ${serveResult.cpu_us_per_request} us/req, non-2xx ${serveResult.non_2xx}`,
-  ]);
+  for (const listener of listeners) {
+    const r = byListener[listener];
+    table.push([
+      `noop, 2 replicas (HTTP+router+worker), ${listener} listener`,
+      `${r.rps.toFixed(0)} req/s`,
+      `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ` +
+      `${(r.rps / bareResult.rps * 100).toFixed(0)}% of bare, ` +
+      `${(r.rps / workerResult.rps * 100).toFixed(0)}% of the worker control, ` +
+      `CPU ${r.cpu_us_per_request} us/req, non-2xx ${r.non_2xx}`,
+    ]);
+  }
 }
 
 // ---- 2. cold start -------------------------------------------------------------------------

@@ -15,7 +15,9 @@
  * at a time with back-pressure: nothing is buffered ahead of the handler's reads, and cancelling the
  * stream stops reading from the socket.
  *
- * `http_options.listener: deno` keeps `Deno.serve` (none of the limits above apply then).
+ * It is opt-in (`http_options.listener: node`): Deno's node:http costs more CPU per request than
+ * `Deno.serve` (measured in docs/hostile_clients.md), so `deno` (`Deno.serve`, none of the limits
+ * above) stays the default.
  *
  * @module
  */
