@@ -161,9 +161,12 @@ async function answer(
   let response: Response;
   const request = toRequest(req, origin, body);
   if (request === null) {
-    response = new Response("bad request target\n", {
+    const detail = `the request target ${
+      JSON.stringify(req.url?.slice(0, 80))
+    } is not a path or an absolute http URL`;
+    response = Response.json({ error: "bad_request_target", detail }, {
       status: 400,
-      headers: { "content-type": "text/plain", connection: "close" },
+      headers: { connection: "close" },
     });
   } else {
     try {
