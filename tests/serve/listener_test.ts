@@ -168,6 +168,31 @@ Deno.test("a request body reaches the handler while it is still arriving", async
   }
 });
 
+Deno.test("a keep-alive connection serves the next request after an answer that left the body unread", async () => {
+  const s = await serve(makeConfig(NOOP, { http_options: NODE }));
+  const conn = await connect(s.url);
+  try {
+    const body = "x".repeat(100_000);
+    await write(
+      conn,
+      `POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+        "GET /-/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    );
+    const buf = new Uint8Array(4096);
+    let text = "";
+    while (!/\r\n\r\nsuccess$/.test(text)) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += decoder.decode(buf.subarray(0, n));
+    }
+    assert.match(text, /^HTTP\/1\.1 404 /, text);
+    assert.match(text, /HTTP\/1\.1 200 [^]*success$/, text);
+  } finally {
+    conn.close();
+    await s.shutdown();
+  }
+});
+
 Deno.test("the default listener (Deno.serve) serves", async () => {
   const s = await serve(makeConfig(NOOP));
   try {
