@@ -17,6 +17,7 @@ import { type Cli, cli } from "../lib/cli/mod.ts";
 import { HTTP_OPTIONS_DEFAULTS, type HttpListenerKind, parseConfig } from "../lib/config/mod.ts";
 import { prepareModel, type ServeHandle, startServe } from "../lib/serve/mod.ts";
 import { createClassifier } from "../lib/model/mod.ts";
+import { createServer } from "node:http";
 
 const c: Cli = cli(
   "bench-serving",
@@ -136,6 +137,17 @@ async function overhead() {
   const bareResult = await wrk(`http://127.0.0.1:${bare.addr.port}/`, null);
   await bare.shutdown();
 
+  // The node listener's floor: a bare node:http server with the same trivial answer.
+  let bareNodeResult: Awaited<ReturnType<typeof wrk>> | null = null;
+  if (listeners.includes("node")) {
+    progress(`overhead: bare node:http, wrk -t1 -c50 -d${durationS}s`);
+    const bareNode = createServer((_req, res) => res.end("hello world\n"));
+    await new Promise<void>((resolve) => bareNode.listen(0, "127.0.0.1", resolve));
+    const { port } = bareNode.address() as { port: number };
+    bareNodeResult = await wrk(`http://127.0.0.1:${port}/`, null);
+    await new Promise((resolve) => bareNode.close(resolve));
+  }
+
   // Control for the worker design itself (the spike's "via 1 worker round trip"): a bare
   // handler that echoes through one Web Worker, no router, parsing or metrics.
   progress("overhead: bare handler + one Web Worker round trip (control)");
@@ -196,6 +208,7 @@ async function overhead() {
   results.overhead = {
     command: `wrk -t1 -c50 -d${durationS}s --latency`,
     bare_deno_serve: bareResult,
+    bare_node_http: bareNodeResult,
     bare_plus_worker_round_trip: workerResult,
     noop_2_replicas: serveResult,
     listener: listeners[0],
@@ -209,6 +222,15 @@ async function overhead() {
     `${bareResult.rps.toFixed(0)} req/s`,
     `p50 ${bareResult.p50_ms} ms, p99 ${bareResult.p99_ms} ms, CPU ${bareResult.cpu_us_per_request} us/req`,
   ]);
+  if (bareNodeResult) {
+    table.push([
+      "bare node:http",
+      `${bareNodeResult.rps.toFixed(0)} req/s`,
+      `p50 ${bareNodeResult.p50_ms} ms, p99 ${bareNodeResult.p99_ms} ms, ` +
+      `${(bareNodeResult.rps / bareResult.rps * 100).toFixed(0)}% of bare Deno.serve, ` +
+      `CPU ${bareNodeResult.cpu_us_per_request} us/req`,
+    ]);
+  }
   table.push([
     "control: bare + 1 worker round trip",
     `${workerResult.rps.toFixed(0)} req/s`,
