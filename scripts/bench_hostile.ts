@@ -11,29 +11,29 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import sharp from "sharp";
+import { type Cli, cli } from "../lib/cli/mod.ts";
 
-const args = parseArgs({
-  args: Deno.args,
-  options: {
-    "after-s": { type: "string", default: "30" },
-    "drip-s": { type: "string", default: "40" },
-    skip: { type: "string", default: "" },
-    help: { type: "boolean", short: "h" },
-  },
+const c: Cli = cli(
+  "bench-hostile",
+  "usage: deno task bench-hostile [--after-s 30] [--drip-s 40] [--skip chunks,late,drip,rgba]\n" +
+    "                             [--listener deno|node] [--header-timeout-s 20]\n" +
+    "  --listener          http_options.listener of the service (default: the config default)\n" +
+    "  --header-timeout-s  http_options.header_timeout_s (the node listener's header deadline)",
+);
+const args = c.parse({
+  "after-s": { type: "string", default: "30" },
+  "drip-s": { type: "string", default: "40" },
+  skip: { type: "string", default: "" },
+  listener: { type: "string" },
+  "header-timeout-s": { type: "string" },
 });
-if (args.values.help) {
-  console.log(
-    "usage: deno task bench-hostile [--after-s 30] [--drip-s 40] [--skip chunks,late,drip,rgba]",
-  );
-  Deno.exit(0);
-}
-const afterS = Number(args.values["after-s"]);
-const dripS = Number(args.values["drip-s"]);
-if (!(afterS >= 0) || !(dripS > 0)) {
-  console.error("error: --after-s must be >= 0 and --drip-s > 0");
-  Deno.exit(2);
+const afterS = c.number("after-s", args.values["after-s"], { min: 0 })!;
+const dripS = c.number("drip-s", args.values["drip-s"], { above: 0 })!;
+const headerTimeoutS = c.number("header-timeout-s", args.values["header-timeout-s"], { above: 0 });
+const listener = args.values.listener;
+if (listener !== undefined && listener !== "deno" && listener !== "node") {
+  c.usageError(`--listener: expected deno or node, got ${listener}`);
 }
 const skip = new Set(args.values.skip!.split(",").filter(Boolean));
 const ROOT = new URL("../", import.meta.url);
@@ -64,7 +64,9 @@ await Deno.writeTextFile(
   host: 127.0.0.1
   port: ${port}
   request_timeout_s: ${REQUEST_TIMEOUT_S}
-applications:
+${listener ? `  listener: ${listener}\n` : ""}${
+    headerTimeoutS ? `  header_timeout_s: ${headerTimeoutS}\n` : ""
+  }applications:
   - name: hostile
     route_prefix: /
     import_path: bench:app
@@ -377,6 +379,8 @@ const out = {
   machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno },
   model: haveModel ? "mobilenetv2-12-int8 (fixture)" : "noop",
   request_timeout_s: REQUEST_TIMEOUT_S,
+  listener: listener ?? "config default",
+  header_timeout_s: headerTimeoutS ?? "config default",
   service_exit_code: exit.code,
   service_log_tail: exit.code !== 0 ? serviceLog.slice(-8) : [],
   scenarios: results,

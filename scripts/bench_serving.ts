@@ -14,25 +14,32 @@
  * @module
  */
 import { type Cli, cli } from "../lib/cli/mod.ts";
-import { parseConfig } from "../lib/config/mod.ts";
+import { HTTP_OPTIONS_DEFAULTS, type HttpListenerKind, parseConfig } from "../lib/config/mod.ts";
 import { prepareModel, type ServeHandle, startServe } from "../lib/serve/mod.ts";
 import { createClassifier } from "../lib/model/mod.ts";
+import { createServer } from "node:http";
 
 const c: Cli = cli(
   "bench-serving",
-  "usage: deno task bench-serving [--duration-s 10] [--skip overhead,coldstart,throughput,memory] [--wasm] [--replicas 1,2,8]",
+  "usage: deno task bench-serving [--duration-s 10] [--skip overhead,coldstart,throughput,memory] [--wasm] [--replicas 1,2,8] [--listener node,deno]",
 );
 const args = c.parse({
   "duration-s": { type: "string", default: "10" },
   skip: { type: "string", default: "" },
   wasm: { type: "boolean", default: false },
   replicas: { type: "string", default: "1,2,8" },
+  listener: { type: "string", default: HTTP_OPTIONS_DEFAULTS.listener },
 });
 const durationS = c.number("duration-s", args.values["duration-s"], { above: 0 })!;
 const skip = new Set(args.values.skip!.split(",").filter(Boolean));
 const replicaCounts = args.values.replicas!.split(",").map((n) =>
   c.number("replicas", n, { integer: true, min: 1 })!
 );
+/** The noop row runs once per listener named, alternating, for an A/B in the same run. */
+const listeners = args.values.listener!.split(",").map((name) => {
+  if (name !== "node" && name !== "deno") c.fail(`--listener: expected node or deno, got ${name}`);
+  return name as HttpListenerKind;
+});
 const ROOT = new URL("../", import.meta.url);
 const FIXTURES = new URL("../../shared/fixtures/", import.meta.url);
 
@@ -55,10 +62,10 @@ const TINY_PNG = Uint8Array.from(
   (c) => c.charCodeAt(0),
 );
 
-function config(deployment: Record<string, unknown>) {
+function config(deployment: Record<string, unknown>, listener = listeners[0]) {
   const dep = JSON.stringify({ name: "Model", ...deployment });
   return parseConfig(
-    `http_options: {host: 127.0.0.1, port: 0}\napplications:\n  - name: default\n    route_prefix: /\n    import_path: main:app\n    deployments: [${dep}]\n`,
+    `http_options: {host: 127.0.0.1, port: 0, listener: ${listener}}\napplications:\n  - name: default\n    route_prefix: /\n    import_path: main:app\n    deployments: [${dep}]\n`,
     {},
   ).config;
 }
@@ -130,6 +137,17 @@ async function overhead() {
   const bareResult = await wrk(`http://127.0.0.1:${bare.addr.port}/`, null);
   await bare.shutdown();
 
+  // The node listener's floor: a bare node:http server with the same trivial answer.
+  let bareNodeResult: Awaited<ReturnType<typeof wrk>> | null = null;
+  if (listeners.includes("node")) {
+    progress(`overhead: bare node:http, wrk -t1 -c50 -d${durationS}s`);
+    const bareNode = createServer((_req, res) => res.end("hello world\n"));
+    await new Promise<void>((resolve) => bareNode.listen(0, "127.0.0.1", resolve));
+    const { port } = bareNode.address() as { port: number };
+    bareNodeResult = await wrk(`http://127.0.0.1:${port}/`, null);
+    await new Promise((resolve) => bareNode.close(resolve));
+  }
+
   // Control for the worker design itself (the spike's "via 1 worker round trip"): a bare
   // handler that echoes through one Web Worker, no router, parsing or metrics.
   progress("overhead: bare handler + one Web Worker round trip (control)");
@@ -167,26 +185,34 @@ async function overhead() {
     `wrk.method = "POST"\nwrk.body = "${bodyLua}"\nwrk.headers["Content-Type"] = "image/png"\n`,
   );
   const model = await prepareModel({ kind: "noop", service_time_ms: 0 });
-  const serve = await startServe(config({ num_replicas: 2, max_ongoing_requests: 100 }), {
-    model,
-    numCpus: 2,
-  });
-  await serve.ready();
-  const check = await fetch(serve.url, {
-    method: "POST",
-    body: TINY_PNG,
-    headers: { "content-type": "image/png" },
-  });
-  if ((await check.text()) !== "noop") throw new Error("noop service did not answer noop");
-  const serveResult = await wrk(serve.url + "/", lua);
-  await serve.shutdown();
+  const byListener: Record<string, Awaited<ReturnType<typeof wrk>>> = {};
+  for (const listener of listeners) {
+    const serve = await startServe(
+      config({ num_replicas: 2, max_ongoing_requests: 100 }, listener),
+      { model, numCpus: 2 },
+    );
+    await serve.ready();
+    const check = await fetch(serve.url, {
+      method: "POST",
+      body: TINY_PNG,
+      headers: { "content-type": "image/png" },
+    });
+    if ((await check.text()) !== "noop") throw new Error("noop service did not answer noop");
+    progress(`overhead: noop, listener ${listener}, load ${Deno.loadavg().join(" ")}`);
+    byListener[listener] = await wrk(serve.url + "/", lua);
+    await serve.shutdown();
+  }
+  const serveResult = byListener[listeners[0]];
   await Deno.remove(lua);
   const ratio = serveResult.rps / bareResult.rps;
   results.overhead = {
     command: `wrk -t1 -c50 -d${durationS}s --latency`,
     bare_deno_serve: bareResult,
+    bare_node_http: bareNodeResult,
     bare_plus_worker_round_trip: workerResult,
     noop_2_replicas: serveResult,
+    listener: listeners[0],
+    noop_2_replicas_by_listener: byListener,
     ratio_to_bare: ratio,
     ratio_to_worker_round_trip: serveResult.rps / workerResult.rps,
     targets: { rps: ">= 20000", p50_ms: "< 2" },
@@ -196,6 +222,15 @@ async function overhead() {
     `${bareResult.rps.toFixed(0)} req/s`,
     `p50 ${bareResult.p50_ms} ms, p99 ${bareResult.p99_ms} ms, CPU ${bareResult.cpu_us_per_request} us/req`,
   ]);
+  if (bareNodeResult) {
+    table.push([
+      "bare node:http",
+      `${bareNodeResult.rps.toFixed(0)} req/s`,
+      `p50 ${bareNodeResult.p50_ms} ms, p99 ${bareNodeResult.p99_ms} ms, ` +
+      `${(bareNodeResult.rps / bareResult.rps * 100).toFixed(0)}% of bare Deno.serve, ` +
+      `CPU ${bareNodeResult.cpu_us_per_request} us/req`,
+    ]);
+  }
   table.push([
     "control: bare + 1 worker round trip",
     `${workerResult.rps.toFixed(0)} req/s`,
@@ -203,14 +238,17 @@ async function overhead() {
     `${(workerResult.rps / bareResult.rps * 100).toFixed(0)}% of bare, ` +
     `CPU ${workerResult.cpu_us_per_request} us/req`,
   ]);
-  table.push([
-    "noop, 2 replicas (HTTP+router+worker)",
-    `${serveResult.rps.toFixed(0)} req/s`,
-    `p50 ${serveResult.p50_ms} ms, p99 ${serveResult.p99_ms} ms, ` +
-    `${(ratio * 100).toFixed(0)}% of bare, ` +
-    `${(serveResult.rps / workerResult.rps * 100).toFixed(0)}% of the worker control, ` +
-    `CPU ${serveResult.cpu_us_per_request} us/req, non-2xx ${serveResult.non_2xx}`,
-  ]);
+  for (const listener of listeners) {
+    const r = byListener[listener];
+    table.push([
+      `noop, 2 replicas (HTTP+router+worker), ${listener} listener`,
+      `${r.rps.toFixed(0)} req/s`,
+      `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ` +
+      `${(r.rps / bareResult.rps * 100).toFixed(0)}% of bare, ` +
+      `${(r.rps / workerResult.rps * 100).toFixed(0)}% of the worker control, ` +
+      `CPU ${r.cpu_us_per_request} us/req, non-2xx ${r.non_2xx}`,
+    ]);
+  }
 }
 
 // ---- 2. cold start -------------------------------------------------------------------------

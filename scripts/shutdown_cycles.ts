@@ -10,31 +10,21 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
 
-const args = parseArgs({
-  args: Deno.args,
-  options: {
-    cycles: { type: "string", default: "30" },
-    requests: { type: "string", default: "5" },
-    "large-rgba": { type: "string", default: "0" },
-    help: { type: "boolean", short: "h" },
-  },
+const c: Cli = cli(
+  "shutdown-cycles",
+  "usage: deno task shutdown-cycles [--cycles 30] [--requests 5] [--large-rgba N]\n" +
+    "  --large-rgba N  also POST N concurrent 6000x6000 RGBA PNGs per cycle (big decodes in flight)",
+);
+const args = c.parse({
+  cycles: { type: "string", default: "30" },
+  requests: { type: "string", default: "5" },
+  "large-rgba": { type: "string", default: "0" },
 });
-if (args.values.help) {
-  console.log(
-    "usage: deno task shutdown-cycles [--cycles 30] [--requests 5] [--large-rgba N]\n" +
-      "  --large-rgba N  also POST N concurrent 6000x6000 RGBA PNGs per cycle (big decodes in flight)",
-  );
-  Deno.exit(0);
-}
-const cycles = Number(args.values.cycles);
-const requests = Number(args.values.requests);
-const largeRgba = Number(args.values["large-rgba"]);
-if (!Number.isInteger(cycles) || cycles < 1 || !Number.isInteger(requests) || requests < 1) {
-  console.error("error: --cycles and --requests must be integers >= 1");
-  Deno.exit(2);
-}
+const cycles = c.number("cycles", args.values.cycles, { integer: true, min: 1 })!;
+const requests = c.number("requests", args.values.requests, { integer: true, min: 1 })!;
+const largeRgba = c.number("large-rgba", args.values["large-rgba"], { integer: true, min: 0 })!;
 const ROOT = new URL("../", import.meta.url);
 const FIXTURES = new URL("../../shared/fixtures/", import.meta.url);
 const MODEL = new URL("mobilenetv2-12-int8.onnx", FIXTURES);
@@ -43,8 +33,7 @@ try {
   dog = await Deno.readFile(new URL("dog.jpg", FIXTURES));
   Deno.statSync(MODEL);
 } catch {
-  console.error(`error: needs ${FIXTURES.pathname} (mobilenetv2-12-int8.onnx and dog.jpg)`);
-  Deno.exit(3);
+  c.fail(`needs ${FIXTURES.pathname} (mobilenetv2-12-int8.onnx and dog.jpg)`, 3);
 }
 
 /** Lines that mean a native crash or a panic at exit. */
@@ -179,4 +168,4 @@ await Deno.writeTextFile(
   new URL(`results/shutdown_cycles_${startedAt.replace(/[:.]/g, "-")}.json`, ROOT),
   JSON.stringify({ started_at: startedAt, cycles, requests, failed, lines }, null, 2) + "\n",
 );
-Deno.exit(failed === 0 ? 0 : 1);
+Deno.exit(failed === 0 ? EXIT_CODES.ok : EXIT_CODES.failed);

@@ -6,7 +6,7 @@
  * @module
  */
 import type { LevelSpec } from "./_reader.ts";
-import type { AggregationFunction, BackendName } from "./types.ts";
+import type { AggregationFunction, BackendName, HttpListenerKind } from "./types.ts";
 
 export const TOP: LevelSpec = {
   name: "the config file",
@@ -15,7 +15,17 @@ export const TOP: LevelSpec = {
 };
 export const HTTP: LevelSpec = {
   name: "http_options",
-  known: ["host", "port", "root_path", "request_timeout_s", "keep_alive_timeout_s"],
+  known: [
+    "host",
+    "port",
+    "root_path",
+    "request_timeout_s",
+    "keep_alive_timeout_s",
+    // This project's own (not Ray's): the listener and its limits on slow clients.
+    "listener",
+    "header_timeout_s",
+    "max_pending_connections",
+  ],
   ignored: ["middlewares", "location", "num_cpus", "ssl_keyfile", "ssl_certfile"],
 };
 export const APPLICATION: LevelSpec = {
@@ -117,4 +127,6 @@ export const NOOP: LevelSpec = { name: "user_config.model.noop", known: ["servic
 export const LEVELS = [TOP, HTTP, APPLICATION, DEPLOYMENT, AUTOSCALING, POLICY, ACTOR, USER];
 
 export const BACKENDS: readonly BackendName[] = ["auto", "native", "wasm", "webgpu"];
+/** The servers `http_options.listener` names. */
+export const LISTENERS: readonly HttpListenerKind[] = ["node", "deno"];
 export const AGGREGATIONS: readonly AggregationFunction[] = ["mean", "max", "min"];

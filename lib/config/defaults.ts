@@ -66,6 +66,9 @@ export const HTTP_OPTIONS_DEFAULTS: Readonly<HttpOptions> = Object.freeze({
   root_path: "",
   request_timeout_s: null,
   keep_alive_timeout_s: 90,
+  listener: "deno",
+  header_timeout_s: 20,
+  max_pending_connections: 1000,
 });
 
 /** Application-level defaults. */

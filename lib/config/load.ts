@@ -14,10 +14,16 @@ import { dirname, resolve } from "node:path";
 import { isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
 import { APPLICATION_DEFAULTS, HTTP_OPTIONS_DEFAULTS } from "./defaults.ts";
 import { ConfigError, type ConfigIssue } from "./issues.ts";
-import { APPLICATION, HTTP, LEVELS, TOP } from "./_levels.ts";
+import { APPLICATION, HTTP, LEVELS, LISTENERS, TOP } from "./_levels.ts";
 import { describe, type Entry, INVALID, join, type Node, or, Reader } from "./_reader.ts";
 import { readDeployment } from "./_read_deployment.ts";
-import type { ApplicationConfig, DeploymentConfig, HttpOptions, ServeConfig } from "./types.ts";
+import type {
+  ApplicationConfig,
+  DeploymentConfig,
+  HttpListenerKind,
+  HttpOptions,
+  ServeConfig,
+} from "./types.ts";
 
 /** A validated config and the warnings found while reading it. */
 export interface LoadedConfig {
@@ -235,6 +241,22 @@ function readHttpOptions(r: Reader, node: Node, path: string): HttpOptions {
     keep_alive_timeout_s: or(
       r.num(e, node, path, "keep_alive_timeout_s", { default: d.keep_alive_timeout_s, min: 0 }),
       d.keep_alive_timeout_s,
+    ) as number,
+    listener: or(
+      r.str(e, node, path, "listener", { default: d.listener, choices: LISTENERS }),
+      d.listener,
+    ) as HttpListenerKind,
+    header_timeout_s: or(
+      r.num(e, node, path, "header_timeout_s", { default: d.header_timeout_s, min: 0, gt: true }),
+      d.header_timeout_s,
+    ) as number,
+    max_pending_connections: or(
+      r.num(e, node, path, "max_pending_connections", {
+        default: d.max_pending_connections,
+        int: true,
+        min: 1,
+      }),
+      d.max_pending_connections,
     ) as number,
   };
 }

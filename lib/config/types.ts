@@ -126,7 +126,19 @@ export interface HttpOptions {
   root_path: string;
   request_timeout_s: number | null;
   keep_alive_timeout_s: number;
+  /**
+   * This project's own (Ray has no such field): the server behind the service, `node` (node:http,
+   * with the header deadline and the pending-connection cap) or `deno` (`Deno.serve`, neither).
+   */
+  listener: HttpListenerKind;
+  /** This project's own: seconds a connection may take to send its request head (node listener). */
+  header_timeout_s: number;
+  /** This project's own: connections without a complete request head at once (node listener). */
+  max_pending_connections: number;
 }
+
+/** The servers `http_options.listener` chooses from. */
+export type HttpListenerKind = "node" | "deno";
 
 /** A whole config file, fully defaulted. */
 export interface ServeConfig {

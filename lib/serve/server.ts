@@ -9,6 +9,7 @@
  */
 import { hostHeaderProblem } from "./host_header.ts";
 import { waitForThreadsToSettle } from "./_thread_settle.ts";
+import { type HttpListener, serveHttp } from "./_listener.ts";
 import type { ModelSpec, ServeConfig } from "../config/mod.ts";
 import type { AutoscalerHandle } from "../autoscaler/mod.ts";
 import { prepareEmulatedModel } from "./emulated_model.ts";
@@ -165,9 +166,10 @@ export async function startServe(
   const hostname = options.host ?? config.http_options.host;
   const port = options.port ?? config.http_options.port;
   let listening!: { hostname: string; port: number };
-  let server: Deno.HttpServer;
+  let server: HttpListener;
   try {
-    server = Deno.serve({
+    server = await serveHttp({
+      http: config.http_options,
       hostname,
       port,
       onListen: (addr) => {

@@ -47,6 +47,8 @@ Deno.test("every command answers a mistyped flag the same way", async () => {
     ["export", "--schema", "--schemas"],
     ["serve_replica", "--hepl", "--help"],
     ["bench_export", "--hlep", "--help"],
+    ["bench_hostile", "--drip", "--drip-s"],
+    ["shutdown_cycles", "--cycle", "--cycles"],
   ];
   const results = await Promise.all(cases.map(([script, flag]) => run(script, flag, "1")));
   cases.forEach(([script, flag, suggestion], i) => {
@@ -114,6 +116,8 @@ Deno.test("every command's --help prints its usage and exits 0, even without its
     "export",
     "serve_replica",
     "bench_export",
+    "bench_hostile",
+    "shutdown_cycles",
   ];
   const results = await Promise.all(scripts.map((script) => run(script, "--help")));
   scripts.forEach((script, i) => {

@@ -139,6 +139,9 @@ Deno.test("a minimal config is fully defaulted (http, application, deployment, u
     root_path: "",
     request_timeout_s: null,
     keep_alive_timeout_s: 90,
+    listener: "deno",
+    header_timeout_s: 20,
+    max_pending_connections: 1000,
   });
   assert.equal(config.applications[0].route_prefix, "/");
   const d = config.applications[0].deployments[0];
