@@ -313,7 +313,29 @@ if (!values.quick) {
     summary: res.summary,
   };
 }
+/**
+ * The result files' digest: SHA-256 of their `sha256sum`-style listing (`<hex>  <name>\n`, names
+ * sorted), so that two runs (before and after a change) show at a glance whether the simulator's
+ * output for the fixed seed stayed byte-identical; `cd <dir> && LC_ALL=C sha256sum * | sha256sum` gives the
+ * same digest.
+ */
+async function outputDigest(dir: string): Promise<{ files: number; sha256: string }> {
+  const hex = (b: ArrayBuffer) =>
+    [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
+  names.sort();
+  let listing = "";
+  for (const name of names) {
+    const bytes = await Deno.readFile(`${dir}/${name}`);
+    listing += `${hex(await crypto.subtle.digest("SHA-256", bytes))}  ${name}\n`;
+  }
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(listing));
+  return { files: names.length, sha256: hex(digest) };
+}
+
 const base1 = baselineMs();
+const digest = await outputDigest(outDir);
 const baseline = (base0 + base1) / 2;
 
 const fmt = (x: number, d = 0) => x.toFixed(d);
@@ -383,9 +405,13 @@ await Deno.writeTextFile(
       whatIf,
       targets: { perConfigMs: 100, whatIfMs: 10_000, whatIfOverBareEngine: 1.3 },
       filesUnder: outDir,
+      outputDigest: digest,
     },
     null,
     2,
   ) + "\n",
 );
-console.log(`\nwrote ${jsonPath} (result files under ${outDir}/)`);
+console.log(
+  `\nresult files: ${digest.files}, sha256 of their sha256sum listing: ${digest.sha256}`,
+);
+console.log(`wrote ${jsonPath} (result files under ${outDir}/)`);
