@@ -258,6 +258,56 @@ export class StatsEntry {
     this.totalContentLength += contentLength;
   }
 
+  /**
+   * {@linkcode log} for `count` requests at once, in order: request `i` took `responseTimesMs[i]`
+   * and finished at `nowsS[i]`, with no content. The counters end exactly as after `count` calls
+   * of `log(responseTimesMs[i], 0, nowsS[i])` (same additions in the same order, map keys added
+   * in the same order); the per-second count is updated once per run of one second. With the
+   * window cache on, it is those calls.
+   */
+  logMany(responseTimesMs: Float64Array, nowsS: Float64Array, count: number): void {
+    if (count <= 0) return;
+    if (this.#useCache) {
+      for (let i = 0; i < count; i++) this.log(responseTimesMs[i], 0, nowsS[i]);
+      return;
+    }
+    const perSec = this.numReqsPerSec;
+    const buckets = this.responseTimes;
+    const histogram = this.histogram;
+    let total = this.totalResponseTime;
+    let min = this.minResponseTime;
+    let max = this.maxResponseTime;
+    let maxIsFloat = this.maxIsFloat;
+    let second = Math.floor(nowsS[0]);
+    let inSecond = 0;
+    for (let i = 0; i < count; i++) {
+      const t = Math.floor(nowsS[i]);
+      if (t !== second) {
+        perSec.set(second, (perSec.get(second) ?? 0) + inSecond);
+        second = t;
+        inSecond = 0;
+      }
+      inSecond++;
+      const ms = responseTimesMs[i];
+      total += ms;
+      if (min === null || ms < min) min = ms;
+      if (ms > max) {
+        max = ms;
+        maxIsFloat = true;
+      }
+      const key = bucketResponseTime(ms);
+      buckets.set(key, (buckets.get(key) ?? 0) + 1);
+      histogram.record(ms);
+    }
+    perSec.set(second, (perSec.get(second) ?? 0) + inSecond);
+    this.numRequests += count;
+    this.lastRequestTimestamp = nowsS[count - 1];
+    this.totalResponseTime = total;
+    this.minResponseTime = min;
+    this.maxResponseTime = max;
+    this.maxIsFloat = maxIsFloat;
+  }
+
   /** Counts one failure at `nowS` (the request itself is logged with {@linkcode log}). */
   logError(nowS: number): void {
     this.numFailures += 1;

@@ -125,3 +125,35 @@ Deno.test("a stats entry's percentiles and median follow buckets added after an 
   entry.log(70, 0, 10);
   check("after reset");
 });
+
+Deno.test("StatsEntry.logMany() leaves every counter as log() one request at a time", () => {
+  const rnd = lcg(23);
+  const one = new RequestStats(1000, { useResponseTimesCache: false }).get("/", "POST", 1000);
+  const many = new RequestStats(1000, { useResponseTimesCache: false }).get("/", "POST", 1000);
+  let nowS = 1000;
+  for (let batch = 0; batch < 50; batch++) {
+    const n = Math.floor(rnd() * 40);
+    const ms = new Float64Array(n), at = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      nowS += rnd() * 0.3;
+      ms[i] = rnd() < 0.05 ? 12_000 * rnd() : Math.exp(rnd() * 7) / 3;
+      at[i] = nowS;
+      one.log(ms[i], 0, nowS);
+    }
+    many.logMany(ms, at, n);
+  }
+  const fields = (e: typeof one) => ({
+    numRequests: e.numRequests,
+    totalResponseTime: e.totalResponseTime,
+    minResponseTime: e.minResponseTime,
+    maxResponseTime: e.maxResponseTime,
+    maxIsFloat: e.maxIsFloat,
+    lastRequestTimestamp: e.lastRequestTimestamp,
+    totalContentLength: e.totalContentLength,
+    numReqsPerSec: [...e.numReqsPerSec],
+    responseTimes: [...e.responseTimes],
+    histogram: e.histogram.toJSON(),
+  });
+  assert.ok(one.numRequests > 500);
+  assert.deepEqual(fields(many), fields(one));
+});
