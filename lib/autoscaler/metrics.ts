@@ -43,9 +43,9 @@ export interface MetricsSample {
   /** Requests executing on each RUNNING replica. */
   ongoingByReplica: ReadonlyMap<string, number>;
   /**
-   * Optional: a number that changes whenever the set of replica ids in `ongoingByReplica`
-   * changes (see {@linkcode MetricsStore.prune}); without it the store checks every report on
-   * every observation.
+   * Optional: a number that changes whenever the set of replica ids in `ongoingByReplica`, or
+   * the order it iterates them in, changes (see {@linkcode MetricsStore.prune}); without it the
+   * store checks every report on every observation and every sample looks its window up by id.
    */
   replicaSetVersion?: number;
 }
@@ -424,8 +424,17 @@ export class MetricsPipeline implements MetricsSource {
   #nextPushMs: number;
   #recordingAtMs = 0;
   #windowsVersion: number | undefined = undefined;
+  // The replicas' windows in the running map's order, as of #windowsVersion: while the version
+  // holds, a sample goes to its window by position, with no lookup by id.
+  #replicaWindows: SampleWindow[] = [];
+  #position = 0;
   readonly #recordReplica = (ongoing: number, id: string): void => {
-    this.#window(id, "replica").record(this.#recordingAtMs, ongoing);
+    const w = this.#window(id, "replica");
+    w.record(this.#recordingAtMs, ongoing);
+    this.#replicaWindows.push(w);
+  };
+  readonly #recordReplicaAtPosition = (ongoing: number): void => {
+    this.#replicaWindows[this.#position++].record(this.#recordingAtMs, ongoing);
   };
   #pushes = 0;
 
@@ -466,16 +475,19 @@ export class MetricsPipeline implements MetricsSource {
     this.#window("router", "handle").record(nowMs, sample.queued);
     // forEach, not for-of: no [id, value] pair per replica (1,000 replicas, every 0.5 s).
     this.#recordingAtMs = nowMs;
-    running.forEach(this.#recordReplica);
     // Windows of replicas no longer running: none can exist while the running set is the one
     // the windows were made for (same version, one window per replica plus the router's).
     const version = sample.replicaSetVersion;
     if (
       version !== undefined && version === this.#windowsVersion &&
-      this.#windows.size === running.size + 1
+      this.#windows.size === running.size + 1 && this.#replicaWindows.length === running.size
     ) {
+      this.#position = 0;
+      running.forEach(this.#recordReplicaAtPosition);
       return;
     }
+    this.#replicaWindows = [];
+    running.forEach(this.#recordReplica);
     for (const [id, w] of this.#windows) {
       if (w.kind === "replica" && !running.has(id)) this.#windows.delete(id);
     }
