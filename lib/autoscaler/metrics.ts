@@ -304,10 +304,13 @@ export class SampleWindow {
     while (this.#head + 1 < this.#end && times[this.#head + 1] <= cutoff) this.#head++;
   }
 
-  /** The live samples into new arrays with room for as many again (old views keep the old). */
+  /**
+   * The live samples into new arrays with room for three times as many more (old views keep the
+   * old arrays): a move allocates, so it comes once per several look-back windows.
+   */
   #move(): void {
     const live = this.#end - this.#head;
-    const capacity = Math.max(64, 2 * live);
+    const capacity = Math.max(64, 4 * live);
     const times = new Float64Array(capacity);
     const values = new Float64Array(capacity);
     times.set(this.#tMs.subarray(this.#head, this.#end));
