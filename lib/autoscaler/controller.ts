@@ -36,8 +36,10 @@ export interface AutoscalingTarget {
   /** Requests executing on each RUNNING replica. */
   ongoingByReplica(): ReadonlyMap<string, number>;
   /**
-   * Optional: a number that changes whenever the set of RUNNING replica ids changes; lets the
-   * metrics store skip its per-tick check of every report (the simulator's 1,000 replicas).
+   * Optional: a number that changes whenever the set of RUNNING replica ids, or the order
+   * `ongoingByReplica()` lists them in, changes; lets the metrics store skip its per-tick check
+   * of every report and the pipeline find each replica's window by position (the simulator's
+   * 1,000 replicas).
    */
   replicaSetVersion?(): number;
   /** Requests waiting in the router queue. */

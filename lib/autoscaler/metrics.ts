@@ -21,6 +21,17 @@ export interface TimedValue {
   value: number;
 }
 
+/**
+ * A step function in two parallel arrays (times in ms, values), oldest first: how the pipeline's
+ * windows hold and push their samples, with no object per sample.
+ */
+export interface PackedSeries {
+  /** Sample times in ms. */
+  readonly tMs: Float64Array;
+  /** Sample values, `values[i]` from `tMs[i]` on (same length as `tMs`). */
+  readonly values: Float64Array;
+}
+
 /** What kind of source a report comes from. */
 export type SourceKind = "handle" | "replica";
 
@@ -32,8 +43,8 @@ export interface MetricsReport {
   kind: SourceKind;
   /** When the report was pushed; the newest report per source wins. */
   pushedAtMs: number;
-  /** Samples clipped to the look-back window, oldest first. */
-  series: TimedValue[];
+  /** Samples clipped to the look-back window, oldest first (the pipeline pushes them packed). */
+  series: readonly TimedValue[] | PackedSeries;
 }
 
 /** Inputs the pipeline samples on every observation. */
@@ -43,9 +54,9 @@ export interface MetricsSample {
   /** Requests executing on each RUNNING replica. */
   ongoingByReplica: ReadonlyMap<string, number>;
   /**
-   * Optional: a number that changes whenever the set of replica ids in `ongoingByReplica`
-   * changes (see {@linkcode MetricsStore.prune}); without it the store checks every report on
-   * every observation.
+   * Optional: a number that changes whenever the set of replica ids in `ongoingByReplica`, or
+   * the order it iterates them in, changes (see {@linkcode MetricsStore.prune}); without it the
+   * store checks every report on every observation and every sample looks its window up by id.
    */
   replicaSetVersion?: number;
 }
@@ -67,11 +78,30 @@ const ROUND_MS = 10;
  * each series holds its last value until its next sample (0 before its first), timestamps are
  * rounded to 10 ms, and a point is emitted only when the total changes.
  */
-export function mergeInstantaneousTotal(series: readonly (readonly TimedValue[])[]): TimedValue[] {
-  const active = series.filter((s) => s.length > 0);
+export function mergeInstantaneousTotal(
+  series: readonly (readonly TimedValue[] | PackedSeries)[],
+): TimedValue[] {
+  const active: PackedSeries[] = [];
+  for (const s of series) {
+    const packed = packSeries(s);
+    if (packed.tMs.length > 0) active.push(packed);
+  }
   if (active.length === 0) return [];
   if (active.length === 1) return dedupe(active[0]);
   return mergeSortedSeries(active) ?? mergeBySort(active);
+}
+
+/** `s` as a {@linkcode PackedSeries} (itself when it already is one). */
+function packSeries(s: readonly TimedValue[] | PackedSeries): PackedSeries {
+  if (!Array.isArray(s)) return s as PackedSeries;
+  const points = s as readonly TimedValue[];
+  const tMs = new Float64Array(points.length);
+  const values = new Float64Array(points.length);
+  for (let i = 0; i < points.length; i++) {
+    tMs[i] = points[i].tMs;
+    values[i] = points[i].value;
+  }
+  return { tMs, values };
 }
 
 function roundMs(tMs: number): number {
@@ -86,17 +116,18 @@ function roundMs(tMs: number): number {
  * of order, or when the series' times are so unaligned that the sweep (one pass over the
  * remaining series per distinct time) would cost more than the sort.
  */
-function mergeSortedSeries(active: readonly (readonly TimedValue[])[]): TimedValue[] | null {
+function mergeSortedSeries(active: readonly PackedSeries[]): TimedValue[] | null {
   const k = active.length;
   let points = 0;
   for (const s of active) {
+    const ts = s.tMs;
     let prev = -Infinity;
-    for (let j = 0; j < s.length; j++) {
-      const t = roundMs(s[j].tMs);
+    for (let j = 0; j < ts.length; j++) {
+      const t = roundMs(ts[j]);
       if (!(t >= prev)) return null; // out of order, or NaN: the sort decides
       prev = t;
     }
-    points += s.length;
+    points += ts.length;
   }
   const budget = 16 * points + 4 * k + 1024;
   let work = 0;
@@ -105,7 +136,7 @@ function mergeSortedSeries(active: readonly (readonly TimedValue[])[]): TimedVal
   const live = new Int32Array(k);
   for (let i = 0; i < k; i++) {
     live[i] = i;
-    head[i] = roundMs(active[i][0].tMs);
+    head[i] = roundMs(active[i].tMs[0]);
   }
   let liveCount = k;
   const current = new Array<number>(k).fill(0);
@@ -123,18 +154,18 @@ function mergeSortedSeries(active: readonly (readonly TimedValue[])[]): TimedVal
     for (let j = 0; j < liveCount; j++) {
       const idx = live[j];
       if (head[idx] === tMs) {
-        const s = active[idx];
+        const ts = active[idx].tMs, values = active[idx].values;
         let p = pos[idx];
         let t = tMs;
         while (t === tMs) {
-          const value = s[p].value;
+          const value = values[p];
           total += value - current[idx];
           current[idx] = value;
           p++;
-          t = p < s.length ? roundMs(s[p].tMs) : NaN;
+          t = p < ts.length ? roundMs(ts[p]) : NaN;
         }
         pos[idx] = p;
-        if (p === s.length) continue;
+        if (p === ts.length) continue;
         head[idx] = t;
       }
       live[kept++] = idx;
@@ -149,15 +180,15 @@ function mergeSortedSeries(active: readonly (readonly TimedValue[])[]): TimedVal
 }
 
 /** The reference merge: every point of every series, stably sorted by rounded time. */
-function mergeBySort(active: readonly (readonly TimedValue[])[]): TimedValue[] {
+function mergeBySort(active: readonly PackedSeries[]): TimedValue[] {
   const events: { tMs: number; idx: number; value: number; seq: number }[] = [];
   let seq = 0;
   active.forEach((s, idx) => {
-    for (const p of s) {
+    for (let j = 0; j < s.tMs.length; j++) {
       events.push({
-        tMs: Math.round(p.tMs / ROUND_MS) * ROUND_MS,
+        tMs: Math.round(s.tMs[j] / ROUND_MS) * ROUND_MS,
         idx,
-        value: p.value,
+        value: s.values[j],
         seq: seq++,
       });
     }
@@ -182,13 +213,14 @@ function mergeBySort(active: readonly (readonly TimedValue[])[]): TimedValue[] {
   return merged;
 }
 
-function dedupe(s: readonly TimedValue[]): TimedValue[] {
+function dedupe(s: PackedSeries): TimedValue[] {
   const out: TimedValue[] = [];
-  for (const p of s) {
-    const tMs = Math.round(p.tMs / ROUND_MS) * ROUND_MS;
+  for (let j = 0; j < s.tMs.length; j++) {
+    const tMs = Math.round(s.tMs[j] / ROUND_MS) * ROUND_MS;
+    const value = s.values[j];
     const last = out[out.length - 1];
-    if (last !== undefined && last.tMs === tMs) last.value = p.value;
-    else if (last === undefined || last.value !== p.value) out.push({ tMs, value: p.value });
+    if (last !== undefined && last.tMs === tMs) last.value = value;
+    else if (last === undefined || last.value !== value) out.push({ tMs, value });
   }
   return out;
 }
@@ -246,11 +278,15 @@ export function reduceStepFunction(
 
 /**
  * A per-source sample window: samples older than the look-back period are pruned, except the
- * last one before the window start, which tells the value holding at the window start.
+ * last one before the window start, which tells the value holding at the window start. Samples
+ * live in two growing typed arrays, written only past their end: a packed snapshot is a view
+ * that stays valid (a full buffer moves the live part to new arrays).
  */
 export class SampleWindow {
-  #samples: TimedValue[] = [];
+  #tMs = new Float64Array(64);
+  #values = new Float64Array(64);
   #head = 0;
+  #end = 0;
   readonly #lookBackMs: number;
 
   /** A window keeping `lookBackMs` of samples. */
@@ -260,28 +296,49 @@ export class SampleWindow {
 
   /** Appends a sample at `tMs` and prunes what fell out of the window. */
   record(tMs: number, value: number): void {
-    const samples = this.#samples;
-    samples.push({ tMs, value });
+    if (this.#end === this.#tMs.length) this.#move();
+    const times = this.#tMs;
+    times[this.#end] = tMs;
+    this.#values[this.#end++] = value;
     const cutoff = tMs - this.#lookBackMs;
-    while (this.#head + 1 < samples.length && samples[this.#head + 1].tMs <= cutoff) this.#head++;
-    if (this.#head > 64 && this.#head * 2 > samples.length) {
-      this.#samples = samples.slice(this.#head);
-      this.#head = 0;
-    }
+    while (this.#head + 1 < this.#end && times[this.#head + 1] <= cutoff) this.#head++;
+  }
+
+  /**
+   * The live samples into new arrays with room for three times as many more (old views keep the
+   * old arrays): a move allocates, so it comes once per several look-back windows.
+   */
+  #move(): void {
+    const live = this.#end - this.#head;
+    const capacity = Math.max(64, 4 * live);
+    const times = new Float64Array(capacity);
+    const values = new Float64Array(capacity);
+    times.set(this.#tMs.subarray(this.#head, this.#end));
+    values.set(this.#values.subarray(this.#head, this.#end));
+    this.#tMs = times;
+    this.#values = values;
+    this.#head = 0;
+    this.#end = live;
   }
 
   /** A copy of the window's samples, oldest first. */
   snapshot(): TimedValue[] {
-    return this.#samples.slice(this.#head).map((s) => ({ tMs: s.tMs, value: s.value }));
+    const out: TimedValue[] = [];
+    for (let i = this.#head; i < this.#end; i++) {
+      out.push({ tMs: this.#tMs[i], value: this.#values[i] });
+    }
+    return out;
   }
 
   /**
-   * The window's samples, oldest first, in a new array that shares the sample objects with the
-   * window (which never modifies a sample once recorded): what a push hands the store, without
-   * copying every sample of every window (~60k objects per push at 1,000 replicas).
+   * The window's samples, oldest first, as views of the window's arrays (which never change a
+   * sample once recorded): what a push hands the store, without an object per sample.
    */
-  sharedSnapshot(): TimedValue[] {
-    return this.#samples.slice(this.#head);
+  packedSnapshot(): PackedSeries {
+    return {
+      tMs: this.#tMs.subarray(this.#head, this.#end),
+      values: this.#values.subarray(this.#head, this.#end),
+    };
   }
 }
 
@@ -381,8 +438,8 @@ export class MetricsStore {
   /** The aggregated inputs at `nowMs`: merged running + merged queued, each reduced. */
   aggregate(nowMs: number): AggregatedMetrics {
     if (this.#merged === null) {
-      const running: TimedValue[][] = [];
-      const queued: TimedValue[][] = [];
+      const running: (readonly TimedValue[] | PackedSeries)[] = [];
+      const queued: (readonly TimedValue[] | PackedSeries)[] = [];
       for (const r of this.#reports.values()) {
         (r.kind === "replica" ? running : queued).push(r.series);
       }
@@ -424,8 +481,17 @@ export class MetricsPipeline implements MetricsSource {
   #nextPushMs: number;
   #recordingAtMs = 0;
   #windowsVersion: number | undefined = undefined;
+  // The replicas' windows in the running map's order, as of #windowsVersion: while the version
+  // holds, a sample goes to its window by position, with no lookup by id.
+  #replicaWindows: SampleWindow[] = [];
+  #position = 0;
   readonly #recordReplica = (ongoing: number, id: string): void => {
-    this.#window(id, "replica").record(this.#recordingAtMs, ongoing);
+    const w = this.#window(id, "replica");
+    w.record(this.#recordingAtMs, ongoing);
+    this.#replicaWindows.push(w);
+  };
+  readonly #recordReplicaAtPosition = (ongoing: number): void => {
+    this.#replicaWindows[this.#position++].record(this.#recordingAtMs, ongoing);
   };
   #pushes = 0;
 
@@ -466,16 +532,19 @@ export class MetricsPipeline implements MetricsSource {
     this.#window("router", "handle").record(nowMs, sample.queued);
     // forEach, not for-of: no [id, value] pair per replica (1,000 replicas, every 0.5 s).
     this.#recordingAtMs = nowMs;
-    running.forEach(this.#recordReplica);
     // Windows of replicas no longer running: none can exist while the running set is the one
     // the windows were made for (same version, one window per replica plus the router's).
     const version = sample.replicaSetVersion;
     if (
       version !== undefined && version === this.#windowsVersion &&
-      this.#windows.size === running.size + 1
+      this.#windows.size === running.size + 1 && this.#replicaWindows.length === running.size
     ) {
+      this.#position = 0;
+      running.forEach(this.#recordReplicaAtPosition);
       return;
     }
+    this.#replicaWindows = [];
+    running.forEach(this.#recordReplica);
     for (const [id, w] of this.#windows) {
       if (w.kind === "replica" && !running.has(id)) this.#windows.delete(id);
     }
@@ -498,7 +567,7 @@ export class MetricsPipeline implements MetricsSource {
         sourceId,
         kind: w.kind,
         pushedAtMs: nowMs,
-        series: w.window.sharedSnapshot(),
+        series: w.window.packedSnapshot(),
       });
     }
   }

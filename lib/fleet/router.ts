@@ -74,7 +74,10 @@ export class ReplicaRouter<R extends RoutedReplica> {
     return this.#routable;
   }
 
-  /** Changes whenever a replica is added or removed (the autoscaler's `replicaSetVersion`). */
+  /**
+   * Changes whenever a replica is added or removed, the only changes of the routable list's
+   * order (the autoscaler's `replicaSetVersion`).
+   */
   get version(): number {
     return this.#version;
   }

@@ -72,14 +72,18 @@ export function calculateResponseTimePercentile(
 export function calculateResponseTimePercentiles(
   responseTimes: ReadonlyMap<number, number>,
   percents: readonly number[],
-  options: { numRequests?: number } = {},
+  options: {
+    numRequests?: number;
+    /** The map's keys in ascending order, when the caller already has them. */
+    sortedKeys?: Float64Array;
+  } = {},
 ): number[] {
   let numRequests = options.numRequests;
   if (numRequests === undefined) {
     numRequests = 0;
     for (const c of responseTimes.values()) numRequests += c;
   }
-  const keys = sortedKeys(responseTimes);
+  const keys = options.sortedKeys ?? sortedKeys(responseTimes);
   const counts = new Float64Array(keys.length);
   for (let i = 0; i < keys.length; i++) counts[i] = responseTimes.get(keys[i])!;
   return percents.map((percent) => {
@@ -105,11 +109,18 @@ function sortedKeys(counts: ReadonlyMap<number, number>): Float64Array {
   return keys.sort();
 }
 
-/** Locust's `median_from_dict`: the lower median `a[(n-1)//2]` of the bucketed values. */
-export function medianFromDict(total: number, counts: ReadonlyMap<number, number>): number {
+/**
+ * Locust's `median_from_dict`: the lower median `a[(n-1)//2]` of the bucketed values
+ * (`keys`: the map's keys in ascending order, when the caller already has them).
+ */
+export function medianFromDict(
+  total: number,
+  counts: ReadonlyMap<number, number>,
+  keys?: Float64Array,
+): number {
   let pos = (total - 1) / 2;
   let k = 0;
-  for (k of sortedKeys(counts)) {
+  for (k of keys ?? sortedKeys(counts)) {
     const c = counts.get(k)!;
     if (pos < c) return k;
     pos -= c;
@@ -164,7 +175,10 @@ export class StatsEntry {
   numReqsPerSec: Map<number, number> = new Map();
   /** Failures per integer Unix second. */
   numFailPerSec: Map<number, number> = new Map();
-  /** Bucketed response time -> count (Locust's `response_times`). */
+  /**
+   * Bucketed response time -> count (Locust's `response_times`). Keys are only ever added, as in
+   * Locust's dict; to drop keys, assign a new map (the sorted-keys cache relies on it).
+   */
   responseTimes: Map<number, number> = new Map();
   /** Snapshots of {@linkcode responseTimes} by second, for the sliding window (newest 20). */
   responseTimesCache: Map<number, CachedResponseTimes> | null = null;
@@ -178,6 +192,10 @@ export class StatsEntry {
   readonly histogram: LatencyHistogram = new LatencyHistogram();
   readonly #stats: RequestStats;
   readonly #useCache: boolean;
+  // responseTimes' keys in ascending order, for the map and size they were sorted for: a stats
+  // row sorts them twice, every second, and after the first seconds no new bucket appears.
+  #sortedKeys: Float64Array = new Float64Array(0);
+  #sortedKeysOf: ReadonlyMap<number, number> | null = null;
 
   /** Creates an entry; `nowS` is its reset time. */
   constructor(stats: RequestStats, name: string, method: string, nowS: number, useCache: boolean) {
@@ -240,6 +258,56 @@ export class StatsEntry {
     this.totalContentLength += contentLength;
   }
 
+  /**
+   * {@linkcode log} for `count` requests at once, in order: request `i` took `responseTimesMs[i]`
+   * and finished at `nowsS[i]`, with no content. The counters end exactly as after `count` calls
+   * of `log(responseTimesMs[i], 0, nowsS[i])` (same additions in the same order, map keys added
+   * in the same order); the per-second count is updated once per run of one second. With the
+   * window cache on, it is those calls.
+   */
+  logMany(responseTimesMs: Float64Array, nowsS: Float64Array, count: number): void {
+    if (count <= 0) return;
+    if (this.#useCache) {
+      for (let i = 0; i < count; i++) this.log(responseTimesMs[i], 0, nowsS[i]);
+      return;
+    }
+    const perSec = this.numReqsPerSec;
+    const buckets = this.responseTimes;
+    const histogram = this.histogram;
+    let total = this.totalResponseTime;
+    let min = this.minResponseTime;
+    let max = this.maxResponseTime;
+    let maxIsFloat = this.maxIsFloat;
+    let second = Math.floor(nowsS[0]);
+    let inSecond = 0;
+    for (let i = 0; i < count; i++) {
+      const t = Math.floor(nowsS[i]);
+      if (t !== second) {
+        perSec.set(second, (perSec.get(second) ?? 0) + inSecond);
+        second = t;
+        inSecond = 0;
+      }
+      inSecond++;
+      const ms = responseTimesMs[i];
+      total += ms;
+      if (min === null || ms < min) min = ms;
+      if (ms > max) {
+        max = ms;
+        maxIsFloat = true;
+      }
+      const key = bucketResponseTime(ms);
+      buckets.set(key, (buckets.get(key) ?? 0) + 1);
+      histogram.record(ms);
+    }
+    perSec.set(second, (perSec.get(second) ?? 0) + inSecond);
+    this.numRequests += count;
+    this.lastRequestTimestamp = nowsS[count - 1];
+    this.totalResponseTime = total;
+    this.minResponseTime = min;
+    this.maxResponseTime = max;
+    this.maxIsFloat = maxIsFloat;
+  }
+
   /** Counts one failure at `nowS` (the request itself is logged with {@linkcode log}). */
   logError(nowS: number): void {
     this.numFailures += 1;
@@ -263,7 +331,11 @@ export class StatsEntry {
   get medianResponseTime(): PyNumber {
     if (this.responseTimes.size === 0) return { value: 0, isFloat: false };
     let median: PyNumber = {
-      value: medianFromDict(this.numRequests - this.numNoneRequests, this.responseTimes),
+      value: medianFromDict(
+        this.numRequests - this.numNoneRequests,
+        this.responseTimes,
+        this.#responseTimeKeys(),
+      ),
       isFloat: false,
     };
     if (median.value > this.maxResponseTime) {
@@ -302,16 +374,25 @@ export class StatsEntry {
 
   /** Whole-run percentile of the bucketed times (`p` in 0..1). */
   responseTimePercentile(p: number): number {
-    return calculateResponseTimePercentile(this.responseTimes, p, {
-      numRequests: this.numRequests - this.numNoneRequests,
-    });
+    return this.responseTimePercentiles([p])[0];
   }
 
   /** {@linkcode responseTimePercentile} for several percentiles at once (one sort). */
   responseTimePercentiles(ps: readonly number[]): number[] {
     return calculateResponseTimePercentiles(this.responseTimes, ps, {
       numRequests: this.numRequests - this.numNoneRequests,
+      sortedKeys: this.#responseTimeKeys(),
     });
+  }
+
+  /** {@linkcode responseTimes}' keys in ascending order, sorted again only when they changed. */
+  #responseTimeKeys(): Float64Array {
+    const m = this.responseTimes;
+    if (this.#sortedKeysOf !== m || this.#sortedKeys.length !== m.size) {
+      this.#sortedKeys = sortedKeys(m);
+      this.#sortedKeysOf = m;
+    }
+    return this.#sortedKeys;
   }
 
   /**

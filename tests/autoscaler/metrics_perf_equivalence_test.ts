@@ -5,6 +5,7 @@ import {
   mergeInstantaneousTotal,
   MetricsStore,
   pipelineTiming,
+  SampleWindow,
   type TimedValue,
 } from "../../lib/autoscaler/metrics.ts";
 import { config } from "./_helpers.ts";
@@ -113,4 +114,47 @@ Deno.test("MetricsStore.prune() drops a stale report even when the replica-set v
   assert.deepEqual(store.sources(), ["r1"]);
   store.prune(10_001, running, 1);
   assert.deepEqual(store.sources(), []);
+});
+
+Deno.test("a window's packed snapshot keeps its samples while the window records on", () => {
+  const w = new SampleWindow(3_000);
+  const rnd = lcg(3);
+  const taken: { packed: ReturnType<SampleWindow["packedSnapshot"]>; copy: TimedValue[] }[] = [];
+  for (let tMs = 0; tMs <= 120_000; tMs += 100) {
+    w.record(tMs, Math.floor(rnd() * 6));
+    if (tMs >= 4_600 && tMs % 2_300 === 0) {
+      taken.push({ packed: w.packedSnapshot(), copy: w.snapshot() });
+    }
+  }
+  assert.ok(taken.length > 40);
+  for (const { packed, copy } of taken) {
+    assert.deepEqual(
+      [...packed.tMs].map((tMs, i) => ({ tMs, value: packed.values[i] })),
+      copy,
+      "the samples of a push stay as they were pushed",
+    );
+    // The window: 3 s of samples plus the one holding at its start.
+    assert.equal(copy.length, 31);
+    assert.ok(copy[1].tMs > copy[copy.length - 1].tMs - 3_000);
+  }
+});
+
+Deno.test("mergeInstantaneousTotal() merges packed series as the same points in arrays", () => {
+  const rnd = lcg(9);
+  for (let trial = 0; trial < 50; trial++) {
+    const series: TimedValue[][] = [];
+    for (let i = 0, k = 1 + Math.floor(rnd() * 20); i < k; i++) {
+      const s: TimedValue[] = [];
+      for (let t = Math.floor(rnd() * 4) * 500; t < 20_000; t += 500) {
+        s.push({ tMs: t + (trial % 2) * Math.floor(rnd() * 7), value: Math.floor(rnd() * 5) });
+      }
+      series.push(s);
+    }
+    const packed = series.map((s) => ({
+      tMs: Float64Array.from(s, (p) => p.tMs),
+      values: Float64Array.from(s, (p) => p.value),
+    }));
+    assert.deepEqual(mergeInstantaneousTotal(packed), mergeInstantaneousTotal(series));
+    assert.deepEqual(mergeInstantaneousTotal(series), referenceMerge(series), `trial ${trial}`);
+  }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LatencyHistogram } from "../../lib/loadgen/mod.ts";
+import { LatencyHistogram, RequestStats } from "../../lib/loadgen/mod.ts";
 import {
   calculateResponseTimePercentile,
   calculateResponseTimePercentiles,
@@ -86,4 +86,74 @@ Deno.test("calculateResponseTimePercentile(s)() and medianFromDict() match the c
     );
     assert.equal(medianFromDict(total, m), refMedian(total, m), `trial ${trial} median`);
   }
+});
+
+Deno.test("LatencyHistogram.percentilesMs() in one pass equals percentileMs() one at a time", () => {
+  const rnd = lcg(5);
+  const ps = [99.9, 50, 0, 90, 100, 95, 99, 50, 66.6, 0.1];
+  for (let trial = 0; trial < 100; trial++) {
+    const h = new LatencyHistogram();
+    const n = Math.floor(rnd() * 2000);
+    for (let i = 0; i < n; i++) h.record(Math.exp(rnd() * 10) * (trial % 3 === 0 ? 1 : 0.01));
+    assert.deepEqual(h.percentilesMs(ps), ps.map((p) => h.percentileMs(p)), `trial ${trial}`);
+  }
+  const one = new LatencyHistogram();
+  one.record(3);
+  assert.throws(() => one.percentileMs(101), RangeError);
+  assert.throws(() => one.percentilesMs([50, 101]), /within 0\.\.100, got 101/);
+});
+
+Deno.test("a stats entry's percentiles and median follow buckets added after an earlier read", () => {
+  const stats = new RequestStats(0, { useResponseTimesCache: false });
+  const entry = stats.get("/", "POST", 0);
+  const times = [12, 30, 30, 45];
+  times.forEach((ms, i) => entry.log(ms, 0, i));
+  const ps = [0.5, 0.9, 1];
+  const check = (label: string) => {
+    const m = new Map(entry.responseTimes);
+    assert.deepEqual(
+      entry.responseTimePercentiles(ps),
+      calculateResponseTimePercentiles(m, ps),
+      label,
+    );
+    assert.equal(entry.medianResponseTime.value, medianFromDict(entry.numRequests, m), label);
+  };
+  check("first read");
+  for (const ms of [900, 901, 5, 5, 5, 5, 5]) entry.log(ms, 0, 5); // new buckets after the read
+  check("after new buckets");
+  entry.reset(10); // a new map
+  entry.log(70, 0, 10);
+  check("after reset");
+});
+
+Deno.test("StatsEntry.logMany() leaves every counter as log() one request at a time", () => {
+  const rnd = lcg(23);
+  const one = new RequestStats(1000, { useResponseTimesCache: false }).get("/", "POST", 1000);
+  const many = new RequestStats(1000, { useResponseTimesCache: false }).get("/", "POST", 1000);
+  let nowS = 1000;
+  for (let batch = 0; batch < 50; batch++) {
+    const n = Math.floor(rnd() * 40);
+    const ms = new Float64Array(n), at = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      nowS += rnd() * 0.3;
+      ms[i] = rnd() < 0.05 ? 12_000 * rnd() : Math.exp(rnd() * 7) / 3;
+      at[i] = nowS;
+      one.log(ms[i], 0, nowS);
+    }
+    many.logMany(ms, at, n);
+  }
+  const fields = (e: typeof one) => ({
+    numRequests: e.numRequests,
+    totalResponseTime: e.totalResponseTime,
+    minResponseTime: e.minResponseTime,
+    maxResponseTime: e.maxResponseTime,
+    maxIsFloat: e.maxIsFloat,
+    lastRequestTimestamp: e.lastRequestTimestamp,
+    totalContentLength: e.totalContentLength,
+    numReqsPerSec: [...e.numReqsPerSec],
+    responseTimes: [...e.responseTimes],
+    histogram: e.histogram.toJSON(),
+  });
+  assert.ok(one.numRequests > 500);
+  assert.deepEqual(fields(many), fields(one));
 });
