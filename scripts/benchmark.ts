@@ -160,7 +160,9 @@ async function main(): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
-  if (spec.kind === "noop") fail("--model noop has nothing to benchmark");
+  if (spec.kind === "noop" || spec.kind === "emulate") {
+    fail(`--model ${spec.kind} has nothing to benchmark (it computes nothing)`);
+  }
 
   const fixtures = new URL("../../shared/fixtures/", import.meta.url);
   const imagePath = values.image ?? new URL("dog.jpg", fixtures).pathname;

@@ -131,7 +131,9 @@ async function main(): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
-  if (spec.kind === "noop") fail(`--model noop has no classifier; use resnet50 or an .onnx path`);
+  if (spec.kind === "noop" || spec.kind === "emulate") {
+    fail(`--model ${spec.kind} has no classifier; use resnet50 or an .onnx path`);
+  }
 
   const log = (line: string) => console.error(line);
   const source = positionals[0];

@@ -18,6 +18,8 @@ options:
   --port P              overrides http_options.port (0 = any free port)
   --host H              overrides http_options.host
   --model SPEC          overrides user_config.model: resnet50 | noop | noop:<ms> | path/to/model.onnx
+                        | emulate:SPEC (no compute; SPEC as simulate --service-time, e.g.
+                        emulate:lognormal:45,80)
   --decisions-csv PATH  where the autoscaler writes its decisions (when autoscaling_config is
                         set; default results/<app>_autoscaler.csv)
   --dashboard-port P    live dashboard on http://127.0.0.1:P (default 8265; 0 = any free port)

@@ -238,6 +238,8 @@ async function main(): Promise<number> {
       : null,
     thresholds: checked,
     replicas_note: result.replicasNote,
+    // The served model as /api/status names it (an emulated run says so), or null.
+    model: args["no-replicas"] ? null : await servedModel(args.host!),
     histogram: t.histogram.toJSON(),
   };
   await Deno.writeTextFile(`${prefix}_summary.json`, JSON.stringify(summary, null, 1) + "\n");
@@ -251,6 +253,21 @@ async function main(): Promise<number> {
     if (hint) console.log(`hint: ${hint}`);
   }
   return checked.some((c) => !c.ok) ? THRESHOLDS_FAILED_EXIT_CODE : 0;
+}
+
+/** The `model` object of the service's `/api/status` (name, emulated, backend), or null. */
+async function servedModel(host: string): Promise<Record<string, unknown> | null> {
+  try {
+    const res = await fetch(new URL("/api/status", host), { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return null;
+    }
+    const model = (await res.json() as { model?: unknown })?.model;
+    return model !== null && typeof model === "object" ? model as Record<string, unknown> : null;
+  } catch {
+    return null;
+  }
 }
 
 if (import.meta.main) await runMain(loadtestCli, main);

@@ -72,7 +72,11 @@ function configName(path: string): string {
 async function defaultServiceTime(config: ServeConfig): Promise<DurationModel> {
   const model = servedDeployment(config).user_config.model;
   return await parseDurationSpec(
-    model.kind === "noop" ? `fixed:${model.service_time_ms}` : "resnet50",
+    model.kind === "noop"
+      ? `fixed:${model.service_time_ms}`
+      : model.kind === "emulate"
+      ? model.spec
+      : "resnet50",
   );
 }
 

@@ -131,6 +131,15 @@ async function main(args: string[]): Promise<void> {
     if (n > 1) run.name = `${run.name} (${n})`;
   }
 
+  // The model each run served (from its _summary.json), so an emulated run says so in the report.
+  const models = new Set<string>();
+  for (const run of runs) {
+    const name = run.prefix ? await summaryModelName(`${run.prefix}_summary.json`) : null;
+    if (name) models.add(name);
+  }
+  const modelNote = models.size > 0 ? ` (model: ${[...models].join("; ")})` : "";
+  if (models.size > 0) console.error(`model: ${[...models].join("; ")}`);
+
   const fontWarning = await missingFontsWarning();
   if (fontWarning) console.error(`visualize: warning: ${fontWarning}`);
   const outDir = values["output-dir"] as string;
@@ -164,7 +173,7 @@ async function main(args: string[]): Promise<void> {
   await Deno.writeTextFile(
     reportPath,
     reportHtml(runs, {
-      title: values.title ?? "Load test report",
+      title: (values.title ?? "Load test report") + modelNote,
       sloMs,
       charts: charts.filter((c) => c.file !== "dashboard").map(({ caption, chart }) => ({
         caption,
@@ -174,6 +183,16 @@ async function main(args: string[]): Promise<void> {
   );
   console.error(`[${charts.length + 1}/${charts.length + 1}] wrote ${reportPath}`);
   console.log(summaryTable(runs.map((r) => summarizeRun(r, { sloMs }))));
+}
+
+/** `model.name` of a loadtest `_summary.json`, or null (no file, older file, no status). */
+async function summaryModelName(path: string): Promise<string | null> {
+  try {
+    const summary = JSON.parse(await Deno.readTextFile(path)) as { model?: { name?: unknown } };
+    return typeof summary?.model?.name === "string" ? summary.model.name : null;
+  } catch {
+    return null;
+  }
 }
 
 if (import.meta.main) await main(Deno.args);

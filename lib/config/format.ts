@@ -26,6 +26,8 @@ export function modelSpecToYaml(spec: ModelSpec): string | Record<string, unknow
       return "resnet50";
     case "noop":
       return `noop:${spec.service_time_ms}`;
+    case "emulate":
+      return `emulate:${spec.spec}`;
     case "path":
       return /\.onnx$/i.test(spec.path) ? spec.path : { path: spec.path };
     case "url":

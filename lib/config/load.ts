@@ -843,7 +843,7 @@ function readModel(r: Reader, node: Node, path: string, baseDir: string): Checke
       "type",
       node,
       path,
-      `must be resnet50, noop, noop:<ms>, a path to an .onnx file, or a mapping {path: ...} | {url: ..., sha256: ...} | {noop: {service_time_ms: N}}, got ${
+      `must be resnet50, noop, noop:<ms>, emulate:SPEC, a path to an .onnx file, or a mapping {path: ...} | {url: ..., sha256: ...} | {noop: {service_time_ms: N}}, got ${
         describe(node)
       }`,
     );

@@ -2,26 +2,30 @@
  * `user_config.model` and the `--model` flag: which model a replica serves.
  *
  * String forms: `resnet50`, `noop` (answers at once), `noop:<ms>` (fixed service time, e.g.
- * `noop:20`), or a path to an `.onnx` file (relative paths are taken from `baseDir`, the config
- * file's folder). Map forms (YAML only): `{path: ...}`, `{url: ..., sha256: ...}`,
+ * `noop:20`), `emulate:SPEC` (the emulated model: each request is held for a duration drawn from
+ * SPEC, any `simulate --service-time` form: `45`, `fixed:45`, `exp:45`, `lognormal:45,80`, a
+ * benchmark JSON or a Locust `_stats.csv`), or a path to an `.onnx` file (relative paths, here and
+ * in SPEC, are taken from `baseDir`, the config file's folder). Map forms (YAML only): `{path: ...}`, `{url: ..., sha256: ...}`,
  * `{noop: {service_time_ms: N}}`.
  *
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
+import { durationSpecFile, parseInlineDurationSpec } from "../duration/mod.ts";
 import { closestMatch } from "./_suggest.ts";
 import { ConfigError } from "./issues.ts";
 import type { ModelSpec } from "./types.ts";
 
 /** What a model string may be, for messages. */
-export const MODEL_STRING_FORMS = "resnet50, noop, noop:<ms> or a path to an .onnx file";
+export const MODEL_STRING_FORMS =
+  "resnet50, noop, noop:<ms>, emulate:SPEC or a path to an .onnx file";
 
 /** Result of interpreting a model string: the spec, or a message saying what was wrong. */
 export type ModelStringResult = { spec: ModelSpec } | { error: string };
 
 /**
  * Interprets a model string (see the module doc). Never throws; `error` reads after the field name,
- * e.g. `must be resnet50, noop, noop:<ms> or a path to an .onnx file, got "resnet"; did you mean "resnet50"?`.
+ * e.g. `must be resnet50, noop, noop:<ms>, emulate:SPEC or a path to an .onnx file, got "resnet"; did you mean "resnet50"?`.
  */
 export function interpretModelString(
   value: string,
@@ -42,6 +46,7 @@ export function interpretModelString(
     }
     return { spec: { kind: "noop", service_time_ms: ms } };
   }
+  if (/^emulate:/i.test(text)) return interpretEmulateString(text.slice(8), options);
   if (/^[a-z]+:\/\//i.test(text)) {
     return {
       error: `is a URL (${
@@ -57,11 +62,37 @@ export function interpretModelString(
       },
     };
   }
-  const hint = closestMatch(text, ["resnet50", "noop"]);
+  const hint = closestMatch(text, ["resnet50", "noop", "emulate"]);
   return {
     error: `must be ${MODEL_STRING_FORMS}, got ${JSON.stringify(value)}${
       hint ? `; did you mean "${hint}"?` : ""
     }`,
+  };
+}
+
+/**
+ * `emulate:SPEC`: inline forms are checked here; a file is only resolved against `baseDir` (it is
+ * read when the service starts, which reports a missing or unusable file).
+ */
+function interpretEmulateString(
+  specText: string,
+  options: { baseDir?: string },
+): ModelStringResult {
+  const spec = specText.trim();
+  const usage =
+    "emulate:SPEC with SPEC a service time: 45, fixed:45, exp:45, lognormal:MEAN,P99, a benchmark JSON or a Locust _stats.csv";
+  if (spec === "") return { error: `must be ${usage}; got "emulate:" with no SPEC` };
+  try {
+    if (parseInlineDurationSpec(spec, { what: "emulate" })) {
+      return { spec: { kind: "emulate", spec } };
+    }
+  } catch (error) {
+    return { error: `must be ${usage}; ${(error as Error).message}` };
+  }
+  const { path, select } = durationSpecFile(spec);
+  const absolute = isAbsolute(path) ? path : resolve(options.baseDir ?? Deno.cwd(), path);
+  return {
+    spec: { kind: "emulate", spec: select === undefined ? absolute : `${absolute}#${select}` },
   };
 }
 

@@ -51,6 +51,8 @@ export interface AutoscalingConfig {
 export type ModelSpec =
   | { kind: "resnet50" }
   | { kind: "noop"; service_time_ms: number }
+  /** The emulated model: `spec` is a service-time spec (lib/duration); a file is absolute. */
+  | { kind: "emulate"; spec: string }
   | { kind: "path"; path: string }
   | { kind: "url"; url: string; sha256: string };
 

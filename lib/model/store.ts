@@ -315,8 +315,8 @@ function absolutePath(path: string, baseDir?: string): string {
 }
 
 /**
- * Resolves a model spec to ONNX bytes (see the module doc). Not for `noop` specs (serving handles
- * those). Throws {@link ModelError} with what went wrong and how to proceed.
+ * Resolves a model spec to ONNX bytes (see the module doc). Not for `noop` or `emulate` specs
+ * (serving runs those without ONNX). Throws {@link ModelError} with what went wrong and how to proceed.
  */
 export async function resolveModel(
   spec: ModelSpec,
@@ -409,9 +409,10 @@ export async function resolveModel(
       };
     }
     case "noop":
+    case "emulate":
       throw new ModelError(
         "not_found",
-        `resolveModel() does not handle the noop model; serving runs it without ONNX`,
+        `resolveModel() does not handle the ${spec.kind} model; serving runs it without ONNX`,
       );
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Serving: replicas as Web Workers (one inference session each, model bytes shared), CPU
  * accounting like a Ray cluster, a power-of-two-choices router with a bounded FIFO queue, the
- * HTTP API, Prometheus metrics and `serve status`-shaped output.
+ * HTTP API, Prometheus metrics and `serve status`-shaped output. The emulated model
+ * (`emulate:SPEC`, emulated_model.ts) runs all of it with replicas that hold requests for a drawn
+ * service time instead of computing.
  *
  * ```ts
  * import { prepareModel, startServe } from "../lib/serve/mod.ts";
@@ -44,6 +46,12 @@ export {
   type HttpAppContext,
   normaliseRoutePrefix,
 } from "./http_app.ts";
+export {
+  createEmulatedClassifier,
+  EMULATED_LABEL,
+  emulatedDurationModel,
+  prepareEmulatedModel,
+} from "./emulated_model.ts";
 export { LATENCY_BUCKETS_MS, Metric, Registry } from "./metrics.ts";
 export { formatServeStatus, type FormatServeStatusOptions } from "./status_format.ts";
 export { fetchImage, type FetchImageOptions, ImageFetchError } from "./image_fetcher.ts";

@@ -4,10 +4,13 @@
  * (`_replica_worker.ts`) wraps it today; a standalone single-replica server can wrap it tomorrow.
  *
  * The no-op model (`noop` / `noop:<ms>`) does everything but decoding and inference: it still
- * fetches URIs and checks magic bytes, then waits its fixed service time and answers `noop`.
+ * fetches URIs and checks magic bytes, then waits its fixed service time and answers `noop`. The
+ * emulated model (`emulate:SPEC`, emulated_model.ts) does the same with one request at a time and
+ * a drawn service time.
  *
  * @module
  */
+import { createEmulatedClassifier } from "./emulated_model.ts";
 import { fetchImage } from "./image_fetcher.ts";
 import { createClassifier, detectImageFormat } from "../model/mod.ts";
 import type {
@@ -53,6 +56,8 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
   let classifier: ClassifierLike;
   if (options.model.kind === "noop") {
     classifier = createNoopClassifier(options.model.serviceTimeMs);
+  } else if (options.model.kind === "emulate") {
+    classifier = createEmulatedClassifier(options.model.source);
   } else {
     // lib/model loads ONNX Runtime and sharp lazily, so no-op replicas never pay for them.
     classifier = await createClassifier(options.model.bytes, {
@@ -67,6 +72,8 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
     allowedHosts: options.allowedImageHosts,
   };
   const isNoop = options.model.kind === "noop";
+  // Models that decode nothing (noop, emulate) still refuse a body that is not an image.
+  const sniffBytes = options.model.kind !== "onnx";
 
   return {
     backend: isNoop ? "noop" : classifier.backend,
@@ -85,7 +92,7 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
           });
         } else {
           bytes = request.source.bytes;
-          const failure = checkRawBytes(bytes, options.maxImageBytes, isNoop);
+          const failure = checkRawBytes(bytes, options.maxImageBytes, sniffBytes);
           if (failure) return { ok: false, failure };
         }
         const fetchMs = performance.now() - t0;

@@ -12,6 +12,7 @@ import {
   startAutoscaler,
 } from "../autoscaler/mod.ts";
 import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
+import { prepareEmulatedModel } from "./emulated_model.ts";
 import { Deployment } from "./deployment.ts";
 import { type AppRequestRecord, createHttpHandler, normaliseRoutePrefix } from "./http_app.ts";
 import { Registry } from "./metrics.ts";
@@ -23,7 +24,10 @@ import type {
   ServeStatusJson,
 } from "./types.ts";
 
-/** A model ready to hand to replicas: ONNX bytes in one SharedArrayBuffer, or the no-op model. */
+/**
+ * A model ready to hand to replicas: ONNX bytes in one SharedArrayBuffer, the no-op model, or the
+ * emulated model.
+ */
 export interface PreparedModel {
   /** Name, pretrained and labels flags for status. */
   info: Omit<ModelInfo, "backend">;
@@ -64,6 +68,7 @@ export async function prepareModel(
       warning: null,
     };
   }
+  if (spec.kind === "emulate") return await prepareEmulatedModel(spec.spec);
   const { resolveModel } = await import("../model/mod.ts");
   const resolved = await resolveModel(spec, options);
   const shared = new Uint8Array(new SharedArrayBuffer(resolved.bytes.byteLength));
@@ -189,7 +194,7 @@ export async function startServe(
   const status = (): ServeStatusJson => {
     const a = appStatus();
     const backend = deployment.replicas.find((r) => r.backend)?.backend ??
-      (options.model.replicaModel.kind === "noop" ? "noop" : uc.backend);
+      (options.model.replicaModel.kind === "onnx" ? uc.backend : options.model.replicaModel.kind);
     return {
       applications: {
         [app.name]: {

@@ -61,8 +61,22 @@ export type ReplicaReply =
 /** The model a replica serves: the no-op model, or ONNX bytes (shared, not copied per replica). */
 export type ReplicaModel =
   | { kind: "noop"; serviceTimeMs: number }
+  /** The emulated model (lib/serve/emulated_model.ts): a spec a replica parses without file I/O. */
+  | { kind: "emulate"; source: EmulatedModelSource }
   /** `sha256`: the model's hash, the key of lib/model's optimized-model cache (native backend). */
   | { kind: "onnx"; bytes: Uint8Array; sha256?: string };
+
+/**
+ * What an emulated replica draws its service times from: an inline spec (`lognormal:45,80`), or
+ * a file's text read once by the main thread (`fileText`, `source` naming the file, `select` a
+ * benchmark JSON's `backend/threads`).
+ */
+export interface EmulatedModelSource {
+  spec: string;
+  fileText?: string;
+  source?: string;
+  select?: string;
+}
 
 /** Everything a replica needs to start. */
 export interface ReplicaOptions {
@@ -81,6 +95,8 @@ export interface ModelInfo {
   name: string;
   pretrained: boolean;
   labels_meaningful: boolean;
+  /** True for the emulated model (`emulate:SPEC`): replicas hold requests and compute nothing. */
+  emulated?: boolean;
   backend: string;
 }
 

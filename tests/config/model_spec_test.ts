@@ -17,9 +17,43 @@ Deno.test("parseModelSpec() understands resnet50, noop, noop:<ms> and .onnx path
   });
 });
 
+Deno.test("parseModelSpec() takes emulate:SPEC in every simulate --service-time form", () => {
+  for (const spec of ["45", "fixed:45", "exp:45", "lognormal:45,80", "lognormal:mean=45,p99=80"]) {
+    assert.deepEqual(parseModelSpec(`emulate:${spec}`), { kind: "emulate", spec });
+  }
+  // Files (a benchmark JSON, a Locust _stats.csv) are resolved here and read when serving starts.
+  assert.deepEqual(parseModelSpec("emulate:results/run_stats.csv", { baseDir: "/srv/lab" }), {
+    kind: "emulate",
+    spec: "/srv/lab/results/run_stats.csv",
+  });
+  assert.deepEqual(parseModelSpec("emulate:bench.json#native/2", { baseDir: "/srv" }), {
+    kind: "emulate",
+    spec: "/srv/bench.json#native/2",
+  });
+  const head =
+    "applications:\n  - name: a\n    import_path: m:app\n    deployments:\n      - name: D\n        user_config:\n";
+  const fromYaml = parseConfig(`${head}          model: emulate:lognormal:45,80\n`, {
+    sourcePath: "/srv/lab/configs/x.yaml",
+  }).config.applications[0].deployments[0].user_config.model;
+  assert.deepEqual(fromYaml, { kind: "emulate", spec: "lognormal:45,80" });
+  assert.throws(
+    () => parseConfig(`${head}          model: emulate:lognormal:45\n`, { sourcePath: "c.yaml" }),
+    (e: unknown) =>
+      e instanceof ConfigError && /^c\.yaml:7:18: .*user_config\.model must be emulate:SPEC/
+        .test(e.message),
+  );
+});
+
 Deno.test("parseModelSpec() refuses what it cannot serve, saying what would be right", () => {
   const cases: [string, RegExp][] = [
-    ["resnet", /--model must be resnet50, noop, noop:<ms> or a path.*did you mean "resnet50"\?/],
+    [
+      "resnet",
+      /--model must be resnet50, noop, noop:<ms>, emulate:SPEC or a path.*did you mean "resnet50"\?/,
+    ],
+    ["emulate:", /--model must be emulate:SPEC .*no SPEC/],
+    ["emulate:lognormal:45", /emulate: lognormal needs a mean and a p99/],
+    ["emulate:lognormal:45,1000", /p99 1000 ms is too far above the mean/],
+    ["emulate:exp:-3", /emulate: .*expected a number/],
     ["noop:fast", /--model must be noop:<ms> .* got "noop:fast"/],
     ["noop:-1", /milliseconds >= 0/],
     ["https://x.org/m.onnx", /a downloaded model needs a checksum: write \{url: \.\.\., sha256/],
