@@ -15,7 +15,7 @@ import { scaleShape } from "../lib/loadgen/mod.ts";
 import { writeChart } from "../lib/plot/mod.ts";
 import {
   applyOverrides,
-  CALIBRATION_PATH,
+  CALIBRATION_PATHS,
   candidatesCsv,
   closestTable,
   comparisonRows,
@@ -36,6 +36,8 @@ import {
   type TrafficSource,
   TuneInputError,
   type TuneResult,
+  verifyRecommendation,
+  verifySourceError,
 } from "../lib/tune/mod.ts";
 
 const USAGE =
@@ -51,7 +53,8 @@ const USAGE =
   --slo TEXT             objective, repeatable: p50|p90|p99|mean < MS (or Ns), fail_ratio < F;
                          without a fail_ratio one, fail_ratio<0.01 is added
   --service-time SPEC    simulator forms (45 | lognormal:45,80 | resnet50 | FILE); default
-                         ${CALIBRATION_PATH}'s service_time if present, else the model's
+                         notebook 01's calibration (${CALIBRATION_PATHS[0]}) if
+                         present, else the model's (emulate:SPEC's SPEC, noop:N, resnet50)
   --startup-time SPEC    replica startup (default 2s for a model, 0.3s for noop)
   --cpu-hour-price P     also show cost = replica-hours x num_cpus x P
   --budget N             simulations for the search (default 1000)
@@ -65,11 +68,18 @@ const USAGE =
   --time-scale F         compress (<1) or stretch (>1) the traffic in time
   --workers N            worker threads (default one per core; 0: in-process)
   --out DIR              output folder (default results/tune)
+  --verify               deploy the recommendation on 127.0.0.1, run the same shape through the
+                         load generator, and compare with the simulator's prediction
+                         (needs --shape; uses --time-scale too)
+  --verify-model SPEC    model for --verify; default emulate:<service time> when this machine
+                         has fewer cores than the recommendation's max_replicas x num_cpus,
+                         else the base config's model
+  --verify-port N        port for --verify (default: a free one)
   -h, --help             this text
 
 Knobs: ${KNOB_NAMES.join(", ")}.
 Exit codes: 0 recommendation found; 2 bad input; 3 no candidate met every SLO on every scenario
-(the closest ones are printed).`;
+(the closest ones are printed); 4 --verify missed its tolerance (p99 30 %, replica-hours 15 %).`;
 
 /** Added when no fail_ratio SLO is given. */
 const DEFAULT_FAIL_RATIO_SLO = "fail_ratio<0.01";
@@ -131,6 +141,9 @@ async function main(): Promise<number> {
         "time-scale": { type: "string" },
         workers: { type: "string" },
         out: { type: "string", default: "results/tune" },
+        verify: { type: "boolean", default: false },
+        "verify-model": { type: "string" },
+        "verify-port": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -157,6 +170,8 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
   const price = positive("--cpu-hour-price", values["cpu-hour-price"]) ?? null;
   const timeScale = positive("--time-scale", values["time-scale"]);
+  const verifyPortFlag = positive("--verify-port", values["verify-port"], { int: true });
+  if (values.verify && !values.shape) fail(verifySourceError(sources[0]).message);
   const workersText = values.workers;
   const workers = workersText === undefined ? undefined : Number(workersText);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) {
@@ -180,8 +195,11 @@ async function main(): Promise<number> {
     space = applyOverrides(defaultSearchSpace(), { bounds: values.bound, pins: values.pin });
     shape = await readTraffic(source, values[source]!);
     if (timeScale !== undefined) shape = scaleShape(shape, timeScale);
-    serviceTimeSpec = values["service-time"] ?? await readCalibration() ??
-      modelServiceTime(config);
+    const calibration = values["service-time"] ? null : await readCalibration();
+    if (calibration) {
+      console.error(`tune: service time ${calibration.spec} from ${calibration.path}`);
+    }
+    serviceTimeSpec = values["service-time"] ?? calibration?.spec ?? modelServiceTime(config);
   } catch (error) {
     if (error instanceof TuneInputError) fail(error.message);
     throw error;
@@ -336,13 +354,64 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(`${out}/summary.json`, JSON.stringify(summary, null, 2) + "\n");
   console.log(`\nFiles: ${out}/{recommended.yaml,candidates.csv,front.svg,front.png,summary.json}`);
   if (search.recommended === null) return 3;
+  if (!values.verify) return 0;
 
-  return 0;
+  const recKnobs = search.candidates[search.recommended].knobs;
+  const model = values["verify-model"] ??
+    verifyModelFor(config, recKnobs.max_replicas, serviceTimeSpec);
+  const verdict = await verifyRecommendation({
+    configPath: recommendedPath!,
+    shapePath: values.shape!,
+    shape,
+    timeScale,
+    model,
+    serviceTimeSpec,
+    startupTimeSpec: values["startup-time"] ?? null,
+    seeds: result.scenarios.filter((s) => s.base).map((s) => s.seed),
+    port: verifyPortFlag ?? freePort(),
+    outDir: `${out}/verify`,
+  });
+  console.log(`\n${verdict.table}`);
+  await Deno.writeTextFile(`${out}/verify.json`, JSON.stringify(verdict.figures, null, 2) + "\n");
+  return verdict.withinTolerance ? 0 : 4;
 }
 
+/** A port nothing listens on right now. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/**
+ * The model --verify deploys: the base config's, unless it computes and this machine's cores
+ * cannot hold the recommendation's max_replicas; then the emulated model with the tuner's
+ * service time.
+ */
+function verifyModelFor(config: ServeConfig, maxReplicas: number, serviceTimeSpec: string): string {
+  const dep = config.applications[0].deployments[0];
+  const m = dep.user_config.model;
+  if (m.kind === "emulate") return `emulate:${m.spec}`;
+  if (m.kind === "noop") return `noop:${m.service_time_ms}`;
+  const cores = navigator.hardwareConcurrency;
+  const needed = maxReplicas * dep.ray_actor_options.num_cpus;
+  if (cores >= needed) {
+    return m.kind === "resnet50" ? "resnet50" : m.kind === "path" ? m.path : m.url;
+  }
+  console.error(
+    `tune: --verify uses emulate:${serviceTimeSpec}: this machine has ${cores} cores, the ` +
+      `recommendation may run ${needed} replica CPUs (pass --verify-model to choose)`,
+  );
+  return `emulate:${serviceTimeSpec}`;
+}
+
+/** The base model's service time: noop's fixed time, emulate's SPEC, else ResNet-50's. */
 function modelServiceTime(config: ServeConfig): string {
   const model = config.applications[0].deployments[0].user_config.model;
-  return model.kind === "noop" ? `fixed:${model.service_time_ms}` : "resnet50";
+  if (model.kind === "noop") return `fixed:${model.service_time_ms}`;
+  if (model.kind === "emulate") return model.spec;
+  return "resnet50";
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -12,7 +12,7 @@
  *
  * @module
  */
-export { CALIBRATION_PATH, readCalibration } from "./calibration.ts";
+export { CALIBRATION_PATHS, type CalibrationSource, readCalibration } from "./calibration.ts";
 export { frontChart } from "./chart.ts";
 export { type RecommendedConfigOptions, recommendedConfigYaml } from "./config_file.ts";
 export { TuneInputError } from "./errors.ts";
@@ -95,6 +95,14 @@ export {
   standardPerturbations,
   type TrafficSource,
 } from "./traffic.ts";
+export {
+  VERIFY_TOLERANCE,
+  type VerifyFigures,
+  type VerifyOptions,
+  verifyRecommendation,
+  type VerifyResult,
+  verifySourceError,
+} from "./verify.ts";
 export {
   buildScenarios,
   type ComparedConfig,
