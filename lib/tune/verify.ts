@@ -11,9 +11,15 @@
  * @module
  */
 import { loadConfig, type ServeConfig } from "../config/mod.ts";
-import type { LoadShape } from "../loadgen/mod.ts";
+import { imageMimeType, type LoadShape } from "../loadgen/mod.ts";
 import { parseReplicas, parseStatsTotals } from "../plot/mod.ts";
-import { loadFromShape, parseDurationSpec, simulate } from "../sim/mod.ts";
+import {
+  createRng,
+  type DurationModel,
+  loadFromShape,
+  parseDurationSpec,
+  simulate,
+} from "../sim/mod.ts";
 import { TuneInputError } from "./errors.ts";
 import { fmt, textTable } from "./report.ts";
 
@@ -49,6 +55,10 @@ export interface VerifyOptions {
 
 /** The figures of a verification. */
 export interface VerifyFigures {
+  /** The simulated p99 (mean over seeds) with the bare service time. */
+  simulatedP99Ms: number;
+  /** Per-request time beyond the service time (HTTP, routing, worker hop), probed before the run. */
+  overheadMs: number;
   predicted: { p99Ms: number; failures: number; requests: number; replicaHours: number };
   measured: { p99Ms: number | null; failures: number; requests: number; replicaHours: number };
   /** |measured - predicted| / predicted. */
@@ -136,6 +146,41 @@ function replicaHoursOf(rows: readonly { elapsedS: number; running: number; star
   return s / 3600;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Probe requests: sent one at a time before the run, the first few not counted (warm-up). */
+const PROBE = { requests: 40, warmup: 5 } as const;
+
+/**
+ * The time a request takes beyond its service time (HTTP on loopback, the router, the worker
+ * hop, timer lateness): the median latency of probe requests sent one at a time, minus the
+ * median service time. The simulator models the service time only, so the prediction adds it.
+ */
+async function probeOverheadMs(
+  base: string,
+  image: Uint8Array,
+  serviceTime: DurationModel,
+): Promise<number> {
+  const latencies: number[] = [];
+  for (let i = 0; i < PROBE.requests; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/`, {
+      method: "POST",
+      body: image as Uint8Array<ArrayBuffer>,
+      headers: { "content-type": imageMimeType(image) ?? "application/octet-stream" },
+    });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`verify probe: ${base}/ answered ${res.status}`);
+    if (i >= PROBE.warmup) latencies.push(performance.now() - t0);
+  }
+  const rng = createRng(1);
+  const draws = Array.from({ length: 20_000 }, () => serviceTime.sampleMs(rng));
+  return Math.max(0, median(latencies) - median(draws));
+}
+
 async function waitForService(base: string, deadlineMs: number, child: Deno.ChildProcess) {
   let exited = false;
   child.status.then(() => (exited = true));
@@ -185,30 +230,41 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
     options.startupTimeSpec ?? (noCompute ? "0.3s" : "2s"),
     { what: "--startup-time", defaultUnit: "s" },
   );
-  let p99Sum = 0, rhSum = 0, failSum = 0, reqSum = 0;
-  for (const seed of options.seeds) {
-    const run = await simulate(predictedConfig, {
-      load: loadFromShape(options.shape),
-      serviceTime,
-      startupTime,
-      seed,
-      clusterCpus: cpus,
-      maxConcurrentStarts: navigator.hardwareConcurrency,
-      // Real compute shares this machine's cores; emulated and noop replicas only wait.
-      machineCores: noCompute ? null : navigator.hardwareConcurrency,
-    });
-    p99Sum += run.summary.p99Ms ?? 0;
-    failSum += run.summary.failures;
-    reqSum += run.summary.requests;
-    rhSum += replicaHoursOf(run.seconds.map((s) => ({ elapsedS: s.second, ...s })));
-  }
   const k = options.seeds.length;
-  const predicted = {
-    p99Ms: p99Sum / k,
-    failures: failSum / k,
-    requests: reqSum / k,
-    replicaHours: rhSum / k,
+  /** Mean figures over the seeds, with `extraMs` added to every service time. */
+  const predict = async (extraMs: number) => {
+    const shifted: DurationModel = {
+      ...serviceTime,
+      description: `${serviceTime.description} + ${extraMs.toFixed(1)} ms`,
+      meanMs: serviceTime.meanMs + extraMs,
+      sampleMs: (rng) => serviceTime.sampleMs(rng) + extraMs,
+    };
+    let p99Sum = 0, rhSum = 0, failSum = 0, reqSum = 0;
+    for (const seed of options.seeds) {
+      const run = await simulate(predictedConfig, {
+        load: loadFromShape(options.shape),
+        serviceTime: shifted,
+        startupTime,
+        seed,
+        clusterCpus: cpus,
+        maxConcurrentStarts: navigator.hardwareConcurrency,
+        // Real compute shares this machine's cores; emulated and noop replicas only wait.
+        machineCores: noCompute ? null : navigator.hardwareConcurrency,
+      });
+      p99Sum += run.summary.p99Ms ?? 0;
+      failSum += run.summary.failures;
+      reqSum += run.summary.requests;
+      rhSum += replicaHoursOf(run.seconds.map((s) => ({ elapsedS: s.second, ...s })));
+    }
+    return {
+      p99Ms: p99Sum / k,
+      failures: failSum / k,
+      requests: reqSum / k,
+      replicaHours: rhSum / k,
+    };
   };
+  const simulatedP99Ms = (await predict(0)).p99Ms;
+  let predicted = await predict(0);
 
   // The run.
   const base = `http://127.0.0.1:${options.port}`;
@@ -237,9 +293,15 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
     stderr: "inherit",
   }).spawn();
   let measured;
+  let overheadMs = 0;
   const before = await loadavg();
   try {
     await waitForService(base, Date.now() + 120_000, deploy);
+    overheadMs = await probeOverheadMs(base, await Deno.readFile(image), serviceTime);
+    // The replica holds its slot until the answer is back through the worker hop, so the
+    // overhead lengthens the service time (and the queueing), not just each latency.
+    predicted = await predict(overheadMs);
+    log(`verify: overhead per request ${overheadMs.toFixed(1)} ms (median of probes)`);
     const args = [
       "run",
       "--allow-all",
@@ -303,7 +365,11 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
   const pct = (x: number | null) => (x === null ? "-" : `${fmt(x * 100, 1)}%`);
   const table = [
     `Verify: ${model}, ${options.shapePath}${options.timeScale ? ` x${options.timeScale}` : ""}, ` +
-    `loadavg ${load}; predicted = mean of ${k} simulated seeds of this exact run`,
+    `loadavg ${load}.\nPredicted = mean of ${k} simulated seeds of this exact run, each ` +
+    `service time plus the per-request overhead (${fmt(overheadMs, 1)} ms: median of ` +
+    `${PROBE.requests - PROBE.warmup} probe requests sent one at a time before the run, minus ` +
+    `the median service time); with the bare service time the simulated p99 is ` +
+    `${fmt(simulatedP99Ms)} ms.`,
     textTable(["figure", "predicted", "measured", "error", "tolerance", "ok"], [
       [
         "p99 ms",
@@ -327,6 +393,8 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
   ].join("\n");
   return {
     figures: {
+      simulatedP99Ms,
+      overheadMs,
       predicted,
       measured,
       p99Error,
