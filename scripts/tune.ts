@@ -72,8 +72,8 @@ const USAGE =
                          load generator, and compare with the simulator's prediction
                          (needs --shape; uses --time-scale too)
   --verify-model SPEC    model for --verify; default emulate:<service time> when this machine
-                         has fewer cores than the recommendation's max_replicas x num_cpus,
-                         else the base config's model
+                         has fewer cores than the recommendation's max_replicas x num_cpus + 1
+                         (one for the server and load generator), else the base config's model
   --verify-port N        port for --verify (default: a free one)
   -h, --help             this text
 
@@ -386,8 +386,8 @@ function freePort(): number {
 
 /**
  * The model --verify deploys: the base config's, unless it computes and this machine's cores
- * cannot hold the recommendation's max_replicas; then the emulated model with the tuner's
- * service time.
+ * cannot hold the recommendation's max_replicas plus one core for the server and the load
+ * generator; then the emulated model with the tuner's service time.
  */
 function verifyModelFor(config: ServeConfig, maxReplicas: number, serviceTimeSpec: string): string {
   const dep = config.applications[0].deployments[0];
@@ -395,13 +395,15 @@ function verifyModelFor(config: ServeConfig, maxReplicas: number, serviceTimeSpe
   if (m.kind === "emulate") return `emulate:${m.spec}`;
   if (m.kind === "noop") return `noop:${m.service_time_ms}`;
   const cores = navigator.hardwareConcurrency;
-  const needed = maxReplicas * dep.ray_actor_options.num_cpus;
+  // One core beyond the replicas' for the HTTP server and the load generator.
+  const needed = maxReplicas * dep.ray_actor_options.num_cpus + 1;
   if (cores >= needed) {
     return m.kind === "resnet50" ? "resnet50" : m.kind === "path" ? m.path : m.url;
   }
   console.error(
     `tune: --verify uses emulate:${serviceTimeSpec}: this machine has ${cores} cores, the ` +
-      `recommendation may run ${needed} replica CPUs (pass --verify-model to choose)`,
+      `recommendation's replicas and the load generator need ${needed} (pass --verify-model ` +
+      `to choose)`,
   );
   return `emulate:${serviceTimeSpec}`;
 }
