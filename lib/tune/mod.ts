@@ -79,6 +79,7 @@ export {
   type KnobRange,
   type Knobs,
   knobsAt,
+  knobsKey,
   knobsOf,
   type OverrideOptions,
   type SearchSpace,

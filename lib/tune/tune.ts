@@ -10,7 +10,10 @@ import type { LoadShape } from "../loadgen/mod.ts";
 import type { EvalContext, EvalJob, EvalResult } from "./evaluate.ts";
 import { createEvaluator, type Evaluator } from "./pool.ts";
 import { type Outcome, type Scenario, type Score, scoreCandidate } from "./score.ts";
-import { type EvalRequest, search, type SearchResult } from "./search.ts";
+import { type EvalRequest, frontOf, recommend, search, type SearchResult } from "./search.ts";
+
+/** Rounds of one-step polish after the search (each: ~2 x knobs x K + the promising x 3). */
+const POLISH_ROUNDS = 3;
 import type { Slo } from "./slo.ts";
 import {
   KNOB_NAMES,
@@ -189,34 +192,76 @@ export async function runTune(options: TuneOptions): Promise<TuneResult> {
       });
     }
 
-    const sensitivity: SensitivityRow[] = [];
-    if (found.recommended !== null && !options.skipSensitivity) {
-      const rec = found.candidates[found.recommended].knobs;
-      const neighbours = sensitivityNeighbours(options.space, rec);
-      const baseScenarios = scenarios.filter((s) => s.base);
-      const jobs = neighbours.flatMap((n, ni) =>
-        baseScenarios.map((s, si) =>
-          jobOf(withKnobs(options.config, n.knobs), s, ni * baseScenarios.length + si)
-        )
+    // Sensitivity, and polish: a one-step neighbour that is cheaper and holds on the base seeds
+    // is scored on the perturbations too; a robust one becomes the recommendation, and the
+    // sensitivity is taken again around it (at most POLISH_ROUNDS times).
+    let sensitivity: SensitivityRow[] = [];
+    const known = new Map(found.candidates.map((c, i) => [knobsKey(c.knobs), i]));
+    const baseIdx = scenarios.flatMap((s, i) => (s.base ? [i] : []));
+    const otherIdx = scenarios.flatMap((s, i) => (s.base ? [] : [i]));
+    const fill = async (ids: number[], which: number[], phase: string) => {
+      const todo = ids.flatMap((id) =>
+        which.filter((si) => !found.candidates[id].outcomes[si]).map((si) => ({ id, si }))
       );
       const outcomes = await runJobs(
         evaluator,
-        jobs,
-        (n) => progress?.("sensitivity", n, jobs.length),
+        todo.map((t, i) =>
+          jobOf(withKnobs(options.config, found.candidates[t.id].knobs), scenarios[t.si], i)
+        ),
+        (n) => progress?.(phase, n, todo.length),
       );
-      evaluations += jobs.length;
-      neighbours.forEach((n, ni) => {
-        const mine = outcomes.slice(ni * baseScenarios.length, (ni + 1) * baseScenarios.length);
-        const score = scoreCandidate({ outcomes: mine }, baseScenarios, options.slos);
-        sensitivity.push({
+      todo.forEach((t, i) => (found.candidates[t.id].outcomes[t.si] = outcomes[i]));
+      for (const id of new Set(ids)) {
+        found.scores[id] = scoreCandidate(found.candidates[id], scenarios, options.slos);
+      }
+      evaluations += todo.length;
+    };
+    for (let round = 0; found.recommended !== null && !options.skipSensitivity; round++) {
+      const recId: number = found.recommended;
+      const rec = found.candidates[recId].knobs;
+      const neighbours = sensitivityNeighbours(options.space, rec).map((n) => {
+        const key = knobsKey(n.knobs);
+        let id = known.get(key);
+        if (id === undefined) {
+          id = found.candidates.length;
+          found.candidates.push({
+            id,
+            knobs: n.knobs,
+            origin: "polish",
+            outcomes: new Array(scenarios.length),
+          });
+          found.scores.push(scoreCandidate(found.candidates[id], scenarios, options.slos));
+          known.set(key, id);
+        }
+        return { ...n, id };
+      });
+      await fill(neighbours.map((n) => n.id), baseIdx, "sensitivity");
+      const baseScenarios = baseIdx.map((i) => scenarios[i]);
+      sensitivity = neighbours.map((n) => {
+        const c = found.candidates[n.id];
+        const score = scoreCandidate(
+          { outcomes: baseIdx.map((i) => c.outcomes[i]) },
+          baseScenarios,
+          options.slos,
+        );
+        return {
           knob: n.knob,
           value: rec[n.knob],
           moved: n.knobs[n.knob],
           replicaHours: score.replicaHours,
           primaryWorst: score.primaryWorst,
           meets: score.robust,
-        });
+        };
       });
+      if (round >= POLISH_ROUNDS) break;
+      const cheaper = neighbours.filter((_n, k) =>
+        sensitivity[k].meets && sensitivity[k].replicaHours < found.scores[recId].replicaHours
+      );
+      if (cheaper.length === 0) break;
+      await fill(cheaper.map((n) => n.id), otherIdx, "polish");
+      found.recommended = recommend(found.scores);
+      found.front = frontOf(found.scores);
+      if (found.recommended === recId) break;
     }
     return {
       scenarios,
