@@ -253,7 +253,7 @@ async function main(): Promise<number> {
       `scenarios: ${result.scenarios.map((s) => s.name).join(", ")}\n`,
   );
   console.log(`Pareto front (cost vs worst ${slos[0].metric}; * = recommended):`);
-  console.log(frontTable(result, slos, cost));
+  console.log(frontTable(result, { slos, cost }));
   await Deno.writeTextFile(`${out}/candidates.csv`, candidatesCsv(result));
   try {
     await writeChart(frontChart(result, slos), `${out}/front`);
@@ -267,7 +267,7 @@ async function main(): Promise<number> {
       `\nNo candidate met every SLO (${slos.map((s) => s.text).join(", ")}) on every scenario. ` +
         `Closest candidates (worst value/limit, lowest first):`,
     );
-    console.log(closestTable(result, slos, cost));
+    console.log(closestTable(result, { slos, cost }));
   } else {
     const rec = search.candidates[search.recommended];
     const score = search.scores[search.recommended];
@@ -297,11 +297,11 @@ async function main(): Promise<number> {
     );
     console.log(KNOB_NAMES.map((k) => `  ${k}: ${rec.knobs[k]}`).join("\n"));
     console.log(`\nSensitivity (one knob moved a step; base seeds only):`);
-    console.log(sensitivityTable(result, slos));
+    console.log(sensitivityTable(result, { slos }));
   }
   if (result.compared.length > 0) {
     console.log(`\nComparison on the same scenarios (each config with ${values.config}'s model):`);
-    console.log(comparisonTable(result, slos, cost));
+    console.log(comparisonTable(result, { slos, cost }));
     const rows = comparisonRows(result);
     const meeting = rows.filter((r) => r.meets);
     if (search.recommended !== null) {

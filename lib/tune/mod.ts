@@ -43,6 +43,7 @@ export {
   KNOB_LABELS,
   sensitivityTable,
   signedPercent,
+  type TableOptions,
   textTable,
 } from "./report.ts";
 export {
@@ -53,6 +54,7 @@ export {
   type Scenario,
   type Score,
   scoreCandidate,
+  type ScoringContext,
 } from "./score.ts";
 export {
   type BatchEvaluator,

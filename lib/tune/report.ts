@@ -70,8 +70,18 @@ function knobCells(k: Knobs): string[] {
   return KNOB_NAMES.map((n) => String(k[n]));
 }
 
+/** What the tables need besides the result. */
+export interface TableOptions {
+  slos: readonly Slo[];
+  /** Cost columns (default replica-hours only, 1 CPU per replica). */
+  cost?: CostOptions;
+}
+
+const NO_PRICE: CostOptions = { cpuHourPrice: null, cpusPerReplica: 1 };
+
 /** The Pareto front of fully scored candidates (cheapest first), the recommendation marked `*`. */
-export function frontTable(result: TuneResult, slos: readonly Slo[], cost: CostOptions): string {
+export function frontTable(result: TuneResult, options: TableOptions): string {
+  const { slos, cost = NO_PRICE } = options;
   const { candidates, scores, front, recommended } = result.search;
   const header = [
     "#",
@@ -133,11 +143,8 @@ export function comparisonRows(result: TuneResult): ComparisonRow[] {
 }
 
 /** The comparison table: each config on the same scenarios, and the recommendation's row. */
-export function comparisonTable(
-  result: TuneResult,
-  slos: readonly Slo[],
-  cost: CostOptions,
-): string {
+export function comparisonTable(result: TuneResult, options: TableOptions): string {
+  const { slos, cost = NO_PRICE } = options;
   const header = [
     "config",
     ...costHeader(cost),
@@ -181,15 +188,15 @@ export function signedPercent(fraction: number): string {
 }
 
 /** The sensitivity table: each knob moved a step down and up from the recommendation. */
-export function sensitivityTable(result: TuneResult, slos: readonly Slo[]): string {
+export function sensitivityTable(result: TuneResult, options: TableOptions): string {
+  const { slos } = options;
   const { recommended, scores } = result.search;
   if (recommended === null) return "(no recommendation)";
   const base = scores[recommended];
   const baseScenarios = result.scenarios.map((sc, i) => ({ sc, i })).filter((x) => x.sc.base);
   const atBase = scoreCandidate(
     { outcomes: baseScenarios.map((x) => result.search.candidates[recommended].outcomes[x.i]) },
-    baseScenarios.map((x) => x.sc),
-    slos,
+    { scenarios: baseScenarios.map((x) => x.sc), slos },
   );
   const header = [
     "knob",
@@ -225,12 +232,8 @@ export function sensitivityTable(result: TuneResult, slos: readonly Slo[]): stri
  * When no candidate meets every SLO on every scenario: the `n` fully scored candidates (else any
  * scored) closest to it (smallest worst value/limit), as a table.
  */
-export function closestTable(
-  result: TuneResult,
-  slos: readonly Slo[],
-  cost: CostOptions,
-  n = 5,
-): string {
+export function closestTable(result: TuneResult, options: TableOptions & { n?: number }): string {
+  const { slos, cost = NO_PRICE, n = 5 } = options;
   const { candidates, scores } = result.search;
   const ids = scores.map((_, i) => i);
   const full = ids.filter((i) => scores[i].full);

@@ -60,12 +60,16 @@ export interface Score {
   othersMet: boolean;
 }
 
-/** Scores `c` against `slos` given the scenario list. */
-export function scoreCandidate(
-  c: Pick<Candidate, "outcomes">,
-  scenarios: readonly Scenario[],
-  slos: readonly Slo[],
-): Score {
+/** What a score is computed against. */
+export interface ScoringContext {
+  /** The scenario list (outcome i belongs to scenario i). */
+  scenarios: readonly Scenario[];
+  slos: readonly Slo[];
+}
+
+/** Scores `c`'s outcomes against the context's SLOs. */
+export function scoreCandidate(c: Pick<Candidate, "outcomes">, context: ScoringContext): Score {
+  const { scenarios, slos } = context;
   let rhSum = 0, rhN = 0, primaryWorst = -Infinity, worstRatio = -Infinity;
   let run = 0, met = 0, othersMet = 0;
   for (const [i, o] of c.outcomes.entries()) {

@@ -120,11 +120,11 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
     if (byKey.has(key)) return null;
     const id = candidates.length;
     candidates.push({ id, knobs, origin, outcomes: new Array(scenarios.length) });
-    scores.push(scoreCandidate(candidates[id], scenarios, slos));
+    scores.push(scoreCandidate(candidates[id], { scenarios, slos }));
     byKey.set(key, id);
     return id;
   };
-  const rescore = (i: number) => (scores[i] = scoreCandidate(candidates[i], scenarios, slos));
+  const rescore = (i: number) => (scores[i] = scoreCandidate(candidates[i], { scenarios, slos }));
 
   /** Runs the missing scenarios `which` of candidates `ids`, within the remaining budget. */
   const runScenarios = async (ids: readonly number[], which: readonly number[]) => {

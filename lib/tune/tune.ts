@@ -90,8 +90,15 @@ export interface TuneResult {
   workers: number;
 }
 
-/** The scenarios: K seeds of the base traffic, then x0.8, x1.2 and a spike on the first seed. */
-export function buildScenarios(shape: LoadShape, seeds: number, seed = 1): Scenario[] {
+/**
+ * The scenarios: `seeds` (K) seeds of the base traffic from `seed` (default 1) on, then x0.8,
+ * x1.2 and a spike on the first seed.
+ */
+export function buildScenarios(
+  shape: LoadShape,
+  options: { seeds: number; seed?: number },
+): Scenario[] {
+  const { seeds, seed = 1 } = options;
   const out: Scenario[] = [];
   for (let i = 0; i < seeds; i++) {
     out.push({
@@ -135,7 +142,7 @@ async function runJobs(
 export async function runTune(options: TuneOptions): Promise<TuneResult> {
   const t0 = performance.now();
   const seed = options.seed ?? 1;
-  const scenarios = buildScenarios(options.shape, options.seeds, seed);
+  const scenarios = buildScenarios(options.shape, { seeds: options.seeds, seed });
   const context: EvalContext = {
     shape: options.shape,
     serviceTimeSpec: options.serviceTimeSpec,
@@ -187,7 +194,7 @@ export async function runTune(options: TuneOptions): Promise<TuneResult> {
           name: configName(c),
           config: c,
           outcomes: mine,
-          score: scoreCandidate({ outcomes: mine }, scenarios, options.slos),
+          score: scoreCandidate({ outcomes: mine }, { scenarios, slos: options.slos }),
         });
       });
     }
@@ -212,7 +219,7 @@ export async function runTune(options: TuneOptions): Promise<TuneResult> {
       );
       todo.forEach((t, i) => (found.candidates[t.id].outcomes[t.si] = outcomes[i]));
       for (const id of new Set(ids)) {
-        found.scores[id] = scoreCandidate(found.candidates[id], scenarios, options.slos);
+        found.scores[id] = scoreCandidate(found.candidates[id], { scenarios, slos: options.slos });
       }
       evaluations += todo.length;
     };
@@ -230,7 +237,9 @@ export async function runTune(options: TuneOptions): Promise<TuneResult> {
             origin: "polish",
             outcomes: new Array(scenarios.length),
           });
-          found.scores.push(scoreCandidate(found.candidates[id], scenarios, options.slos));
+          found.scores.push(
+            scoreCandidate(found.candidates[id], { scenarios, slos: options.slos }),
+          );
           known.set(key, id);
         }
         return { ...n, id };
@@ -241,8 +250,7 @@ export async function runTune(options: TuneOptions): Promise<TuneResult> {
         const c = found.candidates[n.id];
         const score = scoreCandidate(
           { outcomes: baseIdx.map((i) => c.outcomes[i]) },
-          baseScenarios,
-          options.slos,
+          { scenarios: baseScenarios, slos: options.slos },
         );
         return {
           knob: n.knob,

@@ -56,15 +56,13 @@ Deno.test("scoreCandidate(): robust only when every SLO held on every scenario",
   const slos = [parseSlo("p99<500")];
   const partial = scoreCandidate(
     { outcomes: [outcome(100, 1), undefined, undefined] },
-    SCENARIOS,
-    slos,
+    { scenarios: SCENARIOS, slos },
   );
   strictEqual(partial.robust, false);
   strictEqual(partial.full, false);
   const oneBad = scoreCandidate(
     { outcomes: [outcome(100, 1), outcome(600, 2), outcome(100, 3)] },
-    SCENARIOS,
-    slos,
+    { scenarios: SCENARIOS, slos },
   );
   strictEqual(oneBad.robust, false);
   strictEqual(oneBad.scenariosMet, 2);
@@ -72,8 +70,7 @@ Deno.test("scoreCandidate(): robust only when every SLO held on every scenario",
   strictEqual(oneBad.replicaHours, 2);
   const good = scoreCandidate(
     { outcomes: [outcome(100, 1), outcome(499, 1), outcome(100, 1)] },
-    SCENARIOS,
-    slos,
+    { scenarios: SCENARIOS, slos },
   );
   strictEqual(good.robust, true);
 });
@@ -173,5 +170,5 @@ Deno.test("runTune() on worker threads gives the same result twice for a seed", 
   deepStrictEqual(a.search.candidates, b.search.candidates);
   deepStrictEqual(a.search.front, b.search.front);
   strictEqual(a.search.recommended, b.search.recommended);
-  strictEqual(a.scenarios.length, buildScenarios(shape, 2, 4).length);
+  strictEqual(a.scenarios.length, buildScenarios(shape, { seeds: 2, seed: 4 }).length);
 });
