@@ -94,7 +94,11 @@ export function recommendedConfigYaml(baseText: string, options: RecommendedConf
     `over its seeds);`,
     `every SLO (${options.slos.map((x) => x.text).join(", ")}) met on ` +
     `${s.scenariosMet}/${s.scenariosRun} scenarios; worst ${options.slos[0]?.metric ?? "p99"} ` +
-    `${fmt(s.primaryWorst, options.slos[0]?.metric === "fail_ratio" ? 4 : 0)}.`,
+    `${
+      options.slos[0]?.metric === "fail_ratio"
+        ? fmt(s.primaryWorst, 4)
+        : `${fmt(s.primaryWorst, 0)} ms`
+    }.`,
     "Each knob's comment: its searched range, and what moving it one step does on the base seeds.",
   ];
   const previous = doc.commentBefore ? `\n\nBase config's header:\n${doc.commentBefore}` : "";
