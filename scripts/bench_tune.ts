@@ -104,6 +104,8 @@ async function timeRun(workers: number, batch: EvalJob[]) {
     perEvalMs: (wallS * 1000) / results.length,
     // CPU seconds of all this process's threads per wall second: the cores it got.
     coresUsed: (cpu.user + cpu.system) / 1e6 / wallS,
+    // Simulation time summed over jobs per wall second: how many ran at once.
+    inFlight: results.reduce((sum, r) => sum + r.wallMs, 0) / 1000 / wallS,
     loadavgBefore: before,
     loadavgAfter: await loadavg(),
   };
@@ -126,6 +128,7 @@ const serial = {
   wallS: serialWallS,
   perEvalMs: (serialWallS * 1000) / (serialA.evaluations + serialB.evaluations),
   coresUsed: serialCpuS / serialWallS,
+  inFlight: (serialA.inFlight * serialA.wallS + serialB.inFlight * serialB.wallS) / serialWallS,
   loadavgBefore: serialA.loadavgBefore,
   loadavgAfter: serialB.loadavgAfter,
 };
@@ -142,6 +145,7 @@ console.log(textTable(
     "ms/eval",
     "evals/s",
     "cores used",
+    "sims in flight",
     "loadavg before",
     "loadavg after",
   ],
@@ -152,6 +156,7 @@ console.log(textTable(
     r.perEvalMs.toFixed(1),
     (r.evaluations / r.wallS).toFixed(1),
     r.coresUsed.toFixed(2),
+    r.inFlight.toFixed(2),
     r.loadavgBefore,
     r.loadavgAfter,
   ]),
