@@ -152,7 +152,7 @@ function median(xs: number[]): number {
 }
 
 /** Probe requests: sent one at a time before the run, the first few not counted (warm-up). */
-const PROBE = { requests: 40, warmup: 5 } as const;
+const PROBE = { requests: 105, warmup: 5 } as const;
 
 /**
  * The time a request takes beyond its service time (HTTP on loopback, the router, the worker
