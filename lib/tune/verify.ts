@@ -1,0 +1,418 @@
+/**
+ * `--verify`: the recommendation in a real run. Deploys the recommended config on 127.0.0.1
+ * (`deno task deploy`, with the emulated model by default on a machine too small for real
+ * compute), runs the same load shape through the load generator (`deno task loadtest`), and
+ * compares what it measured with what the simulator predicts for exactly that run (same config,
+ * model, shape, startup time, CPUs), on K seeds.
+ *
+ * Both sides count replica-hours the same way: running + starting replicas, second by second
+ * (`_replicas.csv` for the run, the simulator's per-second snapshots for the prediction).
+ *
+ * @module
+ */
+import { loadConfig, type ServeConfig } from "../config/mod.ts";
+import { imageMimeType, type LoadShape } from "../loadgen/mod.ts";
+import { parseReplicas, parseStatsTotals } from "../plot/mod.ts";
+import {
+  createRng,
+  type DurationModel,
+  loadFromShape,
+  parseDurationSpec,
+  simulate,
+} from "../sim/mod.ts";
+import { TuneInputError } from "./errors.ts";
+import { fmt, textTable } from "./report.ts";
+
+/** Tolerances of issue 17: p99 within 30 %, replica-hours within 15 %. */
+export const VERIFY_TOLERANCE = { p99: 0.3, replicaHours: 0.15 } as const;
+
+/** Options of {@linkcode verifyRecommendation}. */
+export interface VerifyOptions {
+  /** The recommended config file. */
+  configPath: string;
+  /** The load shape file the load test runs (a `--shape` file). */
+  shapePath: string;
+  /** The same shape as parsed (time scale applied), for the prediction. */
+  shape: LoadShape;
+  /** `--time-scale` for the load test (default 1). */
+  timeScale?: number;
+  /** Model to deploy, e.g. `emulate:lognormal:45,80` (default the config's). */
+  model: string | null;
+  /** Service-time spec of the prediction (the tuner's). */
+  serviceTimeSpec: string;
+  /** Startup-time spec of the prediction (default: 0.3 s emulated/noop, else 2 s). */
+  startupTimeSpec?: string | null;
+  /** Seeds of the prediction. */
+  seeds: readonly number[];
+  port: number;
+  /** Run files go here. */
+  outDir: string;
+  /** An image to post (default: a tiny GIF written to outDir; fine for emulated/noop models). */
+  imagePath?: string | null;
+  /** Log lines (progress of the run). */
+  log?: (line: string) => void;
+}
+
+/** The figures of a verification. */
+export interface VerifyFigures {
+  /** The simulated p99 (mean over seeds) with the bare service time. */
+  simulatedP99Ms: number;
+  /** Per-request time beyond the service time (HTTP, routing, worker hop), probed before the run. */
+  overheadMs: number;
+  predicted: { p99Ms: number; failures: number; requests: number; replicaHours: number };
+  measured: { p99Ms: number | null; failures: number; requests: number; replicaHours: number };
+  /** |measured - predicted| / predicted. */
+  p99Error: number | null;
+  replicaHoursError: number;
+  withinTolerance: boolean;
+  model: string;
+  cpus: number;
+  loadavg: string;
+  files: { prefix: string };
+}
+
+/** What {@linkcode verifyRecommendation} returns. */
+export interface VerifyResult {
+  figures: VerifyFigures;
+  table: string;
+  withinTolerance: boolean;
+}
+
+/** The smallest GIF: 1x1 pixel (header, 2-colour table, one image, LZW data, trailer). */
+const PIXEL_GIF = new Uint8Array([
+  ...Array.from("GIF89a", (c) => c.charCodeAt(0)),
+  1,
+  0,
+  1,
+  0,
+  0x80,
+  0,
+  0, // screen 1x1, global colour table of 2
+  0,
+  0,
+  0,
+  255,
+  255,
+  255, // the two colours
+  0x2c,
+  0,
+  0,
+  0,
+  0,
+  1,
+  0,
+  1,
+  0,
+  0, // image descriptor at 0,0 size 1x1
+  2,
+  2,
+  0x44,
+  0x01,
+  0, // LZW minimum code size 2, one 2-byte block, end
+  0x3b, // trailer
+]);
+
+async function loadavg(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "n/a";
+  }
+}
+
+function modelText(config: ServeConfig): string {
+  const m = config.applications[0].deployments[0].user_config.model;
+  switch (m.kind) {
+    case "noop":
+      return `noop:${m.service_time_ms}`;
+    case "emulate":
+      return `emulate:${m.spec}`;
+    case "resnet50":
+      return "resnet50";
+    case "path":
+      return m.path;
+    case "url":
+      return m.url;
+  }
+}
+
+/** Replica-hours as running + starting replicas over time (rows one second apart or so). */
+function replicaHoursOf(rows: readonly { elapsedS: number; running: number; starting: number }[]) {
+  let s = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const dt = i + 1 < rows.length ? rows[i + 1].elapsedS - rows[i].elapsedS : 1;
+    s += (rows[i].running + rows[i].starting) * Math.max(0, dt);
+  }
+  return s / 3600;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Probe requests: sent one at a time before the run, the first few not counted (warm-up). */
+const PROBE = { requests: 105, warmup: 5 } as const;
+
+/**
+ * The time a request takes beyond its service time (HTTP on loopback, the router, the worker
+ * hop, timer lateness): the median latency of probe requests sent one at a time, minus the
+ * median service time. The simulator models the service time only, so the prediction adds it.
+ */
+async function probeOverheadMs(
+  base: string,
+  image: Uint8Array,
+  serviceTime: DurationModel,
+): Promise<number> {
+  const latencies: number[] = [];
+  for (let i = 0; i < PROBE.requests; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/`, {
+      method: "POST",
+      body: image as Uint8Array<ArrayBuffer>,
+      headers: { "content-type": imageMimeType(image) ?? "application/octet-stream" },
+    });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`verify probe: ${base}/ answered ${res.status}`);
+    if (i >= PROBE.warmup) latencies.push(performance.now() - t0);
+  }
+  const rng = createRng(1);
+  const draws = Array.from({ length: 20_000 }, () => serviceTime.sampleMs(rng));
+  return Math.max(0, median(latencies) - median(draws));
+}
+
+async function waitForService(base: string, deadlineMs: number, child: Deno.ChildProcess) {
+  let exited = false;
+  child.status.then(() => (exited = true));
+  while (Date.now() < deadlineMs) {
+    if (exited) throw new Error("deno task deploy exited before the service came up (see above)");
+    try {
+      const res = await fetch(`${base}/api/status`);
+      const body = await res.json() as { applications?: Record<string, { status: string }> };
+      const apps = Object.values(body.applications ?? {});
+      if (res.ok && apps.length > 0 && apps.every((a) => a.status === "RUNNING")) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the service at ${base} was not RUNNING within the start-up timeout`);
+}
+
+/** Deploys, load-tests and compares (see the module doc). */
+export async function verifyRecommendation(options: VerifyOptions): Promise<VerifyResult> {
+  const log = options.log ?? ((l: string) => console.error(l));
+  const { config } = await loadConfig(options.configPath);
+  const dep = config.applications[0].deployments[0];
+  const model = options.model ?? modelText(config);
+  // Enough logical CPUs that none waits PENDING (the simulation's cluster is unbounded).
+  const cpus = Math.max(
+    2,
+    (dep.autoscaling_config?.max_replicas ?? 1) * dep.ray_actor_options.num_cpus + 1,
+  );
+  await Deno.mkdir(options.outDir, { recursive: true });
+  const prefix = `${options.outDir}/run`;
+  let image = options.imagePath ?? null;
+  if (!image) {
+    image = `${options.outDir}/pixel.gif`;
+    await Deno.writeFile(image, PIXEL_GIF);
+  }
+
+  // The prediction for exactly this run.
+  const predictedConfig = structuredClone(config);
+  const modelSpec = /^emulate:/.test(model)
+    ? { kind: "emulate" as const, spec: model.slice("emulate:".length) }
+    : null;
+  if (modelSpec) predictedConfig.applications[0].deployments[0].user_config.model = modelSpec;
+  const serviceTime = await parseDurationSpec(options.serviceTimeSpec, { what: "--service-time" });
+  const noCompute = modelSpec !== null || /^noop/.test(model);
+  const startupTime = await parseDurationSpec(
+    options.startupTimeSpec ?? (noCompute ? "0.3s" : "2s"),
+    { what: "--startup-time", defaultUnit: "s" },
+  );
+  const k = options.seeds.length;
+  /** Mean figures over the seeds, with `extraMs` added to every service time. */
+  const predict = async (extraMs: number) => {
+    const shifted: DurationModel = {
+      ...serviceTime,
+      description: `${serviceTime.description} + ${extraMs.toFixed(1)} ms`,
+      meanMs: serviceTime.meanMs + extraMs,
+      sampleMs: (rng) => serviceTime.sampleMs(rng) + extraMs,
+    };
+    let p99Sum = 0, rhSum = 0, failSum = 0, reqSum = 0;
+    for (const seed of options.seeds) {
+      const run = await simulate(predictedConfig, {
+        load: loadFromShape(options.shape),
+        serviceTime: shifted,
+        startupTime,
+        seed,
+        clusterCpus: cpus,
+        maxConcurrentStarts: navigator.hardwareConcurrency,
+        // Real compute shares this machine's cores; emulated and noop replicas only wait.
+        machineCores: noCompute ? null : navigator.hardwareConcurrency,
+      });
+      p99Sum += run.summary.p99Ms ?? 0;
+      failSum += run.summary.failures;
+      reqSum += run.summary.requests;
+      rhSum += replicaHoursOf(run.seconds.map((s) => ({ elapsedS: s.second, ...s })));
+    }
+    return {
+      p99Ms: p99Sum / k,
+      failures: failSum / k,
+      requests: reqSum / k,
+      replicaHours: rhSum / k,
+    };
+  };
+  const simulatedP99Ms = (await predict(0)).p99Ms;
+  let predicted = await predict(0);
+
+  // The run.
+  const base = `http://127.0.0.1:${options.port}`;
+  const root = new URL("../../", import.meta.url);
+  log(`verify: deploying ${options.configPath} with ${model} on ${base} (${cpus} logical CPUs)`);
+  const deploy = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--v8-flags=--expose-gc",
+      new URL("scripts/deploy.ts", root).pathname,
+      options.configPath,
+      "--model",
+      model,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(options.port),
+      "--num-cpus",
+      String(cpus),
+      "--no-dashboard",
+      "--decisions-csv",
+      `${options.outDir}/decisions.csv`,
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  let measured;
+  let overheadMs = 0;
+  const before = await loadavg();
+  try {
+    await waitForService(base, Date.now() + 120_000, deploy);
+    overheadMs = await probeOverheadMs(base, await Deno.readFile(image), serviceTime);
+    // The replica holds its slot until the answer is back through the worker hop, so the
+    // overhead lengthens the service time (and the queueing), not just each latency.
+    predicted = await predict(overheadMs);
+    log(`verify: overhead per request ${overheadMs.toFixed(1)} ms (median of probes)`);
+    const args = [
+      "run",
+      "--allow-all",
+      new URL("scripts/loadtest.ts", root).pathname,
+      "--host",
+      base,
+      "--shape",
+      options.shapePath,
+      "--image",
+      image,
+      "--csv",
+      prefix,
+      "--progress-every",
+      "30",
+    ];
+    if (options.timeScale && options.timeScale !== 1) {
+      args.push("--time-scale", String(options.timeScale));
+    }
+    log(`verify: load test ${options.shapePath} -> ${prefix}_*.csv`);
+    const status = await new Deno.Command(Deno.execPath(), {
+      args,
+      stdout: "inherit",
+      stderr: "inherit",
+    })
+      .spawn().status;
+    if (status.code !== 0) throw new Error(`deno task loadtest exited with ${status.code}`);
+    const totals = parseStatsTotals(await Deno.readTextFile(`${prefix}_stats.csv`), {
+      source: `${prefix}_stats.csv`,
+    });
+    const replicas = parseReplicas(await Deno.readTextFile(`${prefix}_replicas.csv`), {
+      source: `${prefix}_replicas.csv`,
+    });
+    measured = {
+      p99Ms: totals?.p99Ms ?? null,
+      failures: totals?.failures ?? 0,
+      requests: totals?.requests ?? 0,
+      replicaHours: replicaHoursOf(replicas),
+    };
+  } finally {
+    try {
+      deploy.kill("SIGINT");
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        deploy.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 30_000);
+    await deploy.status;
+    clearTimeout(timer);
+  }
+  const rel = (m: number | null, p: number) => (m === null || p <= 0 ? null : Math.abs(m - p) / p);
+  const p99Error = rel(measured.p99Ms, predicted.p99Ms);
+  const replicaHoursError = rel(measured.replicaHours, predicted.replicaHours) ?? Infinity;
+  const withinTolerance = p99Error !== null && p99Error <= VERIFY_TOLERANCE.p99 &&
+    replicaHoursError <= VERIFY_TOLERANCE.replicaHours;
+  const load = `${before} -> ${await loadavg()}`;
+  const pct = (x: number | null) => (x === null ? "-" : `${fmt(x * 100, 1)}%`);
+  const table = [
+    `Verify: ${model}, ${options.shapePath}${options.timeScale ? ` x${options.timeScale}` : ""}, ` +
+    `loadavg ${load}.\nPredicted = mean of ${k} simulated seeds of this exact run, each ` +
+    `service time plus the per-request overhead (${fmt(overheadMs, 1)} ms: median of ` +
+    `${PROBE.requests - PROBE.warmup} probe requests sent one at a time before the run, minus ` +
+    `the median service time); with the bare service time the simulated p99 is ` +
+    `${fmt(simulatedP99Ms)} ms.`,
+    textTable(["figure", "predicted", "measured", "error", "tolerance", "ok"], [
+      [
+        "p99 ms",
+        fmt(predicted.p99Ms),
+        fmt(measured.p99Ms),
+        pct(p99Error),
+        `${VERIFY_TOLERANCE.p99 * 100}%`,
+        p99Error !== null && p99Error <= VERIFY_TOLERANCE.p99 ? "yes" : "no",
+      ],
+      [
+        "replica-hours",
+        fmt(predicted.replicaHours, 4),
+        fmt(measured.replicaHours, 4),
+        pct(replicaHoursError),
+        `${VERIFY_TOLERANCE.replicaHours * 100}%`,
+        replicaHoursError <= VERIFY_TOLERANCE.replicaHours ? "yes" : "no",
+      ],
+      ["failures", fmt(predicted.failures, 1), String(measured.failures), "", "", ""],
+      ["requests", fmt(predicted.requests, 0), String(measured.requests), "", "", ""],
+    ]),
+  ].join("\n");
+  return {
+    figures: {
+      simulatedP99Ms,
+      overheadMs,
+      predicted,
+      measured,
+      p99Error,
+      replicaHoursError,
+      withinTolerance,
+      model,
+      cpus,
+      loadavg: load,
+      files: { prefix },
+    },
+    table,
+    withinTolerance,
+  };
+}
+
+/** Refuses --verify without a shape file (the load generator runs shapes). */
+export function verifySourceError(source: string): TuneInputError {
+  return new TuneInputError(
+    `--verify needs --shape (the load generator runs shape files), not --${source}`,
+  );
+}
