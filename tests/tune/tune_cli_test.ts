@@ -78,10 +78,13 @@ Deno.test("tune: end to end prints the front, the recommendation and the compari
   const r = await tune([
     ...BASE,
     ...QUICK,
+    // A loose objective on the 66 s time-scaled shape: this test checks the outputs, not how good
+    // a small search is (at p99<500 the best of 40 missed by 3 % once the simulator ran the
+    // service's own router and per-request overhead). The search is deterministic for a seed.
     "--slo",
-    "p99<500",
+    "p99<1000",
     "--budget",
-    "40",
+    "80",
     "--compare",
     "configs/basic.yaml",
     "--compare",
