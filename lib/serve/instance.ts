@@ -18,7 +18,7 @@ import {
   planApply,
   sameScaling,
 } from "./apply_plan.ts";
-import { Cluster, machineCpuCount, sessionThreads } from "./cluster.ts";
+import { Cluster, machineCpuCount } from "./cluster.ts";
 import { Deployment } from "./deployment.ts";
 import {
   type AppRequestRecord,
@@ -26,17 +26,14 @@ import {
   MEANINGLESS_LABELS,
   normaliseRoutePrefix,
 } from "./http_app.ts";
-import { intraOpSpinning } from "./_spinning.ts";
-import type { BackendChoice } from "../model/mod.ts";
+import { backendChoiceJson, replicaOptions } from "./_replica_options.ts";
 import { Registry, renderRegistries } from "./metrics.ts";
 import type {
   ApplicationStatus,
   ConfigEventJson,
   DeploymentStatusJson,
   LogLevel,
-  ModelInfo,
   PreparedModel,
-  ReplicaOptions,
   ServeStatusJson,
 } from "./types.ts";
 
@@ -567,53 +564,6 @@ export class ServeInstance {
       })),
     };
   }
-}
-
-/** What every replica of `dep` starts with, on a cluster of `clusterCpus` logical CPUs. */
-function replicaOptions(
-  dep: DeploymentConfig,
-  model: PreparedModel,
-  clusterCpus: number,
-): ReplicaOptions {
-  const uc = dep.user_config;
-  return {
-    model: model.replicaModel,
-    backend: uc.backend,
-    threads: sessionThreads(dep.ray_actor_options.num_cpus),
-    maxImageBytes: uc.max_image_bytes,
-    maxImagePixels: uc.max_image_pixels,
-    imageFetchTimeoutMs: uc.image_fetch_timeout_s * 1000,
-    allowedImageHosts: uc.allowed_image_hosts,
-    batching: { maxBatchSize: dep.max_batch_size, batchWaitTimeoutS: dep.batch_wait_timeout_s },
-    intraOpSpinning: intraOpSpinning(dep.ray_actor_options.num_cpus, {
-      clusterCpus,
-      machineCpus: machineCpuCount(),
-    }),
-  };
-}
-
-/** `/api/status`'s `backend_choice`, from the first replica that reported one. */
-function backendChoiceJson(
-  replicas: readonly { loadTimings: object }[],
-): Pick<ModelInfo, "backend_choice"> {
-  const choice = replicas
-    .map((r) => (r.loadTimings as { backendChoice?: BackendChoice }).backendChoice)
-    .find((c) => c !== undefined);
-  if (!choice) return {};
-  return {
-    backend_choice: {
-      backend: choice.backend,
-      source: choice.source,
-      reason: choice.reason,
-      batch: choice.batch,
-      measured_at: choice.measuredAt,
-      timings: choice.timings.map((t) => ({
-        backend: t.backend,
-        images_per_s: t.imagesPerS,
-        p50_ms: t.p50Ms,
-      })),
-    },
-  };
 }
 
 function modelKey(spec: ModelSpec): string {
