@@ -4,6 +4,7 @@
  *
  * @module
  */
+export { isLoopbackHost } from "../lib/serve/mod.ts";
 
 /** Where `deno task deploy` serves the dashboard and the admin API by default. */
 export const DEFAULT_ADMIN_ADDRESS = "http://127.0.0.1:8265";
@@ -22,12 +23,6 @@ export async function readAdminToken(path: string): Promise<string> {
   const token = text.split("\n")[0].trim();
   if (token === "") throw new Error(`--admin-token-file ${path} is empty; put a token in it`);
   return token;
-}
-
-/** Whether `host` is a loopback interface (127.0.0.0/8, ::1, localhost). */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** The API's URL at `address` (a bare `host:port` gets `http://`); throws on a bad address. */

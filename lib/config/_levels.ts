@@ -128,5 +128,5 @@ export const LEVELS = [TOP, HTTP, APPLICATION, DEPLOYMENT, AUTOSCALING, POLICY, 
 
 export const BACKENDS: readonly BackendName[] = ["auto", "native", "wasm", "webgpu"];
 /** The servers `http_options.listener` names. */
-export const LISTENERS: readonly HttpListenerKind[] = ["node", "deno"];
+export const LISTENERS: readonly HttpListenerKind[] = ["auto", "node", "deno"];
 export const AGGREGATIONS: readonly AggregationFunction[] = ["mean", "max", "min"];

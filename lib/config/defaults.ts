@@ -66,7 +66,7 @@ export const HTTP_OPTIONS_DEFAULTS: Readonly<HttpOptions> = Object.freeze({
   root_path: "",
   request_timeout_s: null,
   keep_alive_timeout_s: 90,
-  listener: "deno",
+  listener: "auto",
   header_timeout_s: 20,
   max_pending_connections: 1000,
 });

@@ -128,7 +128,8 @@ export interface HttpOptions {
   keep_alive_timeout_s: number;
   /**
    * This project's own (Ray has no such field): the server behind the service, `node` (node:http,
-   * with the header deadline and the pending-connection cap) or `deno` (`Deno.serve`, neither).
+   * with the header deadline and the pending-connection cap), `deno` (`Deno.serve`, neither, and
+   * faster) or `auto` (default: `deno` on a loopback host, `node` on any other).
    */
   listener: HttpListenerKind;
   /** This project's own: seconds a connection may take to send its request head (node listener). */
@@ -138,7 +139,7 @@ export interface HttpOptions {
 }
 
 /** The servers `http_options.listener` chooses from. */
-export type HttpListenerKind = "node" | "deno";
+export type HttpListenerKind = "auto" | "node" | "deno";
 
 /** A whole config file, fully defaulted. */
 export interface ServeConfig {

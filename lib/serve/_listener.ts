@@ -15,15 +15,16 @@
  * at a time with back-pressure: nothing is buffered ahead of the handler's reads, and cancelling the
  * stream stops reading from the socket.
  *
- * It is opt-in (`http_options.listener: node`): Deno's node:http costs more CPU per request than
- * `Deno.serve` (measured in docs/hostile_clients.md), so `deno` (`Deno.serve`, none of the limits
- * above) stays the default.
+ * Deno's node:http costs more CPU per request than `Deno.serve` (measured in
+ * docs/hostile_clients.md), so `http_options.listener: auto` (the default) uses it only on a
+ * non-loopback host, where hostile clients can reach the service; `node` or `deno` force one.
  *
  * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { HttpOptions } from "../config/mod.ts";
+import type { HttpListenerKind, HttpOptions } from "../config/mod.ts";
+import { isLoopbackHost } from "./loopback.ts";
 
 /** What the service needs of a running listener (the part of `Deno.HttpServer` it uses). */
 export interface HttpListener {
@@ -63,9 +64,22 @@ export interface ServeHttpOptions {
 /** A fetch-style handler. */
 export type FetchHandler = (req: Request) => Response | Promise<Response>;
 
+/**
+ * The listener `http_options.listener` means on `hostname`: `auto` is `Deno.serve` on a loopback
+ * host (the lab's default, where only this machine's clients reach it and speed matters) and the
+ * hardened node listener on any other (where hostile clients can reach it).
+ */
+export function resolveListenerKind(
+  kind: HttpListenerKind,
+  hostname: string,
+): Exclude<HttpListenerKind, "auto"> {
+  if (kind !== "auto") return kind;
+  return isLoopbackHost(hostname) ? "deno" : "node";
+}
+
 /** Starts the listener `options.http.listener` names and resolves once it is bound. */
 export function serveHttp(options: ServeHttpOptions, handler: FetchHandler): Promise<HttpListener> {
-  if (options.http.listener === "deno") {
+  if (resolveListenerKind(options.http.listener, options.hostname) === "deno") {
     const { hostname, port, onListen, onError } = options;
     return Promise.resolve(Deno.serve({ hostname, port, onListen, onError }, handler));
   }

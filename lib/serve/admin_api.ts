@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { isLoopbackHost } from "./loopback.ts";
 import { ConfigError, effectiveConfigObject, parseConfig } from "../config/mod.ts";
 import { jsonError } from "./http_app.ts";
 import type { ApplyResult, ServeInstance } from "./instance.ts";
@@ -60,7 +61,7 @@ export function createAdminApi(
       // Open writes on loopback are for this machine's tools: a Host naming another name is a
       // browser led there by DNS rebinding, not `deno task apply`.
       const host = new URL(req.url).hostname.replace(/^\[|\]$/g, ""); // from the Host header
-      if (isLoopbackName(host)) return null;
+      if (isLoopbackHost(host)) return null;
       return jsonError(
         403,
         "forbidden_host",
@@ -215,11 +216,6 @@ function summarise(kinds: string[]): string {
   const counts = new Map<string, number>();
   for (const k of kinds) counts.set(k, (counts.get(k) ?? 0) + 1);
   return [...counts].map(([k, n]) => `${n} ${k}`).join(", ") || "no deployments";
-}
-
-function isLoopbackName(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** Compares tokens in time independent of where they differ. */

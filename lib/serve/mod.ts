@@ -82,6 +82,7 @@ export {
 } from "./emulated_model.ts";
 export { type BodyBufferStats, bodyBufferStats, resetBodyBufferPeak } from "./_body_reader.ts";
 export { hostHeaderProblem } from "./host_header.ts";
+export { isLoopbackHost } from "./loopback.ts";
 export { LATENCY_BUCKETS_MS, Metric, Registry, renderRegistries } from "./metrics.ts";
 export { formatServeStatus, type FormatServeStatusOptions } from "./status_format.ts";
 export { fetchImage, type FetchImageOptions, ImageFetchError } from "./image_fetcher.ts";

@@ -300,7 +300,7 @@ const cases: Case[] = [
     path: "http_options.listener",
     line: 2,
     at: "nginx",
-    says: 'must be one of "node", "deno", got "nginx"',
+    says: 'must be one of "auto", "node", "deno", got "nginx"',
   },
   {
     name: "header_timeout_s zero",

@@ -139,7 +139,7 @@ Deno.test("a minimal config is fully defaulted (http, application, deployment, u
     root_path: "",
     request_timeout_s: null,
     keep_alive_timeout_s: 90,
-    listener: "deno",
+    listener: "auto",
     header_timeout_s: 20,
     max_pending_connections: 1000,
   });

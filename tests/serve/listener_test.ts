@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { bodyBufferStats } from "../../lib/serve/mod.ts";
 import { makeConfig, serve, waitFor } from "./_helpers.ts";
+import { resolveListenerKind } from "../../lib/serve/_listener.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -51,7 +52,7 @@ async function readUntilClosed(conn: Deno.TcpConn, capMs: number): Promise<strin
 }
 
 const NOOP = { num_replicas: 1, user_config: { model: "noop" } };
-/** The opt-in listener (the default is `deno`). */
+/** The hardened listener, asked for by name (on loopback, `auto` picks `deno`). */
 const NODE = { listener: "node" };
 
 Deno.test("a connection dripping its request head is closed at the header deadline", async () => {
@@ -193,7 +194,7 @@ Deno.test("a keep-alive connection serves the next request after an answer that 
   }
 });
 
-Deno.test("the default listener (Deno.serve) serves", async () => {
+Deno.test("the default listener on loopback (Deno.serve) serves", async () => {
   const s = await serve(makeConfig(NOOP));
   try {
     const res = await fetch(`${s.url}/-/healthz`);
@@ -202,4 +203,15 @@ Deno.test("the default listener (Deno.serve) serves", async () => {
   } finally {
     await s.shutdown();
   }
+});
+
+Deno.test("listener auto is Deno.serve on loopback and the hardened node listener elsewhere", () => {
+  for (const host of ["127.0.0.1", "127.3.2.1", "localhost", "::1", "[::1]"]) {
+    assert.equal(resolveListenerKind("auto", host), "deno", host);
+  }
+  for (const host of ["0.0.0.0", "::", "10.1.2.3", "192.168.0.5", "example.internal"]) {
+    assert.equal(resolveListenerKind("auto", host), "node", host);
+  }
+  assert.equal(resolveListenerKind("node", "127.0.0.1"), "node", "an explicit choice wins");
+  assert.equal(resolveListenerKind("deno", "0.0.0.0"), "deno", "an explicit choice wins");
 });
