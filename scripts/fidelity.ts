@@ -18,10 +18,11 @@
  *   Targets: within 1 >= 85 %, max running within 2, p50 <= 15 %, p99 <= 30 %.
  *
  * The simulation adds the service's per-request overhead (time outside the replica: HTTP, event
- * loops, the load generator). `--overhead measure` (default) measures it first against the
- * default case's no-op service at a load that queues nothing (lib/sim's
- * `measureRequestOverhead`; the service then settles back to its initial size) and keeps it
- * in results/request_overhead.json for later simulations; `file` reads that file, `builtin`
+ * loops, the load generator). `--overhead measure` (default) measures it first at the default
+ * case's peak users against its no-op service with the replica count fixed at its maximum (no
+ * autoscaling, so no start stalls it), each answer's latency minus its router-queue time and the
+ * service time (lib/sim's `measureRequestOverhead`), and keeps it in
+ * results/request_overhead.json for later simulations; `file` reads that file, `builtin`
  * uses the built-in figures, `none` adds nothing. Replica startup is measured from the real
  * run's `/api/status` unless `--startup-time` is given. Files go to `--out-dir` (default
  * results/fidelity_<timestamp>/), one folder per case, plus fidelity.json.
@@ -53,6 +54,7 @@ import {
   measureRequestOverhead,
   overheadModel,
   parseDurationSpec,
+  pinnedReplicasConfig,
   REQUEST_OVERHEAD_FILE,
   requestOverheadModel,
   scoreFidelity,
@@ -61,7 +63,6 @@ import {
   TINY_PNG,
   TUTORIAL_FIDELITY_TARGETS,
 } from "../lib/sim/mod.ts";
-import { initialReplicaCount } from "../lib/serve/mod.ts";
 import { startRealService } from "./_fidelity_server.ts";
 
 const DEFAULT_SHAPE = `name: fidelity-spike
@@ -96,6 +97,9 @@ const USAGE = `usage: deno task fidelity [options]
   --out-dir DIR        default results/fidelity_<timestamp>
   --strict             exit 1 when a case misses a target
   -h, --help           this text`;
+
+/** Length of the overhead measurement, seconds. */
+const OVERHEAD_DURATION_S = 30;
 
 const c: Cli = cli("fidelity", USAGE);
 const fail: Cli["fail"] = c.fail;
@@ -250,10 +254,69 @@ interface CaseReport {
   targets: FidelityTargets;
 }
 
+/**
+ * Measures the per-request overhead at the load `c` peaks at: its peak users against its config
+ * with the replica count fixed at its maximum (no autoscaling, so no replica start stalls the
+ * measurement), in a service of its own (files in `<dir>/overhead/`). Kept in
+ * results/request_overhead.json for later simulations.
+ */
+async function measureOverheadFor(
+  c: FidelityCase,
+  dir: string,
+): Promise<{ model: DurationModel; measured: MeasuredOverhead; how: string }> {
+  const dep = servedDeployment(c.config);
+  const replicas = dep.autoscaling_config?.max_replicas ?? dep.num_replicas ?? 1;
+  const users = Math.max(...c.shape.stages.map((s) => s.users));
+  const overheadDir = `${dir}/overhead`;
+  await Deno.mkdir(overheadDir, { recursive: true });
+  const configPath = `${overheadDir}/pinned_config.yaml`;
+  await Deno.writeTextFile(
+    configPath,
+    await attempt(async () =>
+      pinnedReplicasConfig(await Deno.readTextFile(c.configPath), replicas)
+    ),
+  );
+  const server = await startRealService({
+    configPath,
+    numCpus: c.numCpus,
+    model: c.modelOverride,
+    dir: overheadDir,
+  }).catch((error) => fail(`overhead: ${(error as Error).message}`));
+  let measured: MeasuredOverhead;
+  try {
+    await server.settle(replicas, 60_000);
+    console.error(
+      `fidelity: measuring the per-request overhead (${users} users, ${replicas} fixed replicas, ` +
+        `${OVERHEAD_DURATION_S} s)...`,
+    );
+    measured = await measureRequestOverhead(server.url, {
+      serviceTimeMs: (dep.user_config.model as { service_time_ms: number }).service_time_ms,
+      users,
+      durationS: OVERHEAD_DURATION_S,
+      waitTime: c.waitTime ?? c.shape.waitTime ?? undefined,
+      seed,
+    });
+  } catch (error) {
+    await server.stop();
+    fail(
+      `overhead measurement failed: ${(error as Error).message} (see ${overheadDir}/server.log)`,
+    );
+  }
+  await server.stop();
+  measured.method += `, ${replicas} fixed replicas, ${c.numCpus} CPUs`;
+  const text = JSON.stringify(measured, null, 2) + "\n";
+  await Deno.writeTextFile(`${dir}/request_overhead.json`, text);
+  await Deno.mkdir("results", { recursive: true });
+  await Deno.writeTextFile(REQUEST_OVERHEAD_FILE, text);
+  return { model: overheadModel(measured), measured, how: `measured (${dir})` };
+}
+
 async function runCase(c: FidelityCase): Promise<CaseReport> {
   const dir = `${outDir}/${c.name}`;
   await Deno.mkdir(dir, { recursive: true });
-  const dep = servedDeployment(c.config);
+  if (c.name === "default" && overheadMode === "measure") {
+    overhead = await measureOverheadFor(c, dir);
+  }
   const server = await startRealService({
     configPath: c.configPath,
     numCpus: c.numCpus,
@@ -262,20 +325,6 @@ async function runCase(c: FidelityCase): Promise<CaseReport> {
   }).catch((error) => fail(`${c.name}: ${(error as Error).message}`));
   let real;
   try {
-    if (c.name === "default" && overheadMode === "measure") {
-      console.error(`fidelity: measuring the per-request overhead (5 users, 30 s)...`);
-      const measured = await measureRequestOverhead(server.url, {
-        serviceTimeMs: (dep.user_config.model as { service_time_ms: number }).service_time_ms,
-      });
-      // The measurement's load scaled the service up: start the test from its initial size,
-      // as the simulation does.
-      await server.settle(initialReplicaCount(dep), 30_000);
-      const text = JSON.stringify(measured, null, 2) + "\n";
-      await Deno.writeTextFile(`${dir}/request_overhead.json`, text);
-      await Deno.mkdir("results", { recursive: true });
-      await Deno.writeTextFile(REQUEST_OVERHEAD_FILE, text);
-      overhead = { model: overheadModel(measured), measured, how: `measured (${dir})` };
-    }
     console.error(
       `fidelity: ${c.name}: real load test of ${c.shape.name} (${c.shape.durationS} s)...`,
     );

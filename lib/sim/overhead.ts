@@ -4,15 +4,17 @@
  * generator's own client) on this machine. The service adds it to every request; without it a
  * simulated latency tail is the service time's alone.
  *
- * It is measured against a running no-op service ({@linkcode measureRequestOverhead}: latency
- * minus the known service time, at a load where no request waits for a slot) and kept as percentiles in
- * `results/request_overhead.json`; {@linkcode requestOverheadModel} reads that file, or falls
- * back to {@linkcode BUILT_IN_REQUEST_OVERHEAD}, measured the same way on the lab's 2-core
+ * It is measured against a running no-op service ({@linkcode measureRequestOverhead}: each
+ * answer's latency minus its router-queue time and the known service time, at the load the
+ * simulated case runs, against a fixed replica count: {@linkcode pinnedReplicasConfig}) and kept
+ * as percentiles in `results/request_overhead.json`; {@linkcode requestOverheadModel} reads that
+ * file, or falls back to {@linkcode BUILT_IN_REQUEST_OVERHEAD}, measured on the lab's 2-core
  * development machine.
  *
  * @module
  */
-import { constantUsersShape, imageRequest, runLoadTest, type WaitTime } from "../loadgen/mod.ts";
+import YAML from "yaml";
+import { waitSeconds, type WaitTime } from "../loadgen/mod.ts";
 import {
   type DurationModel,
   empiricalPercentilesDuration,
@@ -44,8 +46,9 @@ export interface MeasuredOverhead {
 
 /**
  * The built-in overhead (used when no measurement is on disk): percentiles of latency minus
- * service time for `noop:20`, 5 users for 30 s, measured with {@linkcode measureRequestOverhead} by
- * `deno task fidelity` on the lab's shared 2-core machine (load average about 7).
+ * service time for `noop:20`, 5 users for 30 s against the autoscaling dev_fast service (the
+ * measurement's earlier form, before it took the router-queue time off and ran at the case's
+ * peak users), by `deno task fidelity` on the lab's shared 2-core machine (load average about 7).
  */
 export const BUILT_IN_REQUEST_OVERHEAD: MeasuredOverhead = {
   measuredAt: "2026-12-04T18:57:35.053Z",
@@ -104,22 +107,88 @@ export interface MeasureOverheadOptions {
   /** The service's fixed service time (its `noop:<ms>` model), ms. */
   serviceTimeMs: number;
   /**
-   * Users (default 5: few enough that the autoscaler does not start a replica during the
-   * measurement: a replica start stalls the main thread for tens of milliseconds and would be
-   * measured as overhead; 24 users did that, p99 236 ms instead of ~30).
+   * Concurrent users (default 5). Measure at the concurrency the simulated case reaches (its
+   * peak users), against a service with a fixed replica count ({@linkcode pinnedReplicasConfig}):
+   * an autoscaling service starts replicas under load, and a start stalls the main thread for
+   * tens of milliseconds that would be measured as overhead (24 users did that, p99 236 ms).
    */
   users?: number;
-  /** Length of the measurement, seconds (default 30: ~1,200 answers, the p99 on ~12). */
+  /** Length of the measurement, seconds (default 30). */
   durationS?: number;
   /** Wait between a user's requests (default between(0.05, 0.15)). */
   waitTime?: WaitTime;
   /** Request body (default a 1x1 PNG). */
   body?: Uint8Array;
+  /** Seed of the users' waits (default 1). */
+  seed?: number;
+}
+
+/** One answered request of a measurement: its latency and the service's own timings. */
+export interface OverheadSample {
+  /** Send to answer read, as the client saw it, ms. */
+  latencyMs: number;
+  /** Time the request waited in the service's router queue (`timings_ms.queue`), ms. */
+  queueMs: number;
 }
 
 /**
- * Measures the overhead of a running no-op service at `host`: its latency percentiles under a
- * closed-loop load that queues nothing, minus the known service time (never below 0).
+ * Overhead percentiles from measured requests: latency minus the time the request waited in the
+ * router queue (the simulator queues requests itself) minus the model's nominal service time
+ * (the simulator serves that itself), never below 0. What remains is the time the simulator does
+ * not model: HTTP, both event loops, the worker's timer lateness, the client.
+ */
+export function overheadPercentiles(
+  samples: readonly OverheadSample[],
+  serviceTimeMs: number,
+): QuantilePoint[] {
+  const values = samples
+    .map((s) => Math.max(0, s.latencyMs - s.queueMs - serviceTimeMs))
+    .sort((a, b) => a - b);
+  if (values.length < 2) {
+    throw new Error(`overhead: ${values.length} answered request(s), too few for percentiles`);
+  }
+  return QUANTILES.map((quantile) => {
+    // Nearest rank, as the load generator's percentiles.
+    const i = Math.min(values.length - 1, Math.max(0, Math.ceil(quantile * values.length) - 1));
+    return { quantile, valueMs: Number(values[i].toFixed(3)) };
+  });
+}
+
+/**
+ * The serve config `yamlText` with every deployment's replica count fixed at `replicas`
+ * (`num_replicas`, no `autoscaling_config`), so a measurement at high load starts no replica.
+ */
+export function pinnedReplicasConfig(yamlText: string, replicas: number): string {
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    throw new Error(`pinnedReplicasConfig: replicas must be a positive integer, got ${replicas}`);
+  }
+  const doc = YAML.parseDocument(yamlText);
+  if (doc.errors.length > 0) throw new Error(`pinnedReplicasConfig: ${doc.errors[0].message}`);
+  const apps = doc.get("applications");
+  if (!YAML.isSeq(apps)) {
+    throw new Error("pinnedReplicasConfig: the config has no applications list");
+  }
+  let pinned = 0;
+  for (const app of apps.items) {
+    const deployments = YAML.isMap(app) ? app.get("deployments") : null;
+    if (!YAML.isSeq(deployments)) continue;
+    for (const dep of deployments.items) {
+      if (!YAML.isMap(dep)) continue;
+      dep.delete("autoscaling_config");
+      dep.set("num_replicas", replicas);
+      pinned++;
+    }
+  }
+  if (pinned === 0) throw new Error("pinnedReplicasConfig: the config has no deployment");
+  return doc.toString();
+}
+
+/**
+ * Measures the overhead of a running no-op service at `host`: `users` closed-loop users POST a
+ * tiny image with `?format=json` and the overhead of each answer is its latency minus its
+ * `timings_ms.queue` minus the known service time ({@linkcode overheadPercentiles}). The
+ * service's processing-latency histogram (from `/metrics`) splits it into the part spent in the
+ * replica slot and the rest ({@linkcode MeasuredOverhead.inSlotShare}).
  */
 export async function measureRequestOverhead(
   host: string,
@@ -127,41 +196,64 @@ export async function measureRequestOverhead(
 ): Promise<MeasuredOverhead> {
   const users = options.users ?? 5;
   const durationS = options.durationS ?? 30;
-  const waitTime: WaitTime = options.waitTime ??
-    { kind: "between", minS: 0.05, maxS: 0.15 };
-  const before = await processingLatency(host);
-  const result = await runLoadTest({
-    host,
-    shape: constantUsersShape(users, durationS, { spawnRate: users, waitTime }),
-    request: imageRequest({ bytes: options.body ?? TINY_PNG, mime: "image/png" }),
-    replicas: false,
-  });
-  const after = await processingLatency(host);
-  const total = result.stats.total;
-  const ps = total.histogram.percentilesMs(QUANTILES.map((q) => q * 100));
-  const meanOverheadMs = total.totalResponseTime / Math.max(1, total.numRequests) -
-    options.serviceTimeMs;
+  const waitTime: WaitTime = options.waitTime ?? { kind: "between", minS: 0.05, maxS: 0.15 };
+  const base = host.replace(/\/+$/, "");
+  const body = options.body ?? TINY_PNG;
+  let seed = (options.seed ?? 1) >>> 0;
+  const random = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 4294967296;
+  };
+  const before = await processingLatency(base);
+  const samples: OverheadSample[] = [];
+  let failures = 0;
+  const endAt = performance.now() + durationS * 1000;
+  const user = async () => {
+    while (performance.now() < endAt) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${base}/?format=json`, {
+          method: "POST",
+          body: body as Uint8Array<ArrayBuffer>,
+          headers: { "content-type": "image/png" },
+        });
+        const answer = await res.json();
+        const latencyMs = performance.now() - t0;
+        const queueMs = Number(answer?.timings_ms?.queue);
+        if (res.ok && Number.isFinite(queueMs)) samples.push({ latencyMs, queueMs });
+        else failures++;
+      } catch {
+        failures++;
+      }
+      const taskS = (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, waitSeconds(waitTime, taskS, random) * 1000));
+    }
+  };
+  await Promise.all(Array.from({ length: users }, user));
+  const after = await processingLatency(base);
+  if (samples.length < 2) {
+    throw new Error(
+      `overhead measurement at ${host}: ${samples.length} answer(s), ${failures} failure(s)`,
+    );
+  }
+  const percentiles = overheadPercentiles(samples, options.serviceTimeMs);
+  const meanOverheadMs = samples.reduce(
+    (sum, s) => sum + Math.max(0, s.latencyMs - s.queueMs - options.serviceTimeMs),
+    0,
+  ) / samples.length;
   const processed = after.count - before.count;
   const inSlotMs = processed > 0
     ? (after.sumMs - before.sumMs) / processed - options.serviceTimeMs
     : 0;
   const inSlotShare = meanOverheadMs > 0 ? Math.min(1, Math.max(0, inSlotMs / meanOverheadMs)) : 0;
-  const percentiles: QuantilePoint[] = [];
-  let last = 0;
-  QUANTILES.forEach((quantile, i) => {
-    const v = ps[i];
-    if (v === null) return;
-    last = Math.max(last, v - options.serviceTimeMs, 0);
-    percentiles.push({ quantile, valueMs: Number(last.toFixed(3)) });
-  });
-  if (percentiles.length < 2) {
-    throw new Error(`overhead measurement at ${host} got too few answers to have percentiles`);
-  }
+  const meanQueueMs = samples.reduce((sum, s) => sum + s.queueMs, 0) / samples.length;
   return {
     measuredAt: new Date().toISOString(),
-    method: `noop:${options.serviceTimeMs} service, ${users} users, ${durationS} s`,
+    method: `noop:${options.serviceTimeMs} service, ${users} users, ${durationS} s, ` +
+      `latency - router queue (mean ${meanQueueMs.toFixed(2)} ms) - service time` +
+      (failures > 0 ? `, ${failures} failed request(s) left out` : ""),
     loadavg: Deno.loadavg(),
-    requests: total.numRequests,
+    requests: samples.length,
     percentiles,
     inSlotShare: Number(inSlotShare.toFixed(3)),
   };
