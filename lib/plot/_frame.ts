@@ -177,6 +177,36 @@ export function frame(args: {
   return root as ChartElement;
 }
 
+/** One drawn series for {@link hiddenSeriesNotes}: its legend label and a key of what it draws. */
+export interface DrawnSeries {
+  label: string;
+  /** Equal keys mean the series draw exactly the same path (e.g. JSON of its points). */
+  key: string;
+}
+
+/**
+ * A note for each series drawn exactly under a later one (same points), so that a line the legend
+ * names but the reader cannot see is said in the chart. Series are given in drawing order.
+ */
+export function hiddenSeriesNotes(series: readonly DrawnSeries[]): string[] {
+  const notes: string[] = [];
+  series.forEach((s, i) => {
+    const onTop = series.slice(i + 1).filter((t) => t.key === s.key);
+    if (onTop.length === 0 || s.key === "[]") return;
+    notes.push(
+      `${s.label} is drawn exactly under ${
+        onTop.map((t) => t.label).join(" and ")
+      } (identical values), so it does not show.`,
+    );
+  });
+  return notes;
+}
+
+/** The legend entry of a horizontal objective line (SLO), drawn red and dashed. */
+export function ruleLegend(label: string, color = "#d62728"): LegendItem {
+  return { label, color, dash: "6,4" };
+}
+
 /** Whether several runs are overlaid. */
 export function multi(runs: readonly RunData[]): boolean {
   return runs.length > 1;
