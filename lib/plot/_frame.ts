@@ -189,16 +189,21 @@ export interface DrawnSeries {
  * names but the reader cannot see is said in the chart. Series are given in drawing order.
  */
 export function hiddenSeriesNotes(series: readonly DrawnSeries[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const s of series) {
+    if (s.key === "[]") continue; // nothing drawn
+    groups.set(s.key, [...(groups.get(s.key) ?? []), s.label]);
+  }
   const notes: string[] = [];
-  series.forEach((s, i) => {
-    const onTop = series.slice(i + 1).filter((t) => t.key === s.key);
-    if (onTop.length === 0 || s.key === "[]") return;
+  for (const labels of groups.values()) {
+    if (labels.length < 2) continue;
+    const hidden = labels.slice(0, -1);
+    const top = labels[labels.length - 1];
     notes.push(
-      `${s.label} is drawn exactly under ${
-        onTop.map((t) => t.label).join(" and ")
-      } (identical values), so it does not show.`,
+      `${hidden.join(", ")} ${hidden.length === 1 ? "is" : "are"} drawn exactly under ${top} ` +
+        `(identical values), so ${hidden.length === 1 ? "it does" : "they do"} not show.`,
     );
-  });
+  }
   return notes;
 }
 

@@ -36,9 +36,12 @@ export function usersChart(
   const legend: LegendItem[] = multi(list)
     ? runLegend(list)
     : [{ label: "users", color: SERIES.users }];
+  const drawn: DrawnSeries[] = [];
   list.forEach((run, i) => {
+    const steps = compressSteps(run.history, ["users"]);
+    drawn.push({ label: run.name, key: JSON.stringify(steps.map((r) => [r.elapsedS, r.users])) });
     marks.push(
-      Plot.line(compressSteps(run.history, ["users"]), {
+      Plot.line(steps, {
         x: "elapsedS",
         y: "users",
         stroke: multi(list) ? runColor(i) : SERIES.users,
@@ -68,7 +71,10 @@ export function usersChart(
     title: options.title ?? "Users over time",
     legend,
     chart,
-    notes: stageNote(list, options.stages ?? true),
+    notes: [
+      ...(multi(list) ? hiddenSeriesNotes(drawn) : []),
+      ...stageNote(list, options.stages ?? true),
+    ],
   });
 }
 

@@ -214,6 +214,7 @@ export function queueChart(
     });
   }
   const marks: Mark[] = [];
+  const drawn: DrawnSeries[] = [];
   list.forEach((run, i) => {
     if (!run.replicas) return;
     const steps = compressSteps(run.replicas, ["ongoing", "queued"]);
@@ -225,6 +226,10 @@ export function queueChart(
         reduce: "max",
       }).rows
       : steps;
+    drawn.push({
+      label: run.name,
+      key: JSON.stringify(rows.map((r) => [r.elapsedS, r.ongoing, r.queued])),
+    });
     marks.push(
       Plot.line(rows, {
         x: "elapsedS",
@@ -261,6 +266,7 @@ export function queueChart(
     chart,
     notes: [
       "Sampled once a second (_replicas.csv): a burst between samples does not show.",
+      ...(multi(list) ? hiddenSeriesNotes(drawn) : []),
       ...stageNote(list, options.stages ?? true),
     ],
   });

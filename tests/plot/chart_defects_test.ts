@@ -11,10 +11,12 @@ import {
   lineChart,
   makeRun,
   parseStatsHistory,
+  queueChart,
   type ReplicaRow,
   replicasChart,
   type RunData,
   summarizeRun,
+  usersChart,
 } from "../../lib/plot/mod.ts";
 
 const HEADER =
@@ -136,6 +138,14 @@ Deno.test("a run drawn exactly under another is said in the chart", () => {
     assert.match(svg, /basic is drawn exactly under conservative \(identical values\)/);
     assert.doesNotMatch(svg, /aggressive is drawn exactly under/);
   }
+  // Three identical runs: one note naming the two hidden ones (queue and users are the same in all).
+  const queue = chartSvg(queueChart([a, b, c]));
+  assert.match(
+    queue,
+    /basic, conservative are drawn exactly under aggressive \(identical values\)/,
+  );
+  const users = chartSvg(usersChart([a, b, c]));
+  assert.match(users, /basic, conservative are drawn exactly under aggressive/);
   const distinct = chartSvg(replicasChart([a, c]));
   assert.doesNotMatch(distinct, /drawn exactly under/);
   const line = lineChart([], {
