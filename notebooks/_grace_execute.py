@@ -21,6 +21,9 @@ class GraceExecutePreprocessor(ExecutePreprocessor):
     grace_s = Float(0.4, help="Seconds to keep reading a cell's output after its idle status").tag(
         config=True
     )
+    first_output_grace_s = Float(
+        3.0, help="Seconds to wait after idle for a cell that has produced no output at all yet"
+    ).tag(config=True)
 
     async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
         assert self.kc is not None
@@ -31,7 +34,10 @@ class GraceExecutePreprocessor(ExecutePreprocessor):
             try:
                 self.process_message(msg, cell, cell_index)
             except CellExecutionComplete:
-                deadline = monotonic() + self.grace_s
+                # Every cell of the series shows something: one with no output yet is most likely
+                # waiting for a late result, so it gets longer (a loaded machine delays it more).
+                wait_s = self.grace_s if cell.get("outputs") else self.first_output_grace_s
+                deadline = monotonic() + wait_s
                 while True:
                     remaining = deadline - monotonic()
                     if remaining <= 0:
@@ -48,3 +54,5 @@ class GraceExecutePreprocessor(ExecutePreprocessor):
                             self.process_message(late, cell, cell_index)
                         except CellExecutionComplete:
                             pass
+                        # Got it: the usual short grace for anything after it.
+                        deadline = min(deadline, monotonic() + self.grace_s)

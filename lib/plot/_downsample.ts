@@ -53,7 +53,7 @@ export function bucketRows(
       row[k] = values.length === 0
         ? null
         : options.reduce === "max"
-        ? Math.max(...values)
+        ? values.reduce((a, b) => Math.max(a, b), -Infinity)
         : values.reduce((a, b) => a + b, 0) / values.length;
     }
     out.push(row);

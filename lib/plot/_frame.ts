@@ -177,6 +177,41 @@ export function frame(args: {
   return root as ChartElement;
 }
 
+/** One drawn series for {@link hiddenSeriesNotes}: its legend label and a key of what it draws. */
+export interface DrawnSeries {
+  label: string;
+  /** Equal keys mean the series draw exactly the same path (e.g. JSON of its points). */
+  key: string;
+}
+
+/**
+ * A note for each series drawn exactly under a later one (same points), so that a line the legend
+ * names but the reader cannot see is said in the chart. Series are given in drawing order.
+ */
+export function hiddenSeriesNotes(series: readonly DrawnSeries[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const s of series) {
+    if (s.key === "[]") continue; // nothing drawn
+    groups.set(s.key, [...(groups.get(s.key) ?? []), s.label]);
+  }
+  const notes: string[] = [];
+  for (const labels of groups.values()) {
+    if (labels.length < 2) continue;
+    const hidden = labels.slice(0, -1);
+    const top = labels[labels.length - 1];
+    notes.push(
+      `${hidden.join(", ")} ${hidden.length === 1 ? "is" : "are"} drawn exactly under ${top} ` +
+        `(identical values), so ${hidden.length === 1 ? "it does" : "they do"} not show.`,
+    );
+  }
+  return notes;
+}
+
+/** The legend entry of a horizontal objective line (SLO), drawn red and dashed. */
+export function ruleLegend(label: string, color = "#d62728"): LegendItem {
+  return { label, color, dash: "6,4" };
+}
+
 /** Whether several runs are overlaid. */
 export function multi(runs: readonly RunData[]): boolean {
   return runs.length > 1;

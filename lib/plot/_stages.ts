@@ -98,7 +98,7 @@ function layerRows(
   let next = 0;
   const rows = layers.map((layer) => {
     const own = stageLabelRows(layer.stages, axis.pxPerS).map((r) => r + next);
-    next = Math.max(next, ...own) + 1;
+    next = own.reduce((m, r) => Math.max(m, r), next) + 1;
     return own;
   });
   return { rows, total: next };

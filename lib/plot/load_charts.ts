@@ -8,12 +8,15 @@ import * as Plot from "@observablehq/plot";
 import {
   asRuns,
   type ChartOptions,
+  type DrawnSeries,
   frame,
+  hiddenSeriesNotes,
   type LatencyChartOptions,
   type LegendItem,
   type Mark,
   multi,
   type PercentileName,
+  ruleLegend,
   runColor,
   runLegend,
   SERIES,
@@ -33,9 +36,12 @@ export function usersChart(
   const legend: LegendItem[] = multi(list)
     ? runLegend(list)
     : [{ label: "users", color: SERIES.users }];
+  const drawn: DrawnSeries[] = [];
   list.forEach((run, i) => {
+    const steps = compressSteps(run.history, ["users"]);
+    drawn.push({ label: run.name, key: JSON.stringify(steps.map((r) => [r.elapsedS, r.users])) });
     marks.push(
-      Plot.line(compressSteps(run.history, ["users"]), {
+      Plot.line(steps, {
         x: "elapsedS",
         y: "users",
         stroke: multi(list) ? runColor(i) : SERIES.users,
@@ -65,7 +71,10 @@ export function usersChart(
     title: options.title ?? "Users over time",
     legend,
     chart,
-    notes: stageNote(list, options.stages ?? true),
+    notes: [
+      ...(multi(list) ? hiddenSeriesNotes(drawn) : []),
+      ...stageNote(list, options.stages ?? true),
+    ],
   });
 }
 
@@ -106,6 +115,7 @@ export function rpsChart(
   const legend: LegendItem[] = [];
   const sources = new Set<string>();
   const bucketed = new Set<number>();
+  const drawn: DrawnSeries[] = [];
   list.forEach((run, i) => {
     const { rows: raw, source } = rateRows(run);
     const { rows, bucketS } = bucketRows(raw as unknown as Record<string, number | null>[], {
@@ -116,6 +126,10 @@ export function rpsChart(
     });
     if (bucketS > 0) bucketed.add(bucketS);
     sources.add(source);
+    drawn.push({
+      label: run.name,
+      key: JSON.stringify(rows.map((r) => [r.elapsedS, r.requests, r.failures])),
+    });
     const color = multi(list) ? runColor(i) : SERIES.requests;
     marks.push(Plot.line(rows, { x: "elapsedS", y: "requests", stroke: color, strokeWidth: 1.8 }));
     marks.push(
@@ -144,6 +158,7 @@ export function rpsChart(
     );
   }
   if (bucketed.size > 0) notes.push(`Long run: mean per ${[...bucketed].join("/")} s.`);
+  if (multi(list)) notes.push(...hiddenSeriesNotes(drawn));
   const chart = basePlot(list, options, { label: "Requests/s" }, marks);
   return frame({
     width: options.width ?? 760,
@@ -176,6 +191,7 @@ export function latencyChart(
   const notes: string[] = [];
   const kinds = new Set<string>();
   const bucketSizes = new Set<number>();
+  const drawn: DrawnSeries[] = [];
   list.forEach((run, i) => {
     const fromLatency = run.latency !== null && run.latency.length > 0;
     const rows: Record<string, number | null>[] = fromLatency
@@ -205,6 +221,10 @@ export function latencyChart(
       reduce: "max",
     });
     if (bucketed.bucketS > 0) bucketSizes.add(bucketed.bucketS);
+    drawn.push({
+      label: run.name,
+      key: JSON.stringify(bucketed.rows.map((r) => [r.elapsedS, ...percentiles.map((p) => r[p])])),
+    });
     for (const p of percentiles) {
       marks.push(
         Plot.line(bucketed.rows, {
@@ -224,21 +244,13 @@ export function latencyChart(
     for (const p of percentiles) legend.push({ label: p, color: SERIES[p] });
   }
   if (options.sloMs !== undefined) {
+    // Labelled in the legend, not on the plot, where a label would cover the series.
     marks.push(
       Plot.ruleY([options.sloMs], { stroke: "#d62728", strokeDasharray: "6,4", strokeWidth: 1.2 }),
     );
-    marks.push(
-      Plot.text([options.sloMs], {
-        y: (d: number) => d,
-        text: () => `SLO ${options.sloMs} ms`,
-        frameAnchor: "right",
-        textAnchor: "end",
-        dy: -6,
-        fill: "#d62728",
-        fontSize: 10,
-      }),
-    );
+    legend.push(ruleLegend(`SLO ${options.sloMs} ms`));
   }
+  if (multi(list)) notes.push(...hiddenSeriesNotes(drawn));
   if (kinds.has("per_second")) {
     notes.push("Exact percentiles of each second's samples (_latency.csv).");
   }

@@ -8,7 +8,9 @@ import * as Plot from "@observablehq/plot";
 import {
   asRuns,
   type ChartOptions,
+  type DrawnSeries,
   frame,
+  hiddenSeriesNotes,
   type LegendItem,
   type Mark,
   multi,
@@ -50,6 +52,12 @@ export function replicasChart(
   const legend: LegendItem[] = [];
   let maxY = 1;
   let totalDecisions = 0;
+  // What was drawn, so that the legend lists only those kinds.
+  let anyUp = false;
+  let anyDown = false;
+  let anyPendingAtAll = false;
+  let anyStartingOrPendingLine = false;
+  const drawn: DrawnSeries[] = [];
   list.forEach((run, i) => {
     const allReps = run.replicas;
     if (!allReps || allReps.length === 0) return;
@@ -78,8 +86,18 @@ export function replicasChart(
     );
     const anyPending = reps.some((r) => r.pending > 0);
     const anyStarting = reps.some((r) => r.starting > 0);
+    anyPendingAtAll ||= anyPending;
+    anyUp ||= decisions.some((d) => d.direction === "up");
+    anyDown ||= decisions.some((d) => d.direction === "down");
+    drawn.push({
+      label: run.name,
+      key: JSON.stringify(
+        reps.map((r) => [r.elapsedS, r.target, r.running, r.pending + r.starting]),
+      ),
+    });
     if (multi(list)) {
       if (anyPending || anyStarting) {
+        anyStartingOrPendingLine = true;
         marks.push(
           Plot.line(reps, {
             x: "elapsedS",
@@ -104,16 +122,18 @@ export function replicasChart(
         );
         legend.push({ label: "starting", color: SERIES.starting });
       }
-      marks.push(
-        Plot.line(reps, {
-          x: "elapsedS",
-          y: "pending",
-          stroke: SERIES.pending,
-          strokeWidth: 1.4,
-          curve: "step-after",
-        }),
-      );
-      legend.push({ label: "pending (no free CPU)", color: SERIES.pending });
+      if (anyPending) {
+        marks.push(
+          Plot.line(reps, {
+            x: "elapsedS",
+            y: "pending",
+            stroke: SERIES.pending,
+            strokeWidth: 1.4,
+            curve: "step-after",
+          }),
+        );
+        legend.push({ label: "pending (no free CPU)", color: SERIES.pending });
+      }
     }
     totalDecisions += decisions.length;
     marks.push(
@@ -145,17 +165,25 @@ export function replicasChart(
     legend.unshift(...runLegend(list));
     legend.push({ label: "running (solid)", color: "#555" });
     legend.push({ label: "target (dashed)", color: "#555", dash: "6,3" });
-    legend.push({ label: "starting+pending (dotted)", color: "#555", dash: "1,2" });
+    if (anyStartingOrPendingLine) {
+      legend.push({ label: "starting+pending (dotted)", color: "#555", dash: "1,2" });
+    }
   } else {
     legend.unshift(
       { label: "target", color: SERIES.target, dash: "6,3" },
       { label: "running", color: SERIES.running },
     );
-    legend.push({ label: "upscale decision", color: SERIES.up, kind: "dot" });
-    legend.push({ label: "downscale decision", color: SERIES.down, kind: "dot" });
+    if (anyUp) legend.push({ label: "upscale decision", color: SERIES.up, kind: "dot" });
+    if (anyDown) legend.push({ label: "downscale decision", color: SERIES.down, kind: "dot" });
   }
   const notes = [
-    `Scaling decisions are changes of the target replica count (${totalDecisions} in all).`,
+    `Scaling decisions are changes of the target replica count (${totalDecisions} in all${
+      totalDecisions > 0 && !anyDown ? ", none down" : ""
+    }${totalDecisions > 0 && !anyUp ? ", none up" : ""}).`,
+    ...(anyPendingAtAll
+      ? []
+      : ["No replica was pending: every one the autoscaler asked for got a CPU."]),
+    ...(multi(list) ? hiddenSeriesNotes(drawn) : []),
     ...stageNote(list, options.stages ?? true),
   ];
   const missing = list.filter((r) => !r.replicas || r.replicas.length === 0).map((r) => r.name);
@@ -186,6 +214,7 @@ export function queueChart(
     });
   }
   const marks: Mark[] = [];
+  const drawn: DrawnSeries[] = [];
   list.forEach((run, i) => {
     if (!run.replicas) return;
     const steps = compressSteps(run.replicas, ["ongoing", "queued"]);
@@ -197,6 +226,10 @@ export function queueChart(
         reduce: "max",
       }).rows
       : steps;
+    drawn.push({
+      label: run.name,
+      key: JSON.stringify(rows.map((r) => [r.elapsedS, r.ongoing, r.queued])),
+    });
     marks.push(
       Plot.line(rows, {
         x: "elapsedS",
@@ -233,6 +266,7 @@ export function queueChart(
     chart,
     notes: [
       "Sampled once a second (_replicas.csv): a burst between samples does not show.",
+      ...(multi(list) ? hiddenSeriesNotes(drawn) : []),
       ...stageNote(list, options.stages ?? true),
     ],
   });

@@ -122,7 +122,8 @@ export function summarizeRun(run: RunData, options: SummaryOptions = {}): RunSum
   const perSecond = run.latency?.filter((r) => r.requests > 0) ?? [];
   if (perSecond.length > 0) {
     const p99s = perSecond.filter((r) => r.p99Ms !== null).map((r) => r.p99Ms as number);
-    worstSecondP99Ms = p99s.length > 0 ? Math.max(...p99s) : null;
+    // A loop, not Math.max(...p99s): a 48-hour run has ~170,000 seconds, past the stack's limit.
+    worstSecondP99Ms = p99s.length > 0 ? p99s.reduce((m, v) => Math.max(m, v), -Infinity) : null;
     slaCompliance = perSecond.filter((r) =>
       secondMeetsSla(r.p99Ms, r.requests, r.failures, sloMs)
     ).length / perSecond.length;
@@ -185,8 +186,8 @@ export function summarizeRun(run: RunData, options: SummaryOptions = {}): RunSum
       downscaleEvents: decisions.filter((d) => d.direction === "down").length,
       firstUpscaleS: decisions.find((d) => d.direction === "up")?.elapsedS ?? null,
       directionChanges,
-      peakRunningReplicas: Math.max(...reps.map((r) => r.running)),
-      maxQueued: Math.max(...reps.map((r) => r.queued)),
+      peakRunningReplicas: reps.reduce((m, r) => Math.max(m, r.running), -Infinity),
+      maxQueued: reps.reduce((m, r) => Math.max(m, r.queued), -Infinity),
       meanQueued: reps.reduce((s, r) => s + r.queued, 0) / reps.length,
       queueSampleIntervalS: medianSpacingS(reps),
       replicaHours,
@@ -354,7 +355,7 @@ export function summaryTable(summaries: readonly RunSummary[]): string {
     ["", ...labels],
     ...summaries.map((s, i) => [s.name, ...rows[i].map(([, v]) => v)]),
   ];
-  const widths = cols.map((c) => Math.max(...c.map((x) => x.length)));
+  const widths = cols.map((c) => c.reduce((m, x) => Math.max(m, x.length), 0));
   const lines: string[] = [];
   for (let r = 0; r < labels.length + 1; r++) {
     lines.push(

@@ -98,6 +98,9 @@ async function runQuick(
       outputName: name,
       timeoutS: 120,
       env: { AUTOSCALE_LAB_RESULTS_DIR: resultsDir },
+      // As `deno task notebooks` runs them: without it, a result the kernel publishes just after
+      // 'idle' is dropped, and 07 (one chart, in its last cell) failed 2 of 4 runs at load ~1-2.
+      grace: true,
     });
     const s = (performance.now() - t0) / 1000;
     const tail = stderr.split("\n").filter((l) => !/MissingIDField|validate\(nb\)|unstable/.test(l))
