@@ -7,7 +7,7 @@
  */
 import type { EventQueue } from "./_event_queue.ts";
 import { EV_ARRIVAL, EV_STAGE, EV_USER_WAKE, EV_USERS } from "./_events.ts";
-import type { Rng } from "./_prng.ts";
+import type { Rng } from "../duration/mod.ts";
 import type { ClosedLoopLoad, LoadModel, OpenLoopLoad } from "./load_model.ts";
 
 /** What the driver needs of the engine. */

@@ -32,7 +32,7 @@ import {
 import { IdFifo } from "./_id_fifo.ts";
 import { LoadDriver } from "./_load_driver.ts";
 import { RoutableOngoingView } from "./_ongoing_view.ts";
-import { createRng, type Rng } from "./_prng.ts";
+import { createRng, type Rng } from "../duration/mod.ts";
 import { EngineStats } from "./_stats.ts";
 import {
   RequestTable,

@@ -5,7 +5,7 @@
  */
 import type { AutoscalingTarget, VirtualClock } from "../autoscaler/mod.ts";
 import type { ManagedReplica, ReplicaState } from "../fleet/mod.ts";
-import type { DurationModel } from "./duration_model.ts";
+import type { DurationModel } from "../duration/mod.ts";
 import type { LoadModel } from "./load_model.ts";
 
 /** Replica states as the engine counts them: the shared lifecycle's, plus those gone. */

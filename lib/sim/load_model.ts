@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Rng } from "./_prng.ts";
+import type { Rng } from "../duration/mod.ts";
 
 /** Closed-loop load: users who send a request, wait for the answer, then wait `waitTimeS`. */
 export interface ClosedLoopLoad {

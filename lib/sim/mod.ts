@@ -15,7 +15,7 @@
  *
  * @module
  */
-export { createRng, type Rng } from "./_prng.ts";
+export { createRng, type Rng } from "../duration/mod.ts";
 export {
   type DurationModel,
   durationModelFromText,
@@ -30,7 +30,7 @@ export {
   parseDurationValueMs,
   type QuantilePoint,
   RESNET50_SERVICE_TIME,
-} from "./duration_model.ts";
+} from "../duration/mod.ts";
 export {
   type ClosedLoopLoad,
   constantUsersLoad,

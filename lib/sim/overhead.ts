@@ -19,7 +19,7 @@ import {
   type DurationModel,
   empiricalPercentilesDuration,
   type QuantilePoint,
-} from "./duration_model.ts";
+} from "../duration/mod.ts";
 
 /** Where a measured overhead is kept for later simulations. */
 export const REQUEST_OVERHEAD_FILE = "results/request_overhead.json";

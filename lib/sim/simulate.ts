@@ -38,7 +38,7 @@ import { SimEngine } from "./engine.ts";
 import { BUILT_IN_REQUEST_OVERHEAD, overheadModel } from "./overhead.ts";
 import type { SimController, SimErrorKind } from "./engine_types.ts";
 import type { LoadModel } from "./load_model.ts";
-import { type DurationModel, fixedDuration } from "./duration_model.ts";
+import { type DurationModel, fixedDuration } from "../duration/mod.ts";
 
 /** How a simulated request shows up in the result files (method and name, like the load test). */
 export const SIM_REQUEST = { method: "POST", name: "/" } as const;
