@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Cli } from "../lib/cli/mod.ts";
 export { isLoopbackHost } from "../lib/serve/mod.ts";
 
 /** Where `deno task deploy` serves the dashboard and the admin API by default. */
@@ -66,4 +67,25 @@ export async function adminRequest(
     body = { error: "not_json", detail: text.slice(0, 500) };
   }
   return { status: res.status, body };
+}
+
+/**
+ * The API's URL and token from `--address` and `--admin-token-file`, as `apply` and `shutdown`
+ * take them: a bad address is a usage error, an unreadable token file a failure (exit 2).
+ */
+export async function adminTarget(
+  c: Cli,
+  flags: { address?: string; "admin-token-file"?: string },
+): Promise<{ url: URL; token: string | null }> {
+  let url: URL;
+  try {
+    url = applicationsUrl(flags.address ?? DEFAULT_ADMIN_ADDRESS);
+  } catch (error) {
+    return c.usageError((error as Error).message);
+  }
+  const tokenFile = flags["admin-token-file"];
+  const token = tokenFile === undefined
+    ? null
+    : await readAdminToken(tokenFile).catch((e) => c.fail((e as Error).message));
+  return { url, token };
 }

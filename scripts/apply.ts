@@ -11,12 +11,7 @@
 import { ConfigError, effectiveConfigObject, formatIssue, loadConfig } from "../lib/config/mod.ts";
 import { type ApplyPlan, formatPlan } from "../lib/serve/mod.ts";
 import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
-import {
-  adminRequest,
-  applicationsUrl,
-  DEFAULT_ADMIN_ADDRESS,
-  readAdminToken,
-} from "./_admin_client.ts";
+import { adminRequest, adminTarget, DEFAULT_ADMIN_ADDRESS } from "./_admin_client.ts";
 
 const USAGE = `usage: deno task apply <config.yaml> [options]
 
@@ -40,15 +35,7 @@ const args = c.parse({
 
 await c.run(async () => {
   const path = args.positionals[0];
-  let url: URL;
-  try {
-    url = applicationsUrl(args.values.address!);
-  } catch (error) {
-    return c.usageError((error as Error).message);
-  }
-  const token = args.values["admin-token-file"] === undefined
-    ? null
-    : await readAdminToken(args.values["admin-token-file"]).catch((e) => c.fail(e.message));
+  const { url, token } = await adminTarget(c, args.values);
   let loaded;
   try {
     loaded = await loadConfig(path);

@@ -7,12 +7,7 @@
  * @module
  */
 import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
-import {
-  adminRequest,
-  applicationsUrl,
-  DEFAULT_ADMIN_ADDRESS,
-  readAdminToken,
-} from "./_admin_client.ts";
+import { adminRequest, adminTarget, DEFAULT_ADMIN_ADDRESS } from "./_admin_client.ts";
 
 const USAGE = `usage: deno task shutdown [options]
 
@@ -37,15 +32,7 @@ const args = c.parse({
 const timeoutS = c.durationS("timeout", args.values.timeout, { above: 0 }) ?? 120;
 
 await c.run(async () => {
-  let url: URL;
-  try {
-    url = applicationsUrl(args.values.address!);
-  } catch (error) {
-    return c.usageError((error as Error).message);
-  }
-  const token = args.values["admin-token-file"] === undefined
-    ? null
-    : await readAdminToken(args.values["admin-token-file"]).catch((e) => c.fail(e.message));
+  const { url, token } = await adminTarget(c, args.values);
   const res = await adminRequest(url, { method: "DELETE", token })
     .catch((e) => c.fail((e as Error).message, EXIT_CODES.failed));
   if (res.status !== 200) {
