@@ -14,6 +14,11 @@ export interface RealService {
   stop(): Promise<number[]>;
   /** Waits (at most `timeoutMs`) until exactly `replicas` replicas exist, all RUNNING. */
   settle(replicas: number, timeoutMs: number): Promise<void>;
+  /**
+   * When the autoscaler's control loop started, epoch ms: the first row of its decisions CSV
+   * (written at its first tick); `null` for a deployment without one.
+   */
+  controlLoopStartMs(): Promise<number | null>;
 }
 
 interface ReplicaStatus {
@@ -45,6 +50,9 @@ export async function startRealService(
   options: { configPath: string; numCpus: number; model: string | null; dir: string },
 ): Promise<RealService> {
   const { dir } = options;
+  const decisionsCsv = `${dir}/real_autoscaler.csv`;
+  // The service appends to its decisions CSV: start from an empty one, so its first row is ours.
+  await Deno.remove(decisionsCsv).catch(() => {});
   const serverLog = await Deno.open(`${dir}/server.log`, {
     write: true,
     create: true,
@@ -61,7 +69,7 @@ export async function startRealService(
     String(options.numCpus),
     "--no-dashboard",
     "--decisions-csv",
-    `${dir}/real_autoscaler.csv`,
+    decisionsCsv,
   ];
   if (options.model !== null) args.push("--model", options.model);
   const server = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
@@ -166,7 +174,13 @@ export async function startRealService(
       }
       console.error(`fidelity: the service did not settle to ${replicas} replica(s) in time`);
     };
-    return { url: base, stop, settle };
+    const controlLoopStartMs = async (): Promise<number | null> => {
+      const text = await Deno.readTextFile(decisionsCsv).catch(() => "");
+      const first = text.split("\n")[1];
+      const seconds = first === undefined ? NaN : Number(first.split(",")[0]);
+      return Number.isFinite(seconds) ? Math.round(seconds * 1000) : null;
+    };
+    return { url: base, stop, settle, controlLoopStartMs };
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message} (see ${dir}/server.log)`);

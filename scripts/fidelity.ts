@@ -10,7 +10,7 @@
  * peak running replicas and request counts.
  *
  * - `default`: `--config` (default configs/dev_fast.yaml, a `noop:<ms>` model), a built-in 90 s
- *   spike of 8 -> 40 -> 8 users, 4 CPUs. Targets: within 1 >= 95 %, p50 <= 10 %, p99 <= 25 %.
+ *   spike of 4 -> 40 (at once) -> 4 users, 4 CPUs. Targets: within 1 >= 95 %, p50 <= 10 %, p99 <= 25 %.
  * - `tutorial`: the tutorial's shape (configs/loadtest/tutorial.yaml) at time scale 0.2 with no
  *   wait between requests, configs/basic.yaml served by the emulated model
  *   `emulate:lognormal:45,80` (real HTTP, router, workers and autoscaler; replicas hold each
@@ -44,34 +44,39 @@ import {
 } from "../lib/loadgen/mod.ts";
 import {
   BUILT_IN_REQUEST_OVERHEAD,
+  controlLoopPhaseOf,
   DEFAULT_FIDELITY_TARGETS,
   type DurationModel,
+  type FidelityRun,
   type FidelityScore,
   type FidelityTargets,
   fixedDuration,
   loadFromShape,
   type MeasuredOverhead,
   measureRequestOverhead,
+  medianRun,
   overheadModel,
   parseDurationSpec,
   pinnedReplicasConfig,
   REQUEST_OVERHEAD_FILE,
   requestOverheadModel,
+  runningBySecond,
   scoreFidelity,
   servedDeployment,
   simulate,
   TINY_PNG,
   TUTORIAL_FIDELITY_TARGETS,
 } from "../lib/sim/mod.ts";
+import { median } from "../lib/duration/mod.ts";
 import { startRealService } from "./_fidelity_server.ts";
 
 const DEFAULT_SHAPE = `name: fidelity-spike
-description: 8 users, a 40-user spike, back to 8 (90 s); short waits so 20 ms requests move replicas.
+description: 4 users, 40 at once for 40 s, back to 4 (90 s); short waits so 20 ms requests move replicas.
 wait_time: between(0.05, 0.15)
 stages:
-  - { name: base, duration: 20s, users: 8, spawn_rate: 8 }
-  - { name: spike, duration: 40s, users: 40, spawn_rate: 20 }
-  - { name: after, duration: 30s, users: 8, spawn_rate: 20 }
+  - { name: base, duration: 20s, users: 4, spawn_rate: 4 }
+  - { name: spike, duration: 40s, users: 40, spawn_rate: 40 }
+  - { name: after, duration: 30s, users: 4, spawn_rate: 40 }
 `;
 
 const TUTORIAL = {
@@ -87,11 +92,12 @@ const USAGE = `usage: deno task fidelity [options]
 
   --case C             default | tutorial | all (default all)
   --config FILE        default case: serve config with a noop:<ms> model (configs/dev_fast.yaml)
-  --shape FILE         default case: load shape (built-in 90 s spike of 8 -> 40 -> 8 users)
+  --shape FILE         default case: load shape (built-in 90 s spike of 4 -> 40 -> 4 users)
   --time-scale F       default case: compress/stretch the shape
   --wait-time W        default case: override the shape's wait time
   --num-cpus N         default case: cluster CPUs, server and simulation (default 4)
-  --seed N             simulation seed (default 1)
+  --seed N             first simulation seed (default 1)
+  --sim-seeds K        simulations per case, seeds N..N+K-1, scored by their median (default 11)
   --startup-time SPEC  replica startup in the simulations (default: measured from the real runs)
   --overhead MODE      measure | file | builtin | none (default measure; see the module doc)
   --out-dir DIR        default results/fidelity_<timestamp>
@@ -112,6 +118,7 @@ const { values } = c.parse({
   "wait-time": { type: "string" },
   "num-cpus": { type: "string", default: "4" },
   seed: { type: "string", default: "1" },
+  "sim-seeds": { type: "string", default: "11" },
   "startup-time": { type: "string" },
   overhead: { type: "string", default: "measure" },
   "out-dir": { type: "string" },
@@ -128,6 +135,7 @@ if (!["measure", "file", "builtin", "none"].includes(overheadMode)) {
 }
 const numCpus = c.number("num-cpus", values["num-cpus"], { above: 0 })!;
 const seed = c.number("seed", values.seed, { integer: true })!;
+const simSeeds = c.number("sim-seeds", values["sim-seeds"], { integer: true, above: 0 })!;
 const timeScale = c.number("time-scale", values["time-scale"], { above: 0 }) ?? 1;
 
 async function readConfig(path: string): Promise<ServeConfig> {
@@ -249,7 +257,24 @@ interface CaseReport {
   numCpus: number;
   startup: { used: string; measuredMs: number[] };
   real: { requests: number; failures: number; p50Ms: number | null; p99Ms: number | null };
-  sim: { requests: number; failures: number; p50Ms: number | null; p99Ms: number | null };
+  /** The median over the seeds' simulations, and each seed's figures. */
+  sim: {
+    requests: number;
+    failures: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+    p99RangeMs: [number, number] | null;
+    /** The real run's control-loop phase the simulations used, ms (null: none measured). */
+    controlLoopStartMs: number | null;
+    seeds: {
+      seed: number;
+      requests: number;
+      failures: number;
+      p50Ms: number | null;
+      p99Ms: number | null;
+      maxRunning: number;
+    }[];
+  };
   score: FidelityScore;
   targets: FidelityTargets;
 }
@@ -361,38 +386,65 @@ async function runCase(c: FidelityCase): Promise<CaseReport> {
     fixedDuration(
       measuredStartup.length > 0 ? measuredStartup[Math.floor(measuredStartup.length / 2)] : 500,
     );
-  const sim = await simulate(c.config, {
-    name: "sim",
-    load: loadFromShape(c.shape, { waitTime: c.waitTime ?? null }),
-    stages: stageRows(c.shape),
-    serviceTime: c.serviceTime,
-    startupTime,
-    requestOverhead: overhead.model,
-    requestOverheadInSlotShare: overhead.measured?.inSlotShare ?? 0,
-    clusterCpus: c.numCpus,
-    // The serving pool starts at most one replica per machine CPU at a time.
-    maxConcurrentStarts: navigator.hardwareConcurrency,
-    seed,
-    outPrefix: `${dir}/sim`,
-  });
+  // The real control loop ran from the deploy, so its metric samples met the load at a phase
+  // of their own; the simulations sample at that phase (seeds still draw everything else).
+  const loopStartMs = await server.controlLoopStartMs();
+  const autoscaling = servedDeployment(c.config).autoscaling_config;
+  const controlLoopStartMs = loopStartMs === null || autoscaling === null
+    ? undefined
+    : controlLoopPhaseOf(loopStartMs, real.startS * 1000, autoscaling.metrics_interval_s);
+  const simRuns: FidelityRun[] = [];
+  const seedReports: CaseReport["sim"]["seeds"] = [];
+  for (let k = 0; k < simSeeds; k++) {
+    const s = seed + k;
+    const sim = await simulate(c.config, {
+      name: "sim",
+      load: loadFromShape(c.shape, { waitTime: c.waitTime ?? null }),
+      stages: stageRows(c.shape),
+      serviceTime: c.serviceTime,
+      startupTime,
+      requestOverhead: overhead.model,
+      requestOverheadInSlotShare: overhead.measured?.inSlotShare ?? 0,
+      clusterCpus: c.numCpus,
+      // The serving pool starts at most one replica per machine CPU at a time.
+      maxConcurrentStarts: navigator.hardwareConcurrency,
+      controlLoopStartMs,
+      seed: s,
+      // The first seed's files, for plots; the others are scored from memory.
+      outPrefix: k === 0 ? `${dir}/sim` : undefined,
+    });
+    const running = new Map(sim.seconds.map((x) => [x.second, x.running]));
+    simRuns.push({
+      running,
+      p50Ms: sim.summary.p50Ms,
+      p99Ms: sim.summary.p99Ms,
+      requests: sim.summary.requests,
+    });
+    seedReports.push({
+      seed: s,
+      requests: sim.summary.requests,
+      failures: sim.summary.failures,
+      p50Ms: sim.summary.p50Ms,
+      p99Ms: sim.summary.p99Ms,
+      maxRunning: Math.max(0, ...running.values()),
+    });
+  }
+  const typical = medianRun(simRuns);
   const [realP50, realP99] = real.stats.total.histogram.percentilesMs([50, 99]);
   const score = scoreFidelity(
     {
-      replicasCsv: await Deno.readTextFile(`${dir}/real_replicas.csv`),
-      source: `${dir}/real_replicas.csv`,
+      running: runningBySecond(
+        await Deno.readTextFile(`${dir}/real_replicas.csv`),
+        `${dir}/real_replicas.csv`,
+      ),
       p50Ms: realP50,
       p99Ms: realP99,
       requests: real.stats.total.numRequests,
     },
-    {
-      replicasCsv: await Deno.readTextFile(`${dir}/sim_replicas.csv`),
-      source: `${dir}/sim_replicas.csv`,
-      p50Ms: sim.summary.p50Ms,
-      p99Ms: sim.summary.p99Ms,
-      requests: sim.summary.requests,
-    },
+    typical,
     c.targets,
   );
+  const simP99s = simRuns.map((r) => r.p99Ms).filter((x): x is number => x !== null);
   return {
     name: c.name,
     config: c.configPath,
@@ -408,10 +460,13 @@ async function runCase(c: FidelityCase): Promise<CaseReport> {
       p99Ms: realP99,
     },
     sim: {
-      requests: sim.summary.requests,
-      failures: sim.summary.failures,
-      p50Ms: sim.summary.p50Ms,
-      p99Ms: sim.summary.p99Ms,
+      requests: typical.requests,
+      failures: median(seedReports.map((r) => r.failures))!,
+      p50Ms: typical.p50Ms,
+      p99Ms: typical.p99Ms,
+      p99RangeMs: simP99s.length > 0 ? [Math.min(...simP99s), Math.max(...simP99s)] : null,
+      controlLoopStartMs: controlLoopStartMs ?? null,
+      seeds: seedReports,
     },
     score,
     targets: c.targets,
@@ -441,7 +496,11 @@ await Deno.writeTextFile(
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 const ms = (x: number | null) => (x === null ? "-" : x.toFixed(1));
 const col = (x: unknown) => String(x).padStart(10);
-console.log(`fidelity: seed ${seed}, overhead ${overhead.how}; load average ${loadavg.join(" ")}`);
+console.log(
+  `fidelity: seeds ${seed}-${
+    seed + simSeeds - 1
+  } (sim = their median), overhead ${overhead.how}; load average ${loadavg.join(" ")}`,
+);
 for (const r of reports) {
   const s = r.score;
   console.log("");
@@ -460,6 +519,15 @@ for (const r of reports) {
     `p99 ms          ${col(ms(r.real.p99Ms))}${col(ms(r.sim.p99Ms))}${col(pct(s.p99RelError))}` +
       (r.targets.p99RelErrorMax === null ? "" : `  (target <= ${pct(r.targets.p99RelErrorMax)})`),
   );
+  if (r.sim.p99RangeMs !== null) {
+    const [lo, hi] = r.sim.p99RangeMs;
+    const inside = r.real.p99Ms !== null && r.real.p99Ms >= lo && r.real.p99Ms <= hi;
+    console.log(
+      `sim p99 over ${r.sim.seeds.length} seeds: ${ms(lo)}-${ms(hi)} ms (real ${
+        inside ? "inside" : "outside"
+      }); control loop at +${r.sim.controlLoopStartMs ?? "?"} ms of the load's sampling period`,
+    );
+  }
   console.log(
     `max running     ${col(s.realMaxRunning)}${col(s.simMaxRunning)}` +
       (r.targets.maxRunningDiffMax === null

@@ -8,6 +8,7 @@
  *   {@linkcode parseInlineDurationSpec} does the inline forms without file I/O and
  *   {@linkcode durationSpecFile} says which file a spec names.
  * - {@linkcode createRng}: seeded random streams for drawing from a model.
+ * - {@linkcode median}: the median of a sample (timings, seeds' figures).
  *
  * @module
  */
@@ -28,4 +29,5 @@ export {
   type QuantilePoint,
   RESNET50_SERVICE_TIME,
 } from "./duration_model.ts";
+export { median } from "./median.ts";
 export { createRng, type Rng } from "./rng.ts";

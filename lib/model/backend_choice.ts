@@ -19,6 +19,7 @@
 
 import { createHash } from "node:crypto";
 import type { ConcreteBackend } from "./_ort.ts";
+import { median } from "../duration/mod.ts";
 
 /** One backend's measured speed. */
 export interface BackendTiming {
@@ -183,6 +184,7 @@ export async function chooseByMeasurement<S>(
     try {
       const times = await options.time(session, batch);
       const p50 = median(times);
+      if (p50 === null) throw new Error("no timed runs");
       timings.push({
         backend,
         batch,
@@ -229,12 +231,6 @@ export async function chooseByMeasurement<S>(
     if (backend !== winner) await options.release(session).catch(() => {});
   }
   return { choice, session: opened.get(winner)! };
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) throw new Error("no timed runs");
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
 }
 
 function round(x: number, digits: number): number {

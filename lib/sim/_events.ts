@@ -24,3 +24,5 @@ export const EV_USERS = 8;
 export const EV_STAGE = 9;
 /** A request's reply reached the main thread: its slot is released; a = request, b = token. */
 export const EV_RELEASE = 10;
+/** The controller (the autoscaler's control loop) starts. */
+export const EV_CONTROLLER_START = 11;

@@ -40,6 +40,10 @@ export function validateOptions(options: SimEngineOptions): void {
   if (options.clusterCpus !== undefined && !(options.clusterCpus >= 0)) {
     bad("clusterCpus", options.clusterCpus, ">= 0");
   }
+  const cs = options.controllerStartMs;
+  if (cs !== undefined && !(cs >= 0 && Number.isFinite(cs))) {
+    bad("controllerStartMs", cs, ">= 0 ms");
+  }
   const load = options.load;
   if (!(load.durationS >= 0)) bad("load.durationS", load.durationS, ">= 0");
   if (load.kind === "closed") {

@@ -20,6 +20,7 @@ import { EventQueue } from "./_event_queue.ts";
 import {
   EV_ARRIVAL,
   EV_CLOCK,
+  EV_CONTROLLER_START,
   EV_RELEASE,
   EV_REPLICA_READY,
   EV_SECOND,
@@ -44,6 +45,7 @@ import {
 } from "./_requests.ts";
 import { validateOptions } from "./_validate.ts";
 import type {
+  SimController,
   SimDeploymentSettings,
   SimEngineOptions,
   SimEngineResult,
@@ -226,7 +228,12 @@ export class SimEngine {
     this.#ran = true;
     const q = this.#q;
     this.#set.createRunning(this.#dep.initialReplicas);
-    const controller = this.#o.controller?.(this, this.clock);
+    let controller: ReturnType<SimController> | undefined;
+    const controllerStartMs = this.#o.controllerStartMs ?? 0;
+    if (this.#o.controller !== undefined) {
+      if (controllerStartMs <= 0) controller = this.#o.controller(this, this.clock);
+      else q.push(controllerStartMs, EV_CONTROLLER_START, 0, 0);
+    }
     this.#load.start();
     q.push(0, EV_SECOND, 0, 0);
     const endMs = this.#endMs;
@@ -269,6 +276,9 @@ export class SimEngine {
           break;
         case EV_STAGE:
           this.#load.enterStage(a, this.#nowMs);
+          break;
+        case EV_CONTROLLER_START:
+          controller = this.#o.controller!(this, this.clock);
           break;
       }
     }

@@ -121,8 +121,15 @@ export interface SimEngineOptions {
   startEpochMs?: number;
   /** Queueing statistics ignore what happens before this (default 0). */
   warmupS?: number;
-  /** Autoscaler (or any controller) to start at time 0. */
+  /** Autoscaler (or any controller), started at `controllerStartMs`. */
   controller?: SimController;
+  /**
+   * Virtual ms after the load starts at which the controller starts (default 0). A real
+   * service's control loop was started before its load, so its 100 ms ticks and its metric
+   * samples fall at a phase the load does not know; starting the controller at that phase keeps
+   * a sample from landing on the very instant a stage's users arrive.
+   */
+  controllerStartMs?: number;
   observer?: SimObserver;
   /** Simulated seconds between `progress` calls (default 10). */
   progressEveryS?: number;

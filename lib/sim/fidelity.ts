@@ -3,10 +3,13 @@
  * by second (read from both runs' `_replicas.csv` with lib/plot's reader), whole-run p50 and p99
  * latency, request counts and peak replicas, scored against a case's targets.
  *
+ * A simulation is one draw of a random process and a real run another, so the real run is scored
+ * against the median of several seeds' simulations (`medianRun`), not against one seed.
+ *
  * ```ts
  * const score = scoreFidelity(
- *   { replicasCsv: realText, p50Ms: 22, p99Ms: 80, requests: 15768 },
- *   { replicasCsv: simText, p50Ms: 21, p99Ms: 70, requests: 16000 },
+ *   { running: runningBySecond(realText), p50Ms: 22, p99Ms: 80, requests: 15768 },
+ *   medianRun(simRuns),
  *   DEFAULT_FIDELITY_TARGETS,
  * );
  * if (!score.met) console.log(score.missed.join("; "));
@@ -14,6 +17,7 @@
  *
  * @module
  */
+import { median } from "../duration/mod.ts";
 import { parseReplicas } from "../plot/read.ts";
 
 /** What a case must reach; `null` leaves a figure unchecked. */
@@ -46,13 +50,11 @@ export const TUTORIAL_FIDELITY_TARGETS: FidelityTargets = {
 
 /** One side of the comparison. */
 export interface FidelityRun {
-  /** The run's `_replicas.csv` text. */
-  replicasCsv: string;
+  /** RUNNING replicas by whole second since the start ({@linkcode runningBySecond}). */
+  running: ReadonlyMap<number, number>;
   p50Ms: number | null;
   p99Ms: number | null;
   requests: number;
-  /** Where the CSV came from, for error messages. */
-  source?: string;
 }
 
 /** The comparison of one case. */
@@ -81,6 +83,48 @@ export function runningBySecond(csvText: string, source?: string): Map<number, n
   return out;
 }
 
+/**
+ * The typical run of several (e.g. one simulation per seed): per second the median RUNNING
+ * replicas (over the runs that have that second), and the median p50, p99 and request count.
+ */
+export function medianRun(runs: readonly FidelityRun[]): FidelityRun {
+  if (runs.length === 0) throw new RangeError("medianRun() needs at least one run");
+  const bySecond = new Map<number, number[]>();
+  for (const run of runs) {
+    for (const [second, n] of run.running) {
+      const list = bySecond.get(second);
+      if (list === undefined) bySecond.set(second, [n]);
+      else list.push(n);
+    }
+  }
+  const running = new Map<number, number>();
+  for (const [second, list] of [...bySecond].sort((a, b) => a[0] - b[0])) {
+    running.set(second, median(list)!);
+  }
+  const present = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null);
+  return {
+    running,
+    p50Ms: median(present(runs.map((r) => r.p50Ms))),
+    p99Ms: median(present(runs.map((r) => r.p99Ms))),
+    requests: median(runs.map((r) => r.requests))!,
+  };
+}
+
+/**
+ * Where a real service's control loop stood against its load: `(loopStartMs - loadStartMs)`
+ * modulo the metrics sampling period (`min(500, metrics_interval_s * 1000)` ms), in `[0, period)`.
+ * A simulation started with `controlLoopStartMs` set to it samples at the real run's phase.
+ */
+export function controlLoopPhaseOf(
+  loopStartEpochMs: number,
+  loadStartEpochMs: number,
+  metricsIntervalS: number,
+): number {
+  const periodMs = Math.min(500, metricsIntervalS * 1000);
+  const offset = (loopStartEpochMs - loadStartEpochMs) % periodMs;
+  return (Math.round(offset < 0 ? offset + periodMs : offset) % periodMs) + 0; // + 0: no -0
+}
+
 /** `|sim - real| / real`, or null when either is missing or real is 0. */
 export function relativeError(simValue: number | null, realValue: number | null): number | null {
   if (simValue === null || realValue === null || realValue === 0) return null;
@@ -93,8 +137,8 @@ export function scoreFidelity(
   sim: FidelityRun,
   targets: FidelityTargets,
 ): FidelityScore {
-  const realRunning = runningBySecond(real.replicasCsv, real.source);
-  const simRunning = runningBySecond(sim.replicasCsv, sim.source);
+  const realRunning = real.running;
+  const simRunning = sim.running;
   let compared = 0, within1 = 0, exact = 0, absSum = 0;
   for (const [second, r] of realRunning) {
     const s = simRunning.get(second);

@@ -61,6 +61,7 @@ export {
 } from "./load.ts";
 export { erlangC, type MmcFigures, mmcFigures } from "./queueing.ts";
 export {
+  controlLoopPhaseMs,
   countOscillations,
   defaultReplicaConcurrency,
   defaultStartupTime,
@@ -75,10 +76,12 @@ export {
   ticksToTraceCsv,
 } from "./simulate.ts";
 export {
+  controlLoopPhaseOf,
   DEFAULT_FIDELITY_TARGETS,
   type FidelityRun,
   type FidelityScore,
   type FidelityTargets,
+  medianRun,
   relativeError,
   runningBySecond,
   scoreFidelity,

@@ -38,7 +38,7 @@ import { SimEngine } from "./engine.ts";
 import { BUILT_IN_REQUEST_OVERHEAD, overheadModel } from "./overhead.ts";
 import type { SimController, SimErrorKind } from "./engine_types.ts";
 import type { LoadModel } from "./load_model.ts";
-import { type DurationModel, fixedDuration } from "../duration/mod.ts";
+import { createRng, type DurationModel, fixedDuration } from "../duration/mod.ts";
 
 /** How a simulated request shows up in the result files (method and name, like the load test). */
 export const SIM_REQUEST = { method: "POST", name: "/" } as const;
@@ -62,6 +62,18 @@ export function simErrorText(
       return locustErrors.timeout(target, options.clientTimeoutS ?? 60);
   }
 }
+
+/**
+ * The default start of the simulated control loop: a draw, from the seed's own stream, in the
+ * metrics sampling period (`min(0.5 s, metrics_interval_s)`), whole ms.
+ */
+export function controlLoopPhaseMs(config: AutoscalingConfig, seed: number): number {
+  const periodMs = Math.min(500, config.metrics_interval_s * 1000);
+  return Math.floor(createRng(seed, CONTROL_LOOP_PHASE_STREAM).next() * periodMs);
+}
+
+/** The seeded random stream of {@linkcode controlLoopPhaseMs} (the engine's use 1-6). */
+const CONTROL_LOOP_PHASE_STREAM = 7;
 
 /** Options of {@linkcode simulate}. */
 export interface SimulateOptions {
@@ -112,6 +124,14 @@ export interface SimulateOptions {
   outPrefix?: string;
   /** Stage rows for `_stages.csv`. */
   stages?: readonly StageRowData[];
+  /**
+   * When the control loop starts, ms after the load starts: the phase of its 100 ms ticks and
+   * its metric samples against the load's stage changes. A real service's loop runs from its
+   * deploy, before any load, so that phase is arbitrary; default a seeded draw in
+   * `[0, min(500, metrics_interval_s * 1000))` ms (the sampling period). 0 lines a sample up
+   * with every whole-second stage change, which reacts to a spike faster than a service can.
+   */
+  controlLoopStartMs?: number;
   /** Keep every control-loop tick record (memory: one object per 100 ms). */
   recordTicks?: boolean;
   /** Folder a relative custom `policy_function` is resolved from (default: the config file's). */
@@ -365,6 +385,9 @@ export async function simulate(
     clientTimeoutS,
     startEpochMs,
     controller,
+    controllerStartMs: as
+      ? options.controlLoopStartMs ?? controlLoopPhaseMs(as, options.seed ?? 1)
+      : 0,
     progressEveryS: options.progressEveryS,
     observer: {
       request: (startEpochMsOfRequest, responseTimeMs, error) => {

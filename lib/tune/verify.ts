@@ -20,6 +20,7 @@ import {
   parseDurationSpec,
   simulate,
 } from "../sim/mod.ts";
+import { median } from "../duration/mod.ts";
 import { TuneInputError } from "./errors.ts";
 import { fmt, textTable } from "./report.ts";
 
@@ -146,11 +147,6 @@ function replicaHoursOf(rows: readonly { elapsedS: number; running: number; star
   return s / 3600;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 /** Probe requests: sent one at a time before the run, the first few not counted (warm-up). */
 const PROBE = { requests: 105, warmup: 5 } as const;
 
@@ -178,7 +174,7 @@ async function probeOverheadMs(
   }
   const rng = createRng(1);
   const draws = Array.from({ length: 20_000 }, () => serviceTime.sampleMs(rng));
-  return Math.max(0, median(latencies) - median(draws));
+  return Math.max(0, median(latencies)! - median(draws)!);
 }
 
 async function waitForService(base: string, deadlineMs: number, child: Deno.ChildProcess) {

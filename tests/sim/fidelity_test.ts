@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  controlLoopPhaseOf,
   DEFAULT_FIDELITY_TARGETS,
   fixedDuration,
+  medianRun,
+  runningBySecond,
   scoreFidelity,
   SimEngine,
   TUTORIAL_FIDELITY_TARGETS,
@@ -10,21 +13,21 @@ import {
 const HEADER =
   "Timestamp,Elapsed (s),Target Replicas,Running Replicas,Starting Replicas,Pending Replicas,Total Ongoing Requests,Queued Requests";
 
-/** A `_replicas.csv` with one row per second holding `running` replicas. */
-function replicasCsv(running: number[]): string {
+/** RUNNING replicas per second, read from a `_replicas.csv` with one row per second. */
+function replicasCsv(running: number[]): ReadonlyMap<number, number> {
   const rows = running.map((r, s) => `${1_767_225_600 + s},${s},${r},${r},0,0,0,0`);
-  return [HEADER, ...rows].join("\n") + "\n";
+  return runningBySecond([HEADER, ...rows].join("\n") + "\n");
 }
 
 Deno.test("scoreFidelity() compares running replicas second by second and latency errors", () => {
   const real = {
-    replicasCsv: replicasCsv([1, 1, 2, 4, 4, 4, 4, 2, 1, 1]),
+    running: replicasCsv([1, 1, 2, 4, 4, 4, 4, 2, 1, 1]),
     p50Ms: 20,
     p99Ms: 80,
     requests: 100,
   };
   const sim = {
-    replicasCsv: replicasCsv([1, 2, 4, 4, 4, 4, 1, 1, 1, 1]),
+    running: replicasCsv([1, 2, 4, 4, 4, 4, 1, 1, 1, 1]),
     p50Ms: 21,
     p99Ms: 64,
     requests: 98,
@@ -44,12 +47,37 @@ Deno.test("scoreFidelity() compares running replicas second by second and latenc
 
 Deno.test("scoreFidelity() checks the peak running replicas where the case asks for it", () => {
   const flat = (n: number) => Array(20).fill(n);
-  const real = { replicasCsv: replicasCsv(flat(17)), p50Ms: 80, p99Ms: 1800, requests: 1 };
-  const close = { replicasCsv: replicasCsv(flat(18)), p50Ms: 82, p99Ms: 1750, requests: 1 };
+  const real = { running: replicasCsv(flat(17)), p50Ms: 80, p99Ms: 1800, requests: 1 };
+  const close = { running: replicasCsv(flat(18)), p50Ms: 82, p99Ms: 1750, requests: 1 };
   assert.equal(scoreFidelity(real, close, TUTORIAL_FIDELITY_TARGETS).met, true);
-  const far = { ...close, replicasCsv: replicasCsv([...flat(18).slice(0, 19), 20]) };
+  const far = { ...close, running: replicasCsv([...flat(18).slice(0, 19), 20]) };
   const score = scoreFidelity(real, far, TUTORIAL_FIDELITY_TARGETS);
   assert.deepEqual(score.missed, ["max running 20 simulated vs 17 real (target: within 2)"]);
+});
+
+Deno.test("medianRun() takes each second's and each figure's median over the seeds", () => {
+  const run = (running: number[], p99Ms: number) => ({
+    running: new Map(running.map((n, s) => [s, n])),
+    p50Ms: 20,
+    p99Ms,
+    requests: 100 + p99Ms,
+  });
+  const typical = medianRun([run([1, 1, 4], 30), run([1, 2, 4], 70), run([1, 4, 3], 50)]);
+  assert.deepEqual([...typical.running], [[0, 1], [1, 2], [2, 4]]);
+  assert.equal(typical.p99Ms, 50);
+  assert.equal(typical.requests, 150);
+  // An even count takes the mean of the middle two.
+  assert.equal(medianRun([run([1], 30), run([2], 70)]).p99Ms, 50);
+  assert.throws(() => medianRun([]), /at least one run/);
+});
+
+Deno.test("controlLoopPhaseOf() places the control loop's samples in the load's period", () => {
+  // A loop started 1,207 ms before the load samples 293 ms into each 500 ms period of it.
+  assert.equal(controlLoopPhaseOf(10_000, 11_207, 0.5), 293);
+  assert.equal(controlLoopPhaseOf(11_300, 11_000, 0.5), 300);
+  // The sampling period is min(0.5 s, metrics_interval_s).
+  assert.equal(controlLoopPhaseOf(10_000, 10_250, 0.2), 150);
+  assert.equal(controlLoopPhaseOf(10_000, 10_500, 10), 0);
 });
 
 Deno.test("request overhead: its in-slot share holds the replica, the rest only delays the user", () => {

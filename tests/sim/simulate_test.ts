@@ -117,7 +117,8 @@ Deno.test("the simulator's autoscaler makes exactly the decisions replay makes f
     config: config.applications[0].deployments[0].autoscaling_config!,
     input: "aggregated",
     startupS,
-    startMs: startEpochMs,
+    // The control loop starts at its seeded phase into the load, with its first tick.
+    startMs: sim.ticks[0].nowMs,
   });
   const view = (
     d: { time_ms: number; from_replicas: number; to_replicas: number; reason: string },
