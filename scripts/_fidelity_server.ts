@@ -6,6 +6,8 @@
  * @module
  */
 
+import { controlLoopStartMs as controlLoopStart } from "../lib/autoscaler/mod.ts";
+
 /** A running service. */
 export interface RealService {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
@@ -15,8 +17,8 @@ export interface RealService {
   /** Waits (at most `timeoutMs`) until exactly `replicas` replicas exist, all RUNNING. */
   settle(replicas: number, timeoutMs: number): Promise<void>;
   /**
-   * When the autoscaler's control loop started, epoch ms: the first row of its decisions CSV
-   * (written at its first tick); `null` for a deployment without one.
+   * When the autoscaler's control loop started, epoch ms, from its decisions CSV; `null` for a
+   * deployment without one.
    */
   controlLoopStartMs(): Promise<number | null>;
 }
@@ -174,12 +176,8 @@ export async function startRealService(
       }
       console.error(`fidelity: the service did not settle to ${replicas} replica(s) in time`);
     };
-    const controlLoopStartMs = async (): Promise<number | null> => {
-      const text = await Deno.readTextFile(decisionsCsv).catch(() => "");
-      const first = text.split("\n")[1];
-      const seconds = first === undefined ? NaN : Number(first.split(",")[0]);
-      return Number.isFinite(seconds) ? Math.round(seconds * 1000) : null;
-    };
+    const controlLoopStartMs = async (): Promise<number | null> =>
+      controlLoopStart(await Deno.readTextFile(decisionsCsv).catch(() => ""));
     return { url: base, stop, settle, controlLoopStartMs };
   } catch (error) {
     await stop();

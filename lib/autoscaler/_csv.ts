@@ -24,6 +24,27 @@ interface DecisionsRow {
 export const DECISIONS_CSV_HEADER =
   "timestamp,time_s,total_ongoing_requests,queued_requests,running_replicas,desired_replicas,target_replicas,reason";
 
+/**
+ * When the newest control loop in a decisions CSV started, epoch ms: the timestamp of the last
+ * row at `time_s` 0 (a loop writes one at its first tick; a file appended to by several deploys
+ * holds one per deploy). `null` when the text has none.
+ *
+ * @example
+ * ```ts
+ * controlLoopStartMs(await Deno.readTextFile("results/fid/real_autoscaler.csv"));
+ * ```
+ */
+export function controlLoopStartMs(csvText: string): number | null {
+  let start: number | null = null;
+  for (const line of csvText.split("\n").slice(1)) {
+    const [timestamp, timeS] = line.split(",");
+    if (timeS === undefined || Number(timeS) !== 0) continue;
+    const seconds = Number(timestamp);
+    if (timestamp !== "" && Number.isFinite(seconds)) start = Math.round(seconds * 1000);
+  }
+  return start;
+}
+
 /** An append-only decisions CSV; the header is written when the file is new or empty. */
 export class DecisionsCsv {
   readonly path: string;

@@ -60,7 +60,7 @@ export {
   type StartAutoscalerOptions,
 } from "./control_loop.ts";
 export { isDefaultPolicyRef, loadPolicy, parsePolicyRef } from "./custom_policy.ts";
-export { DECISIONS_CSV_HEADER } from "./_csv.ts";
+export { controlLoopStartMs, DECISIONS_CSV_HEADER } from "./_csv.ts";
 export {
   parseTrace,
   REPLAY_CSV_HEADER,

@@ -10,10 +10,12 @@
  *
  * @module
  */
+import { controlLoopStartMs as controlLoopStart } from "../autoscaler/mod.ts";
 import { loadConfig, type ServeConfig } from "../config/mod.ts";
 import { imageMimeType, type LoadShape } from "../loadgen/mod.ts";
 import { parseReplicas, parseStatsTotals } from "../plot/mod.ts";
 import {
+  controlLoopPhaseOf,
   createRng,
   type DurationModel,
   loadFromShape,
@@ -56,10 +58,12 @@ export interface VerifyOptions {
 
 /** The figures of a verification. */
 export interface VerifyFigures {
-  /** The simulated p99 (mean over seeds) with the bare service time. */
+  /** The simulated p99 (median over seeds) with the bare service time. */
   simulatedP99Ms: number;
   /** Per-request time beyond the service time (HTTP, routing, worker hop), probed before the run. */
   overheadMs: number;
+  /** The run's control-loop phase the prediction used, ms into the load (null: not measured). */
+  controlLoopStartMs: number | null;
   predicted: { p99Ms: number; failures: number; requests: number; replicaHours: number };
   measured: { p99Ms: number | null; failures: number; requests: number; replicaHours: number };
   /** |measured - predicted| / predicted. */
@@ -227,15 +231,18 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
     { what: "--startup-time", defaultUnit: "s" },
   );
   const k = options.seeds.length;
-  /** Mean figures over the seeds, with `extraMs` added to every service time. */
-  const predict = async (extraMs: number) => {
+  /**
+   * Median figures over the seeds, with `extraMs` added to every service time and the control
+   * loop started `controlLoopStartMs` into the load (default: each seed's own draw).
+   */
+  const predict = async (extraMs: number, controlLoopStartMs?: number) => {
     const shifted: DurationModel = {
       ...serviceTime,
       description: `${serviceTime.description} + ${extraMs.toFixed(1)} ms`,
       meanMs: serviceTime.meanMs + extraMs,
       sampleMs: (rng) => serviceTime.sampleMs(rng) + extraMs,
     };
-    let p99Sum = 0, rhSum = 0, failSum = 0, reqSum = 0;
+    const p99: number[] = [], hours: number[] = [], fails: number[] = [], reqs: number[] = [];
     for (const seed of options.seeds) {
       const run = await simulate(predictedConfig, {
         load: loadFromShape(options.shape),
@@ -246,26 +253,30 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
         maxConcurrentStarts: navigator.hardwareConcurrency,
         // Real compute shares this machine's cores; emulated and noop replicas only wait.
         machineCores: noCompute ? null : navigator.hardwareConcurrency,
+        controlLoopStartMs,
       });
-      p99Sum += run.summary.p99Ms ?? 0;
-      failSum += run.summary.failures;
-      reqSum += run.summary.requests;
-      rhSum += replicaHoursOf(run.seconds.map((s) => ({ elapsedS: s.second, ...s })));
+      p99.push(run.summary.p99Ms ?? 0);
+      fails.push(run.summary.failures);
+      reqs.push(run.summary.requests);
+      hours.push(replicaHoursOf(run.seconds.map((s) => ({ elapsedS: s.second, ...s }))));
     }
     return {
-      p99Ms: p99Sum / k,
-      failures: failSum / k,
-      requests: reqSum / k,
-      replicaHours: rhSum / k,
+      p99Ms: median(p99)!,
+      failures: median(fails)!,
+      requests: median(reqs)!,
+      replicaHours: median(hours)!,
     };
   };
-  const simulatedP99Ms = (await predict(0)).p99Ms;
+  let simulatedP99Ms = (await predict(0)).p99Ms;
   let predicted = await predict(0);
+  let controlLoopStartMs: number | null = null;
 
   // The run.
   const base = `http://127.0.0.1:${options.port}`;
   const root = new URL("../../", import.meta.url);
   log(`verify: deploying ${options.configPath} with ${model} on ${base} (${cpus} logical CPUs)`);
+  const decisionsCsv = `${options.outDir}/decisions.csv`;
+  await Deno.remove(decisionsCsv).catch(() => {});
   const deploy = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -283,7 +294,7 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
       String(cpus),
       "--no-dashboard",
       "--decisions-csv",
-      `${options.outDir}/decisions.csv`,
+      decisionsCsv,
     ],
     stdout: "null",
     stderr: "inherit",
@@ -330,6 +341,22 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
     const replicas = parseReplicas(await Deno.readTextFile(`${prefix}_replicas.csv`), {
       source: `${prefix}_replicas.csv`,
     });
+    // The real control loop ran from the deploy, so its metric samples met the load at a phase
+    // of their own: predict again with the simulations' loops at that phase.
+    const loopStartMs = controlLoopStart(await Deno.readTextFile(decisionsCsv).catch(() => ""));
+    const loadStartS = Number(
+      JSON.parse(await Deno.readTextFile(`${prefix}_summary.json`).catch(() => "{}")).start_s,
+    );
+    const autoscaling = dep.autoscaling_config;
+    if (loopStartMs !== null && Number.isFinite(loadStartS) && autoscaling !== null) {
+      controlLoopStartMs = controlLoopPhaseOf(
+        loopStartMs,
+        loadStartS * 1000,
+        autoscaling.metrics_interval_s,
+      );
+      predicted = await predict(overheadMs, controlLoopStartMs);
+      simulatedP99Ms = (await predict(0, controlLoopStartMs)).p99Ms;
+    }
     measured = {
       p99Ms: totals?.p99Ms ?? null,
       failures: totals?.failures ?? 0,
@@ -361,7 +388,11 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
   const pct = (x: number | null) => (x === null ? "-" : `${fmt(x * 100, 1)}%`);
   const table = [
     `Verify: ${model}, ${options.shapePath}${options.timeScale ? ` x${options.timeScale}` : ""}, ` +
-    `loadavg ${load}.\nPredicted = mean of ${k} simulated seeds of this exact run, each ` +
+    `loadavg ${load}.\nPredicted = median of ${k} simulated seeds of this exact run, ` +
+    (controlLoopStartMs === null
+      ? ""
+      : `their control loops at the run's phase (+${controlLoopStartMs} ms into the load), `) +
+    `each ` +
     `service time plus the per-request overhead (${fmt(overheadMs, 1)} ms: median of ` +
     `${PROBE.requests - PROBE.warmup} probe requests sent one at a time before the run, minus ` +
     `the median service time); with the bare service time the simulated p99 is ` +
@@ -391,6 +422,7 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
     figures: {
       simulatedP99Ms,
       overheadMs,
+      controlLoopStartMs,
       predicted,
       measured,
       p99Error,
