@@ -28,6 +28,7 @@ import { formatRate, roundTo } from "./_rate.ts";
 import {
   type BackendTiming,
   chooseLayout,
+  cpuReplicas,
   type DeploymentFacts,
   formableBatch,
   type LayoutFigure,
@@ -142,7 +143,8 @@ export interface ChooseOptions<S> {
  * backend alone (the next candidate if it fails). Otherwise opens and times each candidate,
  * releases the losers, and writes the cache.
  *
- * @throws the first open error when no candidate opens.
+ * @throws the first open error when no candidate opens; a RangeError for out-of-range
+ * `deployment` facts (before opening anything).
  */
 export async function chooseByMeasurement<S>(
   candidates: readonly ConcreteBackend[],
@@ -153,6 +155,7 @@ export async function chooseByMeasurement<S>(
   const deployment = options.deployment;
   const batch = options.batch ?? (deployment ? formableBatch(deployment) : 1);
   if (candidates.length === 0) throw new Error("no backend to choose from");
+  if (deployment) cpuReplicas(deployment); // refuses bad facts before any session opens
 
   const cached = options.cacheFile ? await readChoice(options.cacheFile) : null;
   // The cache keeps the measurement; the decision is taken again for this deployment's facts.

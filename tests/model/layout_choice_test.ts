@@ -138,7 +138,7 @@ Deno.test("replicas the CPUs allow: max_replicas, cluster CPUs / num_cpus, cores
   assert.equal(cpuReplicas({ ...H200, numCpus: 32 }), 1);
 });
 
-Deno.test("facts out of range are refused with the field named", () => {
+Deno.test("facts out of range are refused with the field named", async () => {
   assert.throws(
     () => chooseLayout([], { ...H200, maxReplicas: 0 }),
     /deployment facts: maxReplicas must be a positive number, got 0/,
@@ -151,6 +151,13 @@ Deno.test("facts out of range are refused with the field named", () => {
     () => chooseLayout([], { ...H200, machineCpus: Number.NaN }),
     /machineCpus must be a positive number, got NaN/,
   );
+  // auto refuses them before opening any session.
+  const f = fakes({ native: 1 });
+  await assert.rejects(
+    chooseByMeasurement(["native"], { ...f, deployment: { ...H200, clusterCpus: 0 } }),
+    /clusterCpus must be a positive number, got 0/,
+  );
+  assert.deepEqual(f.opened, []);
 });
 
 /** Fake sessions: each backend's per-image ms; a missing backend fails to open. */
