@@ -1,11 +1,15 @@
 /**
  * How `backend: auto` chooses: by measurement, not by what exists. At start-up each candidate
- * backend opens a session on the model, runs a few inferences at the deployment's expected batch
- * (its `max_batch_size`) with the replica's thread count, and the one serving the most images/s
- * wins. The figures and the choice are logged, kept on the classifier (and so shown in
- * `/api/status`), and cached in a small JSON file keyed by the model's sha256, the ONNX Runtime
+ * backend opens a session on the model, runs a few inferences at the batch the deployment can
+ * form (min(`max_batch_size`, `max_ongoing_requests`)) with the replica's thread count. Given the
+ * deployment's facts, the backend whose layout serves the most images/s for the whole deployment
+ * wins (`layout_choice.ts`: CPU backends scale with the replicas the CPUs allow, WebGPU replicas
+ * share one GPU); without them, the fastest single replica. The figures, the compared layouts and
+ * the choice are logged, kept on the classifier (and so shown in `/api/status`), and the
+ * measurement is cached in a small JSON file keyed by the model's sha256, the ONNX Runtime
  * versions, this machine (CPU and WebGPU adapter), the thread count and the batch, so later
- * replicas on the same machine skip the measurement (like the optimized-model cache).
+ * replicas on the same machine skip the measurement (like the optimized-model cache); the layout
+ * decision is taken again from the cached figures for the deployment at hand.
  *
  * A WebGPU adapter that is a software fallback (Mesa llvmpipe) is never a candidate: it is
  * filtered out before measuring, and {@link pickFastest} ignores it even if it were timed.
@@ -20,23 +24,17 @@
 import { createHash } from "node:crypto";
 import type { ConcreteBackend } from "./_ort.ts";
 import { median } from "../duration/mod.ts";
+import { formatRate, roundTo } from "./_rate.ts";
+import {
+  type BackendTiming,
+  chooseLayout,
+  cpuReplicas,
+  type DeploymentFacts,
+  formableBatch,
+  type LayoutFigure,
+} from "./layout_choice.ts";
 
-/** One backend's measured speed. */
-export interface BackendTiming {
-  backend: ConcreteBackend;
-  /** Batch the runs used. */
-  batch: number;
-  /** Median run, ms (null when the backend failed). */
-  p50Ms: number | null;
-  /** `batch * 1000 / p50Ms`. */
-  imagesPerS: number | null;
-  /** Timed runs. */
-  runs: number;
-  /** A software (fallback) WebGPU adapter: never chosen. */
-  fallback?: boolean;
-  /** Why the backend could not be timed. */
-  error?: string;
-}
+export type { BackendTiming };
 
 /** What `auto` chose and why. */
 export interface BackendChoice {
@@ -50,6 +48,16 @@ export interface BackendChoice {
   batch: number;
   /** When the figures were measured (ISO 8601). */
   measuredAt: string;
+  /**
+   * The deployment layouts compared (when the deployment's facts were given): what each backend
+   * serves for the whole deployment, best first. See {@link chooseLayout}.
+   */
+  layout?: {
+    facts: DeploymentFacts;
+    /** Replicas the CPUs allow (a CPU backend's multiplier). */
+    cpuReplicas: number;
+    layouts: LayoutFigure[];
+  };
 }
 
 /**
@@ -74,10 +82,6 @@ export function describeTimings(timings: readonly BackendTiming[], batch: number
         : `${t.backend} ${formatRate(t.imagesPerS)} img/s (p50 ${t.p50Ms!.toFixed(1)} ms)`,
   );
   return `${shown.join(" > ")} at batch ${batch}`;
-}
-
-function formatRate(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
 /** What a choice depends on; any change measures again. */
@@ -114,8 +118,17 @@ export interface ChooseOptions<S> {
   time(session: S, batch: number): Promise<number[]>;
   /** Releases a session that lost. */
   release(session: S): Promise<void>;
-  /** Expected batch (the deployment's `max_batch_size`). */
-  batch: number;
+  /**
+   * Batch to time at: the batch the deployment can form (default: {@link formableBatch} of
+   * `deployment`, else 1).
+   */
+  batch?: number;
+  /**
+   * The deployment the backend serves. With it the choice is the backend whose LAYOUT serves the
+   * most images/s for the whole deployment ({@link chooseLayout}: CPU backends x the replicas the
+   * CPUs allow, WebGPU bounded by its one device); without it, the fastest single replica.
+   */
+  deployment?: DeploymentFacts;
   /** Where to read and write the cached choice; without it nothing is cached. */
   cacheFile?: string;
   /** One-line notes. */
@@ -130,7 +143,8 @@ export interface ChooseOptions<S> {
  * backend alone (the next candidate if it fails). Otherwise opens and times each candidate,
  * releases the losers, and writes the cache.
  *
- * @throws the first open error when no candidate opens.
+ * @throws the first open error when no candidate opens; a RangeError for out-of-range
+ * `deployment` facts (before opening anything).
  */
 export async function chooseByMeasurement<S>(
   candidates: readonly ConcreteBackend[],
@@ -138,27 +152,36 @@ export async function chooseByMeasurement<S>(
 ): Promise<{ choice: BackendChoice; session: S }> {
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
-  const batch = options.batch;
+  const deployment = options.deployment;
+  const batch = options.batch ?? (deployment ? formableBatch(deployment) : 1);
   if (candidates.length === 0) throw new Error("no backend to choose from");
+  if (deployment) cpuReplicas(deployment); // refuses bad facts before any session opens
 
   const cached = options.cacheFile ? await readChoice(options.cacheFile) : null;
-  if (cached && cached.batch === batch && candidates.includes(cached.backend)) {
-    const order = [cached.backend, ...candidates.filter((b) => b !== cached.backend)];
+  // The cache keeps the measurement; the decision is taken again for this deployment's facts.
+  const again = cached && cached.batch === batch ? decide(cached.timings, batch, deployment) : null;
+  const preferred = again?.backend && candidates.includes(again.backend)
+    ? again.backend
+    : cached && candidates.includes(cached.backend)
+    ? cached.backend
+    : null;
+  if (cached && again && preferred) {
+    const order = [preferred, ...candidates.filter((b) => b !== preferred)];
     let firstError: unknown = null;
     for (const backend of order) {
       try {
         const session = await options.open(backend);
-        const choice: BackendChoice = backend === cached.backend
-          ? { ...cached, source: "cache" }
-          : {
-            ...cached,
-            backend,
-            source: "cache",
-            reason: `${cached.reason}; ${cached.backend} failed to open now, using ${backend}`,
-          };
-        log(
-          `auto: ${choice.backend} (cached measurement: ${describeTimings(cached.timings, batch)})`,
-        );
+        const { layout: _old, ...measured } = cached;
+        const choice: BackendChoice = {
+          ...measured,
+          backend,
+          source: "cache",
+          reason: backend === preferred
+            ? again.reason
+            : `${again.reason}; ${preferred} failed to open now, using ${backend}`,
+          ...(again.layout ? { layout: again.layout } : {}),
+        };
+        log(`auto: ${choice.backend} (cached measurement: ${again.summary})`);
         return { choice, session };
       } catch (e) {
         firstError ??= e;
@@ -188,8 +211,8 @@ export async function chooseByMeasurement<S>(
       timings.push({
         backend,
         batch,
-        p50Ms: round(p50, 2),
-        imagesPerS: round((batch * 1000) / p50, 2),
+        p50Ms: roundTo(p50, 2),
+        imagesPerS: roundTo((batch * 1000) / p50, 2),
         runs: times.length,
       });
     } catch (e) {
@@ -211,18 +234,18 @@ export async function chooseByMeasurement<S>(
       measuredAt: now().toISOString(),
     };
   } else {
-    const best = pickFastest(timings);
+    const decided = decide(timings, batch, deployment);
     // None timed but some opened: keep preference order.
-    winner = best?.backend ?? [...opened.keys()][0];
+    const best = decided.backend && opened.has(decided.backend) ? decided.backend : null;
+    winner = best ?? [...opened.keys()][0];
     choice = {
       backend: winner,
       source: "measured",
-      reason: best
-        ? `fastest measured: ${describeTimings(timings, batch)}`
-        : `no backend could be timed; first that opened: ${winner}`,
+      reason: best ? decided.reason : `no backend could be timed; first that opened: ${winner}`,
       timings,
       batch,
       measuredAt: now().toISOString(),
+      ...(decided.layout ? { layout: decided.layout } : {}),
     };
     log(`auto: ${winner} (${choice.reason})`);
     if (best && options.cacheFile) await writeChoice(options.cacheFile, choice, log);
@@ -233,9 +256,35 @@ export async function chooseByMeasurement<S>(
   return { choice, session: opened.get(winner)! };
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
+/**
+ * The winner among `timings`: for a deployment, the best layout ({@link chooseLayout}); else the
+ * fastest replica ({@link pickFastest}). `summary` is what the log line quotes.
+ */
+function decide(
+  timings: readonly BackendTiming[],
+  batch: number,
+  deployment: DeploymentFacts | undefined,
+): {
+  backend: ConcreteBackend | null;
+  reason: string;
+  summary: string;
+  layout?: BackendChoice["layout"];
+} {
+  if (deployment) {
+    const c = chooseLayout(timings, deployment);
+    return {
+      backend: c.backend,
+      reason: c.reason,
+      summary: c.reason,
+      layout: { facts: deployment, cpuReplicas: c.cpuReplicas, layouts: c.layouts },
+    };
+  }
+  const summary = describeTimings(timings, batch);
+  return {
+    backend: pickFastest(timings)?.backend ?? null,
+    reason: `fastest measured: ${summary}`,
+    summary,
+  };
 }
 
 function message(e: unknown): string {

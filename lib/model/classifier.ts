@@ -21,6 +21,7 @@ import {
 import { whyNotOnnx } from "./_onnx_scan.ts";
 import { describeShape, type ModelIo, readIo } from "./_model_io.ts";
 import { type BackendChoice, choiceFileName, chooseByMeasurement } from "./backend_choice.ts";
+import { type DeploymentFacts, formableBatch } from "./layout_choice.ts";
 import { machineFingerprint } from "./_optimized_cache.ts";
 import {
   createNativeCached,
@@ -137,10 +138,16 @@ export interface CreateClassifierOptions {
    */
   intraOpSpinning?: boolean;
   /**
-   * The batch `auto` measures backends at: the deployment's `max_batch_size` (default 1). A GPU
-   * may lose at batch 1 and win at batch 32.
+   * The batch `auto` measures backends at (default: the batch `deployment` can form, else 1). A
+   * GPU may lose at batch 1 and win at batch 32.
    */
   expectedBatch?: number;
+  /**
+   * The deployment this replica belongs to. With it `auto` picks the backend whose replica layout
+   * serves the most images/s for the whole deployment (CPU backends x the replicas the CPUs allow;
+   * WebGPU bounded by its one device: see `layout_choice.ts`); without it, the fastest replica.
+   */
+  deployment?: DeploymentFacts;
   /**
    * Folder of `auto`'s cached choices (default `<defaultCacheDir()>/backend_choice`); used only
    * with `cacheKey` (without it `auto` measures every time).
@@ -351,7 +358,12 @@ export async function createClassifier(
     opened = await open(options.backend);
   } else {
     const { candidates, adapter } = await autoBackends(log);
-    const batch = Math.max(1, Math.floor(options.expectedBatch ?? 1));
+    const batch = Math.max(
+      1,
+      Math.floor(
+        options.expectedBatch ?? (options.deployment ? formableBatch(options.deployment) : 1),
+      ),
+    );
     let cacheFile: string | undefined;
     if (options.cacheKey) {
       const versions = await Promise.all(
@@ -383,6 +395,7 @@ export async function createClassifier(
       time: timeOpened,
       release: (o) => o.session.release(),
       batch,
+      deployment: options.deployment,
       cacheFile,
       log,
     }).catch((e) => {

@@ -12,6 +12,15 @@
  * const { top } = await classifier.classify(await Deno.readFile("dog.jpg"), { top: 5 });
  * ```
  *
+ * `auto` judges whole-deployment layouts when given the deployment's facts (`chooseLayout`):
+ *
+ * ```ts
+ * const { backend, reason } = chooseLayout(measuredTimings, {
+ *   maxReplicas: 16, numCpus: 1, clusterCpus: 16, machineCpus: 16,
+ *   maxBatchSize: 32, maxOngoingRequests: 32,
+ * }); // CPU backends x 16 replicas vs WebGPU's one device, at batch 32
+ * ```
+ *
  * @module
  */
 
@@ -73,6 +82,15 @@ export {
   describeTimings,
   pickFastest,
 } from "./backend_choice.ts";
+export {
+  chooseLayout,
+  cpuReplicas,
+  type DeploymentFacts,
+  describeLayout,
+  formableBatch,
+  type LayoutChoice,
+  type LayoutFigure,
+} from "./layout_choice.ts";
 export { type ConcreteBackend, probeWebGpu, threadsFor, type WebGpuProbe } from "./_ort.ts";
 export type { BuildResNet50Options, BuiltModel } from "./resnet50.ts";
 export { stderrProgress } from "./progress.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { DeploymentConfig } from "../config/mod.ts";
-import type { BackendChoice } from "../model/mod.ts";
+import type { BackendChoice, DeploymentFacts } from "../model/mod.ts";
 import { machineCpuCount, sessionThreads } from "./cluster.ts";
 import { intraOpSpinning } from "./_spinning.ts";
 import type { ModelInfo, PreparedModel, ReplicaOptions } from "./types.ts";
@@ -30,6 +30,19 @@ export function replicaOptions(
       clusterCpus,
       machineCpus: machineCpuCount(),
     }),
+    deployment: deploymentFacts(dep, clusterCpus),
+  };
+}
+
+/** What `backend: auto` judges `dep`'s replica layouts on, on a cluster of `clusterCpus`. */
+export function deploymentFacts(dep: DeploymentConfig, clusterCpus: number): DeploymentFacts {
+  return {
+    maxReplicas: dep.autoscaling_config?.max_replicas ?? dep.num_replicas ?? 1,
+    numCpus: dep.ray_actor_options.num_cpus,
+    clusterCpus,
+    machineCpus: machineCpuCount(),
+    maxBatchSize: dep.max_batch_size,
+    maxOngoingRequests: dep.max_ongoing_requests,
   };
 }
 
@@ -53,6 +66,33 @@ export function backendChoiceJson(
         images_per_s: t.imagesPerS,
         p50_ms: t.p50Ms,
       })),
+      ...(choice.layout ? layoutJson(choice.layout) : {}),
+    },
+  };
+}
+
+function layoutJson(
+  layout: NonNullable<BackendChoice["layout"]>,
+): Pick<NonNullable<ModelInfo["backend_choice"]>, "layouts" | "deployment"> {
+  const f = layout.facts;
+  return {
+    layouts: layout.layouts.map((l) => ({
+      backend: l.backend,
+      scaling: l.scaling,
+      replicas: l.replicas,
+      batch: l.batch,
+      per_replica_images_per_s: l.perReplicaImagesPerS,
+      images_per_s: l.imagesPerS,
+      ...(l.note ? { note: l.note } : {}),
+    })),
+    deployment: {
+      max_replicas: f.maxReplicas,
+      num_cpus: f.numCpus,
+      cluster_cpus: f.clusterCpus,
+      machine_cpus: f.machineCpus,
+      max_batch_size: f.maxBatchSize,
+      max_ongoing_requests: f.maxOngoingRequests,
+      cpu_replicas: layout.cpuReplicas,
     },
   };
 }

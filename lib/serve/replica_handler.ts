@@ -73,7 +73,10 @@ export async function createReplicaHandler(options: ReplicaOptions): Promise<Rep
       backend: options.backend,
       threads: options.threads,
       cacheKey: options.model.sha256,
-      expectedBatch: options.batching?.maxBatchSize ?? 1,
+      // With the deployment's facts, auto times at the batch it can form and judges layouts.
+      ...(options.deployment
+        ? { deployment: options.deployment }
+        : { expectedBatch: options.batching?.maxBatchSize ?? 1 }),
       intraOpSpinning: options.intraOpSpinning,
       // Only auto's verdict (one line per replica start); the other notes stay quiet as before.
       log: (line) => {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { BackendName } from "../config/mod.ts";
-
+import type { DeploymentFacts } from "../model/mod.ts";
 import type { ReplicaState } from "../fleet/mod.ts";
 /** Replica lifecycle states and their display order: the shared replica set's (lib/fleet). */
 export { REPLICA_STATES, type ReplicaState } from "../fleet/mod.ts";
@@ -88,6 +88,12 @@ export interface ReplicaOptions {
   batching?: { maxBatchSize: number; batchWaitTimeoutS: number };
   /** Native intra-op spin-waiting for this replica (see `_spinning.ts`); unset = ORT's default. */
   intraOpSpinning?: boolean;
+  /**
+   * The deployment's facts `backend: auto` judges replica layouts on (replicas, CPUs, batch):
+   * it picks the backend serving the most images/s for the whole deployment. Unset: the fastest
+   * single replica.
+   */
+  deployment?: DeploymentFacts;
 }
 
 /** Minimal description of the served model, as `/api/status` shows it. */
@@ -110,6 +116,30 @@ export interface ModelInfo {
     batch: number;
     measured_at: string;
     timings: { backend: string; images_per_s: number | null; p50_ms: number | null }[];
+    /**
+     * The replica layouts compared, best first: each backend's images/s for the whole deployment
+     * (`scaling: "replicas"`: replicas x one replica's figure; `"one_device"`: WebGPU replicas
+     * share the one GPU, so one replica's figure), with the facts they were judged on.
+     */
+    layouts?: {
+      backend: string;
+      scaling: "replicas" | "one_device";
+      replicas: number;
+      batch: number;
+      per_replica_images_per_s: number | null;
+      images_per_s: number | null;
+      note?: string;
+    }[];
+    deployment?: {
+      max_replicas: number;
+      num_cpus: number;
+      cluster_cpus: number;
+      machine_cpus: number;
+      max_batch_size: number;
+      max_ongoing_requests: number;
+      /** Replicas the CPUs allow: a CPU backend's multiplier. */
+      cpu_replicas: number;
+    };
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Batching end to end: a real replica worker with `max_batch_size: 4` runs four concurrent
  * requests as one session run and answers each with its own label; status shows what `auto`
- * measured. (Timing of batch formation is covered on virtual time in batching_test.ts.)
+ * measured and the replica layouts it compared. (Timing of batch formation is covered on virtual time in batching_test.ts.)
  */
 import assert from "node:assert/strict";
 import sharp from "sharp";
@@ -58,6 +58,22 @@ Deno.test("max_batch_size 4: four concurrent requests share one run, each gets i
     assert.ok(["measured", "cache"].includes(choice.source), choice.source);
     assert.equal(choice.backend, status.model.backend);
     assert.ok(choice.timings.some((t) => t.backend === "native"));
+    // The layouts compared for the deployment: one replica on one CPU, batches of up to 4.
+    assert.deepEqual(choice.deployment, {
+      max_replicas: 1,
+      num_cpus: 1,
+      cluster_cpus: 1,
+      machine_cpus: navigator.hardwareConcurrency,
+      max_batch_size: 4,
+      max_ongoing_requests: 8,
+      cpu_replicas: 1,
+    });
+    const native = choice.layouts?.find((l) => l.backend === "native");
+    assert.ok(native, JSON.stringify(choice.layouts));
+    assert.deepEqual([native.scaling, native.replicas, native.batch], ["replicas", 1, 4]);
+    assert.equal(native.images_per_s, native.per_replica_images_per_s);
+    assert.equal(choice.layouts![0].backend, choice.backend, "best layout first");
+    assert.match(choice.reason, /^most images\/s for the deployment: /);
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     const served = metrics.split("\n").find((l) =>
       l.startsWith("ray_serve_deployment_request_counter_total{")
