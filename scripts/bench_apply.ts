@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
+import { type Cli, cli, EXIT_CODES, startDeployChild } from "../lib/cli/mod.ts";
 import type { ServeStatusJson } from "../lib/serve/mod.ts";
 
 const USAGE = `usage: deno task bench-apply [options]
@@ -100,23 +100,18 @@ await c.run(async () => {
   await Deno.writeTextFile(cfg, configText({ targetOngoing: 50, maxReplicas: 6, modelMs: 10 }));
   const loadBefore = await loadavg();
 
-  const deploy = new Deno.Command(Deno.execPath(), {
-    args: [...taskArgs("deploy"), cfg, "--num-cpus", String(numCpus), "--dashboard-port", "0"],
+  // As `deno task deploy` runs it: the task's deno flags, from the repository root.
+  const readyBy = Date.now() + 60_000;
+  const deploy = await startDeployChild(cfg, {
+    denoFlags: taskArgs("deploy").filter((arg) => arg.startsWith("-")),
+    args: ["--num-cpus", String(numCpus), "--dashboard-port", "0"],
     cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  const drain = (async () => {
-    for await (const chunk of deploy.stderr) log += decoder.decode(chunk);
-  })();
-  const deadline = Date.now() + 60_000;
-  while (!log.includes("successfully")) {
-    if (Date.now() > deadline) throw new Error(`deploy did not become ready:\n${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const url = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)![1];
-  const admin = log.match(/dashboard: (http:\/\/127\.0\.0\.1:\d+)/)![1];
+    output: { logFile: `${dir}/deploy.log` },
+    listenTimeoutMs: 60_000,
+  });
+  await deploy.waitRunning(Math.max(0, readyBy - Date.now()));
+  const url = deploy.url;
+  const admin = (await deploy.waitForLine(/dashboard: (http:\/\/127\.0\.0\.1:\d+)/, 10_000))[1];
   const idsOf = (s: ServeStatusJson) =>
     s.applications.default.deployments.Model.replicas.map((r) => r.replica_id).sort();
 
@@ -193,7 +188,6 @@ await c.run(async () => {
   const summary = JSON.parse(await Deno.readTextFile(`${prefix}_summary.json`));
   const shutdown = await runTask("shutdown", ["--address", admin]);
   const deployExit = (await deploy.status).code;
-  await drain;
   const loadAfter = await loadavg();
   await Deno.remove(dir, { recursive: true });
 

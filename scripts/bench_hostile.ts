@@ -12,7 +12,7 @@
  * @module
  */
 import sharp from "sharp";
-import { type Cli, cli } from "../lib/cli/mod.ts";
+import { type Cli, cli, startDeployChild } from "../lib/cli/mod.ts";
 
 const c: Cli = cli(
   "bench-hostile",
@@ -77,47 +77,14 @@ ${listener ? `  listener: ${listener}\n` : ""}${
           model: ${haveModel ? MODEL.pathname : "noop"}
 `,
 );
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "--allow-all",
-    "--v8-flags=--expose-gc",
-    new URL("scripts/deploy.ts", ROOT).pathname,
-    configPath,
-    "--no-dashboard",
-    "--num-cpus",
-    "2",
-  ],
-  stdout: "null",
-  stderr: "piped",
-}).spawn();
-const serviceLog: string[] = [];
-let readyResolve!: () => void;
-const ready = new Promise<void>((r) => readyResolve = r);
-const deployed = (async () => {
-  const lines = child.stderr.pipeThrough(new TextDecoderStream());
-  let buffered = "";
-  let ready = false;
-  for await (const text of lines) {
-    buffered += text;
-    const parts = buffered.split("\n");
-    buffered = parts.pop()!;
-    for (const line of parts) {
-      serviceLog.push(line);
-      if (!ready && line.includes("Deployed app")) {
-        ready = true;
-        readyResolve();
-      }
-    }
-  }
-})();
-await Promise.race([
-  ready,
-  child.status.then((s) => {
-    throw new Error(`deploy exited ${s.code}:\n${serviceLog.slice(-20).join("\n")}`);
-  }),
-]);
-const base = `http://127.0.0.1:${port}`;
+const serviceLogFile = `${dir}/deploy.log`;
+const child = await startDeployChild(configPath, {
+  denoFlags: ["--allow-all", "--v8-flags=--expose-gc"],
+  args: ["--no-dashboard", "--num-cpus", "2"],
+  output: { logFile: serviceLogFile },
+});
+await child.waitRunning(120_000);
+const base = child.url;
 progress(`service up at ${base} (pid ${child.pid}, model ${haveModel ? "MobileNetV2" : "noop"})`);
 
 function rssMb(): number {
@@ -353,9 +320,8 @@ async function readFirstResponse(
   };
 }
 
-child.kill("SIGTERM");
-const exit = await child.status;
-await deployed.catch(() => {});
+const exit = await child.stop({ signal: "SIGTERM" });
+const serviceLog = (await Deno.readTextFile(serviceLogFile)).trimEnd().split("\n");
 await Deno.remove(dir, { recursive: true });
 
 console.log(`\nhostile clients against deploy (pid ${child.pid}); RSS of the service in MB`);

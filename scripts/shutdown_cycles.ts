@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Cli, cli, EXIT_CODES } from "../lib/cli/mod.ts";
+import { type Cli, cli, type DeployChild, EXIT_CODES, startDeployChild } from "../lib/cli/mod.ts";
 
 const c: Cli = cli(
   "shutdown-cycles",
@@ -35,6 +35,9 @@ try {
 } catch {
   c.fail(`needs ${FIXTURES.pathname} (mobilenetv2-12-int8.onnx and dog.jpg)`, 3);
 }
+
+/** How long a cycle's deploy has to listen and then to be RUNNING (each). */
+const START_TIMEOUT_MS = 120_000;
 
 /** Lines that mean a native crash or a panic at exit. */
 const CRASH = /double free|corruption|Segmentation fault|Aborted|panicked|core dumped|free\(\)/i;
@@ -65,6 +68,24 @@ function freePort(): number {
   return port;
 }
 
+/** Has the service at `url` classify the dog `requests` times, then the large PNGs. */
+async function classify(url: string, answers: string[]): Promise<void> {
+  for (let i = 0; i < requests; i++) {
+    const res = await fetch(`${url}/`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ uri: `http://${imageHost}/dog.jpg` }),
+    });
+    answers.push(`${res.status} ${await res.text()}`);
+  }
+  if (rgbaPng) {
+    await Promise.all(Array.from({ length: largeRgba }, async () => {
+      const res = await fetch(`${url}/`, { method: "POST", body: rgbaPng });
+      await res.body?.cancel();
+    }));
+  }
+}
+
 async function cycle(n: number): Promise<{ ok: boolean; line: string; log: string }> {
   const port = freePort();
   const configPath = `${dir}/cycle.yaml`;
@@ -84,62 +105,40 @@ applications:
 `,
   );
   const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--v8-flags=--expose-gc",
-      new URL("scripts/deploy.ts", ROOT).pathname,
-      configPath,
-      "--no-dashboard",
-      "--num-cpus",
-      "2",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const decoder = new TextDecoder();
-  let log = "";
-  let signalReady!: () => void;
-  const ready = new Promise<void>((r) => signalReady = r);
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const bytes of stream) {
-      log += decoder.decode(bytes);
-      if (log.includes("Deployed app")) signalReady();
-    }
-  };
-  const reading = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const exited = child.status;
+  const logFile = `${dir}/cycle.log`;
   const answers: string[] = [];
-  const early = await Promise.race([ready.then(() => null), exited]);
-  if (early === null) {
-    for (let i = 0; i < requests; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ uri: `http://${imageHost}/dog.jpg` }),
-      });
-      answers.push(`${res.status} ${await res.text()}`);
-    }
-    if (rgbaPng) {
-      await Promise.all(Array.from({ length: largeRgba }, async () => {
-        const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: rgbaPng });
-        await res.body?.cancel();
-      }));
-    }
-    child.kill("SIGTERM");
+  let child: DeployChild | null = null;
+  let startError: string | null = null;
+  try {
+    child = await startDeployChild(configPath, {
+      denoFlags: ["--allow-all", "--v8-flags=--expose-gc"],
+      args: ["--no-dashboard", "--num-cpus", "2"],
+      output: { logFile },
+      listenTimeoutMs: START_TIMEOUT_MS,
+    });
+    await child.waitRunning(START_TIMEOUT_MS);
+  } catch (error) {
+    startError = (error as Error).message; // it did not come up; the child is stopped
   }
-  const status = await exited;
-  await reading;
+  let status: Deno.CommandStatus | null = null;
+  if (child !== null) {
+    try {
+      if (startError === null) await classify(child.url, answers);
+    } finally {
+      status = await child.stop({ signal: "SIGTERM" });
+    }
+  }
+  const log = await Deno.readTextFile(logFile).catch(() => "");
   const seconds = (performance.now() - started) / 1000;
   const crash = CRASH.exec(log)?.[0] ?? null;
   const allSamoyed = answers.length === requests && answers.every((a) => a === "200 Samoyed");
-  const ok = status.code === 0 && crash === null && allSamoyed &&
+  const ok = status?.code === 0 && crash === null && allSamoyed &&
     log.includes("shutdown complete");
-  const line =
-    `cycle ${String(n).padStart(2)}: exit ${status.code}${
-      status.signal ? ` (${status.signal})` : ""
-    }, ${answers.filter((a) => a === "200 Samoyed").length}/${requests} Samoyed, ` +
+  const exit = startError !== null || status === null
+    ? `did not come up: ${startError}`
+    : `exit ${status.code}${status.signal ? ` (${status.signal})` : ""}`;
+  const line = `cycle ${String(n).padStart(2)}: ${exit}, ` +
+    `${answers.filter((a) => a === "200 Samoyed").length}/${requests} Samoyed, ` +
     `${crash ? `CRASH OUTPUT "${crash}"` : "no crash output"}, ${seconds.toFixed(1)} s`;
   return { ok, line, log };
 }

@@ -11,6 +11,7 @@
  * @module
  */
 import { controlLoopStartMs as controlLoopStart } from "../autoscaler/mod.ts";
+import { startDeployChild } from "../cli/mod.ts";
 import { loadConfig, type ServeConfig } from "../config/mod.ts";
 import { imageMimeType, type LoadShape } from "../loadgen/mod.ts";
 import { parseReplicas, parseStatsTotals } from "../plot/mod.ts";
@@ -181,24 +182,6 @@ async function probeOverheadMs(
   return Math.max(0, median(latencies)! - median(draws)!);
 }
 
-async function waitForService(base: string, deadlineMs: number, child: Deno.ChildProcess) {
-  let exited = false;
-  child.status.then(() => (exited = true));
-  while (Date.now() < deadlineMs) {
-    if (exited) throw new Error("deno task deploy exited before the service came up (see above)");
-    try {
-      const res = await fetch(`${base}/api/status`);
-      const body = await res.json() as { applications?: Record<string, { status: string }> };
-      const apps = Object.values(body.applications ?? {});
-      if (res.ok && apps.length > 0 && apps.every((a) => a.status === "RUNNING")) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the service at ${base} was not RUNNING within the start-up timeout`);
-}
-
 /** Deploys, load-tests and compares (see the module doc). */
 export async function verifyRecommendation(options: VerifyOptions): Promise<VerifyResult> {
   const log = options.log ?? ((l: string) => console.error(l));
@@ -277,13 +260,11 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
   log(`verify: deploying ${options.configPath} with ${model} on ${base} (${cpus} logical CPUs)`);
   const decisionsCsv = `${options.outDir}/decisions.csv`;
   await Deno.remove(decisionsCsv).catch(() => {});
-  const deploy = new Deno.Command(Deno.execPath(), {
+  // At most two minutes from the start to every application RUNNING.
+  const upBy = Date.now() + 120_000;
+  const deploy = await startDeployChild(options.configPath, {
+    denoFlags: ["--allow-all", "--v8-flags=--expose-gc"],
     args: [
-      "run",
-      "--allow-all",
-      "--v8-flags=--expose-gc",
-      new URL("scripts/deploy.ts", root).pathname,
-      options.configPath,
       "--model",
       model,
       "--host",
@@ -296,14 +277,14 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
       "--decisions-csv",
       decisionsCsv,
     ],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+    output: "inherit",
+    listenTimeoutMs: 120_000,
+  });
   let measured;
   let overheadMs = 0;
   const before = await loadavg();
   try {
-    await waitForService(base, Date.now() + 120_000, deploy);
+    await deploy.waitRunning(Math.max(0, upBy - Date.now()));
     overheadMs = await probeOverheadMs(base, await Deno.readFile(image), serviceTime);
     // The replica holds its slot until the answer is back through the worker hop, so the
     // overhead lengthens the service time (and the queueing), not just each latency.
@@ -364,20 +345,7 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
       replicaHours: replicaHoursOf(replicas),
     };
   } finally {
-    try {
-      deploy.kill("SIGINT");
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        deploy.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-    }, 30_000);
-    await deploy.status;
-    clearTimeout(timer);
+    await deploy.stop({ signal: "SIGINT", killAfterMs: 30_000 });
   }
   const rel = (m: number | null, p: number) => (m === null || p <= 0 ? null : Math.abs(m - p) / p);
   const p99Error = rel(measured.p99Ms, predicted.p99Ms);
