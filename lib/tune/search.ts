@@ -1,7 +1,8 @@
 /**
  * The search: a Latin-hypercube start scored on one scenario, then successive halving (the most
  * promising candidates are promoted to every seed and perturbation) alternating with local
- * refinement around the cheapest robust candidates and the front, with shrinking steps. All
+ * refinement around the cheapest robust candidates and the front, with shrinking steps. Above
+ * 1,000 evaluations the phases keep their sizes, so more budget runs the same search further. All
  * random choices come from one seeded stream and every decision waits for a whole batch, so the
  * same seed gives the same candidates whatever order the workers finish in.
  *
@@ -66,6 +67,13 @@ const EXPLORE_SHARE = 0.4;
 const FIRST_PROMOTION_SHARE = 0.25;
 /** Evaluations per refinement round, as a share of the budget. */
 const ROUND_SHARE = 0.08;
+/**
+ * Budget from which the schedule stops growing: the start, the first promotion and each round
+ * keep the sizes they have at this budget, so a larger budget runs the very same search further
+ * (its candidates are a superset of a smaller one's, and its recommendation never costs more).
+ * Below it, every phase shrinks with the budget.
+ */
+const SCHEDULE_BUDGET = 1000;
 
 function latinHypercube(rng: Rng, n: number, dims: number): number[][] {
   const points = Array.from({ length: n }, () => new Array<number>(dims));
@@ -109,6 +117,7 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
   const { space, slos, scenarios, budget, evaluate } = options;
   if (!(Number.isInteger(budget) && budget >= 1)) throw new Error("search: budget must be >= 1");
   const rng = createRng(options.seed);
+  const scheduleBudget = Math.min(budget, SCHEDULE_BUDGET);
   const candidates: Candidate[] = [];
   const scores: Score[] = [];
   const byKey = new Map<string, number>();
@@ -155,7 +164,7 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
     const id = add(k, "start");
     if (id !== null) start.push(id);
   }
-  const nLhs = Math.max(4, Math.round(budget * EXPLORE_SHARE) - start.length);
+  const nLhs = Math.max(4, Math.round(scheduleBudget * EXPLORE_SHARE) - start.length);
   for (const u of latinHypercube(rng, nLhs, dims)) {
     const id = add(knobsAt(space, u), "explore");
     if (id !== null) start.push(id);
@@ -165,7 +174,7 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
   // 2. Promote the most promising to every scenario (successive halving's first rung).
   const promoteOf = (n: number) => Math.max(1, Math.floor(n / perFull));
   await runScenarios(
-    promotionOrder(start, scores).slice(0, promoteOf(budget * FIRST_PROMOTION_SHARE)),
+    promotionOrder(start, scores).slice(0, promoteOf(scheduleBudget * FIRST_PROMOTION_SHARE)),
     rest,
   );
 
@@ -173,7 +182,10 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
   let sigma = 0.12, stale = 0;
   while (spent < budget && stale < 3) {
     const before = spent;
-    const roundBudget = Math.max(Math.min(budget - spent, 8), Math.round(budget * ROUND_SHARE));
+    const roundBudget = Math.max(
+      Math.min(budget - spent, 8),
+      Math.round(scheduleBudget * ROUND_SHARE),
+    );
     const parents = refinementParents(scores);
     if (parents.length === 0) break;
     const wanted = Math.max(1, Math.round(roundBudget * 0.5));

@@ -149,6 +149,32 @@ Deno.test("search() is deterministic for a seed and differs for another", async 
   ok(a.recommended !== null);
 });
 
+Deno.test("search(): from 1,000 evaluations on, more budget runs the same search further", async () => {
+  const run = (budget: number) =>
+    search({
+      space: defaultSearchSpace(),
+      slos: [parseSlo("p99<300")],
+      scenarios: SCENARIOS,
+      budget,
+      seed: 5,
+      evaluate: noisyEvaluator,
+    });
+  const small = await run(1000), large = await run(1600);
+  const keys = (r: typeof small) => r.candidates.map((c) => JSON.stringify(c.knobs));
+  // Every candidate of the smaller search, in the same order, with the same outcomes it got.
+  deepStrictEqual(keys(large).slice(0, small.candidates.length), keys(small));
+  for (const [i, c] of small.candidates.entries()) {
+    for (const [s, o] of c.outcomes.entries()) {
+      if (o !== undefined) deepStrictEqual(large.candidates[i].outcomes[s], o);
+    }
+  }
+  ok(small.recommended !== null && large.recommended !== null);
+  ok(
+    large.scores[large.recommended].replicaHours <= small.scores[small.recommended].replicaHours,
+    "a larger budget never recommends a costlier config",
+  );
+});
+
 Deno.test("runTune() on worker threads gives the same result twice for a seed", async () => {
   const { config } = await loadConfig("configs/basic.yaml");
   const shape = scaleShape(await readTraffic("shape", "configs/loadtest/tutorial.yaml"), 0.1);
