@@ -36,8 +36,7 @@ import {
 } from "../loadgen/mod.ts";
 import { SimEngine } from "./engine.ts";
 import { BUILT_IN_REQUEST_OVERHEAD, overheadModel } from "./overhead.ts";
-import type { SimController, SimErrorKind } from "./engine_types.ts";
-import type { LoadModel } from "./load_model.ts";
+import type { SimController, SimEngineOptions, SimErrorKind } from "./engine_types.ts";
 import { createRng, type DurationModel, fixedDuration } from "../duration/mod.ts";
 
 /** How a simulated request shows up in the result files (method and name, like the load test). */
@@ -75,12 +74,22 @@ export function controlLoopPhaseMs(config: AutoscalingConfig, seed: number): num
 /** The seeded random stream of {@linkcode controlLoopPhaseMs} (the engine's use 1-6). */
 const CONTROL_LOOP_PHASE_STREAM = 7;
 
-/** Options of {@linkcode simulate}. */
-export interface SimulateOptions {
-  /** Users or arrivals over time. */
-  load: LoadModel;
-  /** Service time of one request on one replica. */
-  serviceTime: DurationModel;
+/**
+ * Options of {@linkcode simulate}: the engine's own (documented on {@linkcode SimEngineOptions})
+ * where `simulate` passes them on unchanged, and those it defaults from the config or adds.
+ */
+export interface SimulateOptions extends
+  Pick<
+    SimEngineOptions,
+    | "load"
+    | "serviceTime"
+    | "clusterCpus"
+    | "machineCores"
+    | "maxConcurrentStarts"
+    | "durationS"
+    | "clientTimeoutS"
+    | "startEpochMs"
+  > {
   /**
    * Replica startup time (CPUs allocated -> RUNNING); default {@linkcode defaultStartupTime}:
    * 0.3 s for a noop model, 2 s for a real one.
@@ -99,27 +108,12 @@ export interface SimulateOptions {
   requestOverheadInSlotShare?: number;
   /** Seed of every random draw (default 1). */
   seed?: number;
-  /** Cluster logical CPUs (PENDING_ALLOCATION beyond them); default unbounded. */
-  clusterCpus?: number;
-  /** Physical cores for processor sharing; default off. */
-  machineCores?: number | null;
   /**
    * Requests one replica executes at once (the rest wait inside it, still "ongoing"). Default
    * {@linkcode defaultReplicaConcurrency}: `max_ongoing_requests` for a noop model (it sleeps, so
    * its requests overlap), 1 for a real model (one inference at a time on its CPUs).
    */
   replicaConcurrency?: number;
-  /**
-   * Replicas starting at once (the serving pool's limit is the machine's CPU count); default
-   * unbounded, like a Ray cluster.
-   */
-  maxConcurrentStarts?: number;
-  /** Simulated seconds; default the load's end. */
-  durationS?: number;
-  /** The load generator's per-request timeout (its `--timeout`, default 60 s; null: none). */
-  clientTimeoutS?: number | null;
-  /** Epoch ms of virtual time 0 (default 2026-01-01T00:00:00Z). */
-  startEpochMs?: number;
   /** Write the result files under this prefix (e.g. `results/sim/basic`). */
   outPrefix?: string;
   /** Stage rows for `_stages.csv`. */
