@@ -95,6 +95,12 @@ Deno.test("a bad number says the whole allowed range the first time", async () =
   assert.match(zero.stderr, /^loadtest: --time-scale must be a number > 0, got "0"/);
 });
 
+Deno.test("fidelity --sim-seeds 0 is refused before any service starts", async () => {
+  const r = await run("fidelity", "--sim-seeds", "0");
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^fidelity: --sim-seeds must be an integer > 0, got "0"/);
+});
+
 Deno.test("every command's --help prints its usage and exits 0, even without its arguments", async () => {
   const scripts = [
     "config",
