@@ -1,6 +1,7 @@
 /**
  * Pure data shaping for the dashboard: exact per-second request statistics, one chart point per
- * tick from an `/api/status` document, a bounded history, and plain-language explanations of
+ * tick from an `/api/status` document (service-wide requests, counts per deployment), a bounded
+ * history, and plain-language explanations of
  * scaling decisions (inputs and which delay fired). No clock, no I/O: the collector passes times.
  *
  * @module
@@ -35,13 +36,13 @@ export interface RequestStats {
   p99Ms: number | null;
 }
 
-/** One point of every live chart: what the service looked like at `t`. */
-export interface ChartPoint {
+/** The service-wide request chart point of one tick (requests are not split by deployment). */
+export interface RequestPoint {
   /** Unix ms of the tick. */
   t: number;
-  /** Whether the service answered its status this tick (false: the counts below are null). */
+  /** Whether the service answered its status this tick (false: the values below are null). */
   up: boolean;
-  /** Requests per second over the tick. */
+  /** Requests per second over the tick, every application together. */
   rps: number | null;
   /** Median latency of the tick's requests, ms. */
   p50Ms: number | null;
@@ -51,6 +52,10 @@ export interface ChartPoint {
   p99Ms: number | null;
   /** Failed requests (status >= 500) in the tick. */
   failures: number | null;
+}
+
+/** One deployment's counts at one tick (all null while the service is unreachable). */
+export interface DeploymentCounts {
   /** Requests executing on replicas. */
   ongoing: number | null;
   /** Requests waiting in the router queue. */
@@ -67,6 +72,30 @@ export interface ChartPoint {
   stopping: number | null;
 }
 
+/** One point of a deployment's series: its counts at `t`. */
+export interface DeploymentPoint extends DeploymentCounts {
+  /** Unix ms of the tick. */
+  t: number;
+}
+
+/**
+ * One tick of every live chart: the service-wide request point and the counts of every
+ * deployment, keyed by {@linkcode deploymentKey} (`app/deployment`).
+ */
+export interface ChartPoint extends RequestPoint {
+  /** Counts of each deployment of the status (the last known ones, nulled, while unreachable). */
+  deployments: Record<string, DeploymentCounts>;
+}
+
+/** A deployment of a status document with its names and series key. */
+export interface DeploymentRef {
+  /** `app/deployment`, see {@linkcode deploymentKey}. */
+  key: string;
+  app: string;
+  deployment: string;
+  dep: DeploymentStatusJson;
+}
+
 /** The delays the explanation names; the rest of the autoscaling config is not needed. */
 export type DelayConfig = Pick<
   AutoscalingConfig,
@@ -75,6 +104,8 @@ export type DelayConfig = Pick<
 
 /** A scaling decision with what the page shows about it. */
 export interface ExplainedDecision extends ScalingDecision {
+  /** The deployment that decided (`app/deployment`), or null when unknown. */
+  deployment: string | null;
   /** `up` when the target grew. */
   direction: "up" | "down";
   /** The delay that fired, or null when none applied (cold start, bounds). */
@@ -121,26 +152,52 @@ export function requestStats(
   };
 }
 
-/** The first application's first deployment of a status document, with their names. */
-export function firstDeployment(
-  status: ServeStatusJson,
-): { app: string; deployment: string; dep: DeploymentStatusJson } | null {
-  for (const [app, a] of Object.entries(status.applications ?? {})) {
-    for (const [deployment, dep] of Object.entries(a.deployments ?? {})) {
-      return { app, deployment, dep };
-    }
-  }
-  return null;
+/** The key of a deployment's series: `app/deployment` (the page's selector shows it). */
+export function deploymentKey(app: string, deployment: string): string {
+  return `${app}/${deployment}`;
 }
 
-/** The chart point for a tick at `t`: replica counts from `status` (null: unreachable). */
+/** Every deployment of a status document, applications in order, with their keys. */
+export function deploymentsOf(status: ServeStatusJson): DeploymentRef[] {
+  const out: DeploymentRef[] = [];
+  for (const [app, a] of Object.entries(status.applications ?? {})) {
+    for (const [deployment, dep] of Object.entries(a.deployments ?? {})) {
+      out.push({ key: deploymentKey(app, deployment), app, deployment, dep });
+    }
+  }
+  return out;
+}
+
+/** The first application's first deployment of a status document (the page's default). */
+export function firstDeployment(status: ServeStatusJson): DeploymentRef | null {
+  return deploymentsOf(status)[0] ?? null;
+}
+
+/** A deployment's counts from its status (every count null for `null`: unreachable). */
+export function deploymentCounts(d: DeploymentStatusJson | null): DeploymentCounts {
+  const rs = d?.replica_states;
+  return {
+    ongoing: d?.ongoing_requests ?? null,
+    queued: d?.queued_requests ?? null,
+    target: d?.target_replicas ?? null,
+    running: rs?.RUNNING ?? null,
+    starting: rs?.STARTING ?? null,
+    pending: rs?.PENDING_ALLOCATION ?? null,
+    stopping: rs?.STOPPING ?? null,
+  };
+}
+
+/**
+ * The chart point for a tick at `t`: service-wide request statistics from `stats` and every
+ * deployment's counts from `status` (null: unreachable, so no deployments and null stats).
+ */
 export function chartPoint(
   t: number,
   status: ServeStatusJson | null,
   stats: RequestStats | null,
 ): ChartPoint {
-  const d = status ? firstDeployment(status)?.dep ?? null : null;
-  const rs = d?.replica_states;
+  const deployments: Record<string, DeploymentCounts> = {};
+  for (const d of status ? deploymentsOf(status) : []) deployments[d.key] = deploymentCounts(d.dep);
   return {
     t,
     up: status !== null,
@@ -149,13 +206,7 @@ export function chartPoint(
     p90Ms: stats?.p90Ms ?? null,
     p99Ms: stats?.p99Ms ?? null,
     failures: stats?.failures ?? null,
-    ongoing: d?.ongoing_requests ?? null,
-    queued: d?.queued_requests ?? null,
-    target: d?.target_replicas ?? null,
-    running: rs?.RUNNING ?? null,
-    starting: rs?.STARTING ?? null,
-    pending: rs?.PENDING_ALLOCATION ?? null,
-    stopping: rs?.STOPPING ?? null,
+    deployments,
   };
 }
 
@@ -179,6 +230,10 @@ export class History<T> {
   toArray(): T[] {
     return this.#items.slice();
   }
+  /** The newest item, or undefined when empty. */
+  last(): T | undefined {
+    return this.#items.at(-1);
+  }
   /** Number of items held. */
   get length(): number {
     return this.#items.length;
@@ -197,7 +252,12 @@ export function decisionKey(d: Pick<ScalingDecision, "time_ms" | "from_replicas"
  */
 export function explainDecision(
   d: ScalingDecision,
-  options: { delays?: DelayConfig | null; targetOngoingRequests?: number | null } = {},
+  options: {
+    delays?: DelayConfig | null;
+    targetOngoingRequests?: number | null;
+    /** The deciding deployment's key (`app/deployment`). */
+    deployment?: string | null;
+  } = {},
 ): ExplainedDecision {
   const direction = d.to_replicas > d.from_replicas ? "up" : "down";
   const verb = direction === "up" ? "Upscale" : "Downscale";
@@ -247,7 +307,7 @@ export function explainDecision(
   }
   const explanation =
     `${verb} ${d.from_replicas} → ${d.to_replicas}: ${inputs}${policy}; ${delayText}`;
-  return { ...d, direction, delay, explanation };
+  return { ...d, deployment: options.deployment ?? null, direction, delay, explanation };
 }
 
 function round(x: number, digits: number): number {

@@ -8,7 +8,7 @@
  */
 import type { ScalingDecision } from "../autoscaler/mod.ts";
 import type { ServeHandle, ServeStatusJson } from "../serve/mod.ts";
-import type { DelayConfig, RequestSample } from "./shaping.ts";
+import { type DelayConfig, deploymentKey, type RequestSample } from "./shaping.ts";
 
 /** The read-only view of a service that the dashboard needs. */
 export interface DashboardSource {
@@ -22,6 +22,11 @@ export interface DashboardSource {
   onDecision?(fn: (d: ScalingDecision) => void): () => void;
   /** Recent scaling decisions, oldest first. */
   decisions?(): readonly ScalingDecision[];
+  /**
+   * Whose decisions `onDecision`/`decisions` give (`app/deployment`); default: the status's
+   * first deployment. Decisions of the others come from their status's `last_decision`.
+   */
+  readonly decisionsDeployment?: string;
   /** The autoscaling delays, to say which one fired (null: not autoscaling or unknown). */
   readonly delays?: DelayConfig | null;
 }
@@ -66,17 +71,19 @@ export async function fetchServeStatus(
  * {@linkcode ServeHandle.onAppRequest}, decisions from its autoscaler.
  */
 export function serveDashboardSource(
-  serve: Pick<ServeHandle, "url" | "onAppRequest" | "autoscaler" | "deployment">,
+  serve: Pick<ServeHandle, "url" | "onAppRequest" | "autoscaler" | "deployment" | "appName">,
   options: { timeoutMs?: number } = {},
 ): DashboardSource {
   const a = serve.autoscaler;
+  const deciding = a ? deploymentKey(serve.appName, serve.deployment.name) : undefined;
   return {
     label: serve.url,
     statusSnapshot: () => fetchServeStatus(serve.url, options),
     onRequest: (fn) => serve.onAppRequest(fn),
     onDecision: a ? (fn) => a.onDecision(fn) : undefined,
     decisions: a ? () => a.decisions() : undefined,
-    // Read at each use: a config update may change the delays.
+    decisionsDeployment: deciding,
+    // Read at each use: a config update may change the delays (of the first deployment).
     get delays() {
       return serve.deployment.config.autoscaling_config ?? null;
     },

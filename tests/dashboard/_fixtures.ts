@@ -51,9 +51,27 @@ export function statusDoc(c: {
   };
 }
 
+/**
+ * A status document with one application per entry of `apps` (name -> counts), each with one
+ * deployment `Model` (the shape of a two-application config such as the apply tests use).
+ */
+export function twoAppStatus(
+  apps: Record<string, Parameters<typeof statusDoc>[0]>,
+): ServeStatusJson {
+  const out: ServeStatusJson = { ...statusDoc(), applications: {} };
+  for (const [name, counts] of Object.entries(apps)) {
+    const one = statusDoc(counts).applications.app;
+    one.route_prefix = `/${name}`;
+    one.deployments = { Model: one.deployments.Dep };
+    out.applications[name] = one;
+  }
+  return out;
+}
+
 /** A controllable {@linkcode DashboardSource}. */
 export class FakeSource implements DashboardSource {
   readonly label = "http://fake.invalid";
+  decisionsDeployment: string | undefined = undefined;
   status: ServeStatusJson | Error = statusDoc();
   statusReads = 0;
   delays: DelayConfig | null = {

@@ -1,7 +1,10 @@
 /**
  * End-to-end: after `apply`, the dashboard page (headless Chromium) shows the new autoscaling
  * knobs, marks the config update on its charts (a pink rule whose title names the change), and
- * lists every application. Screenshot: results/dashboard_config_event.png.
+ * lists every application. With two applications the deployment selector lists both, switching
+ * to the second shows its replicas (the choice survives a reload), and an `apply` that removes
+ * an application marks its deployment removed. Screenshots: results/dashboard_config_event.png,
+ * results/dashboard_second_deployment.png.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -15,10 +18,19 @@ const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 const RESULTS = new URL("../../results/", import.meta.url);
 
-const config = (maxReplicas: number) =>
+/** The page's `document`, typed just enough (these tests type-check without the DOM lib). */
+interface PageDocument {
+  querySelector(s: string): { textContent: string | null } | null;
+}
+const textIs = ([selector, want]: string[]) =>
+  (globalThis as unknown as { document: PageDocument }).document.querySelector(selector)
+    ?.textContent === want;
+
+/** Applications `a` (min_replicas 1) and `b` (min_replicas 2), or the ones named. */
+const config = (maxReplicas: number, apps = ["a", "b"]) =>
   parseConfig(stringify({
     http_options: { host: "127.0.0.1", port: 0 },
-    applications: ["a", "b"].map((name) => ({
+    applications: apps.map((name) => ({
       name,
       route_prefix: `/${name}`,
       import_path: "main:app",
@@ -26,7 +38,11 @@ const config = (maxReplicas: number) =>
         name: "Model",
         ray_actor_options: { num_cpus: 0.25 },
         graceful_shutdown_wait_loop_s: 0.05,
-        autoscaling_config: { min_replicas: 1, max_replicas: maxReplicas, upscale_delay_s: 30 },
+        autoscaling_config: {
+          min_replicas: name === "b" ? 2 : 1,
+          max_replicas: maxReplicas,
+          upscale_delay_s: 30,
+        },
         user_config: { model: "noop:1" },
       }],
     })),
@@ -57,6 +73,10 @@ Deno.test({
         (await page.textContent("#apps-list")) ?? "",
         /a RUNNING at \/a · b RUNNING at \/b/,
       );
+      const select = page.locator("#deployment-select");
+      assert.deepEqual(await select.locator("option").allTextContents(), ["a/Model", "b/Model"]);
+      assert.equal(await select.inputValue(), "a/Model", "the first deployment by default");
+      assert.equal(await page.textContent("#replicas-running"), "1");
       assert.ok((await serve.apply(config(5))).ok);
       await page.waitForFunction(
         () =>
@@ -70,16 +90,60 @@ Deno.test({
       );
       const rule = page.locator('#chart-replicas svg [aria-label="rule"][stroke="#bf3989"] line');
       await rule.first().waitFor({ state: "attached", timeout: 10_000 });
-      assert.equal(await rule.count(), 2, "one mark per updated deployment (a and b)");
-      const title = await page.locator(
+      assert.equal(await rule.count(), 1, "the shown deployment's config update only");
+      const ruleTitle = page.locator(
         '#chart-replicas svg [aria-label="rule"][stroke="#bf3989"] title',
-      ).first().textContent();
+      );
       assert.match(
-        title ?? "",
+        (await ruleTitle.first().textContent()) ?? "",
         /config lightweight a\/Model: autoscaling_config\.max_replicas: 3 -> 5/,
       );
       await Deno.mkdir(RESULTS, { recursive: true });
       await page.screenshot({ path: new URL("dashboard_config_event.png", RESULTS).pathname });
+
+      // Switch to the second application's deployment: its 2 replicas, its chart and config mark.
+      await select.selectOption("b/Model");
+      await page.waitForFunction(textIs, ["#replicas-running", "2"], { timeout: 10_000 });
+      assert.equal(await page.textContent("#app-name"), "b");
+      assert.equal(await page.textContent("#replicas-target"), "2");
+      assert.match((await page.textContent("#autoscaler-config")) ?? "", /min 2 · max 5 /);
+      assert.match((await page.textContent("#replicas-max")) ?? "", /max_replicas 5/);
+      assert.match(
+        (await ruleTitle.first().textContent()) ?? "",
+        /config lightweight b\/Model: autoscaling_config\.max_replicas: 3 -> 5/,
+      );
+      const replicaTicks = (await page.locator(
+        '#chart-replicas svg [aria-label="y-axis tick label"] text',
+      ).allTextContents()).map(Number);
+      assert.ok(Math.max(...replicaTicks) >= 3, `b's replicas chart fits 2 + 1: ${replicaTicks}`);
+      assert.match(page.url(), /#deployment=b%2FModel$/);
+      await page.screenshot({
+        path: new URL("dashboard_second_deployment.png", RESULTS).pathname,
+      });
+
+      // A reload keeps the choice.
+      await page.reload();
+      await page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 });
+      await page.waitForFunction(textIs, ["#replicas-running", "2"], { timeout: 10_000 });
+      assert.equal(await select.inputValue(), "b/Model");
+
+      // apply without b: b stays selectable, marked removed; a is still there.
+      assert.ok((await serve.apply(config(5, ["a"]))).ok);
+      await page.waitForFunction(
+        () =>
+          /removed/.test(
+            (globalThis as unknown as { document: PageDocument }).document.querySelector(
+              '#deployment-select option[value="b/Model"]',
+            )?.textContent ?? "",
+          ),
+        null,
+        { timeout: 15_000 },
+      );
+      assert.equal(await select.inputValue(), "b/Model", "the removed one stays viewable");
+      assert.equal(await page.textContent("#dep-status"), "REMOVED");
+      assert.match((await page.textContent("#deployment-note")) ?? "", /removed from the service/);
+      await select.selectOption("a/Model");
+      await page.waitForFunction(textIs, ["#replicas-running", "1"], { timeout: 10_000 });
     } finally {
       await context.close();
       await Deno.remove(userDataDir, { recursive: true }).catch(() => {});

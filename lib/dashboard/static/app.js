@@ -26,7 +26,9 @@
     label: "",
     tickMs: 1000,
     historyS: 300,
-    history: [],
+    history: [], // service-wide request points
+    series: {}, // "app/deployment" -> { app, deployment, removed_ms, points }
+    selected: readSelection(), // the user's choice (may name a deployment not seen yet)
     decisions: [],
     frame: null,
     lastStatus: null,
@@ -40,6 +42,43 @@
     es: null,
     retryTimer: null,
   };
+
+  // ---- deployment selection (kept in the URL hash and localStorage) ------------------------
+
+  function readSelection() {
+    const fromHash = new URLSearchParams(location.hash.slice(1)).get("deployment");
+    if (fromHash) return fromHash;
+    try {
+      return localStorage.getItem("autoscale-lab.dashboard.deployment");
+    } catch {
+      return null;
+    }
+  }
+
+  function choose(key) {
+    state.selected = key;
+    const params = new URLSearchParams(location.hash.slice(1));
+    params.set("deployment", key);
+    history.replaceState(null, "", `#${params}`);
+    try {
+      localStorage.setItem("autoscale-lab.dashboard.deployment", key);
+    } catch {
+      // storage off: the hash still keeps it
+    }
+    render();
+  }
+
+  /** The deployment the page shows: the choice when known, else the first present one. */
+  function shownKey() {
+    if (state.selected && state.series[state.selected]) return state.selected;
+    const keys = Object.keys(state.series);
+    return keys.find((k) => state.series[k].removed_ms === null) ?? keys[0] ?? null;
+  }
+
+  addEventListener("hashchange", () => {
+    const k = new URLSearchParams(location.hash.slice(1)).get("deployment");
+    if (k && k !== state.selected) choose(k);
+  });
 
   // ---- formatting -------------------------------------------------------------------------
 
@@ -165,6 +204,7 @@
       state.tickMs = init.tick_ms;
       state.historyS = init.history_s;
       state.history = init.history;
+      state.series = init.deployments ?? {};
       state.decisions = init.decisions;
       setText("source", init.label ? `service ${init.label}` : "");
       if (init.frame) onFrame(init.frame, false);
@@ -185,12 +225,17 @@
     state.frame = frame;
     state.lastFrameAt = Date.now();
     if (append) {
-      state.history.push(frame.point);
+      const { deployments, ...requestPoint } = frame.point;
+      state.history.push(requestPoint);
       const keepFrom = frame.t - state.historyS * 1000;
       while (state.history.length && state.history[0].t < keepFrom) state.history.shift();
+      appendSeries(frame, deployments ?? {}, keepFrom);
       for (const d of frame.decisions) {
         if (
-          !state.decisions.some((x) => x.time_ms === d.time_ms && x.to_replicas === d.to_replicas)
+          !state.decisions.some((x) =>
+            x.time_ms === d.time_ms && x.to_replicas === d.to_replicas &&
+            x.deployment === d.deployment
+          )
         ) {
           state.decisions.push(d);
         }
@@ -205,6 +250,27 @@
     render();
   }
 
+  /** Adds a frame's counts to each deployment's series, as the collector does (see series.ts). */
+  function appendSeries(frame, deployments, keepFrom) {
+    const names = {};
+    for (const d of deploymentsOf(frame.status)) names[d.key] = d;
+    for (const [key, counts] of Object.entries(deployments)) {
+      const s = state.series[key] ??= {
+        app: names[key]?.app ?? key,
+        deployment: names[key]?.name ?? "",
+        removed_ms: null,
+        points: [],
+      };
+      s.removed_ms = null;
+      s.points.push({ t: frame.t, ...counts });
+    }
+    for (const [key, s] of Object.entries(state.series)) {
+      if (frame.service.up && !(key in deployments)) s.removed_ms ??= frame.t;
+      while (s.points.length && s.points[0].t < keepFrom) s.points.shift();
+      if (s.removed_ms !== null && s.points.length === 0) delete state.series[key];
+    }
+  }
+
   // Local 1 s timer: keeps the banner's durations current and notices a stalled stream. It
   // does not touch the network.
   setInterval(() => {
@@ -217,26 +283,86 @@
 
   // ---- status panels ----------------------------------------------------------------------
 
-  function firstDeployment(status) {
+  /** Every deployment of a status document, keyed "app/deployment" as the collector keys them. */
+  function deploymentsOf(status) {
+    const out = [];
     for (const [app, a] of Object.entries(status?.applications ?? {})) {
       for (const [name, dep] of Object.entries(a.deployments ?? {})) {
-        return { app, appStatus: a, name, dep };
+        out.push({ key: `${app}/${name}`, app, appStatus: a, name, dep });
       }
     }
-    return null;
+    return out;
   }
+
+  function selectedDeployment() {
+    const key = shownKey();
+    return deploymentsOf(state.lastStatus).find((d) => d.key === key) ?? null;
+  }
+
+  function renderPicker() {
+    const select = $("deployment-select");
+    const key = shownKey();
+    const entries = Object.entries(state.series);
+    const want = entries.map(([k, s]) =>
+      `${k}${s.removed_ms === null ? "" : ` (removed ${clock(s.removed_ms)})`}`
+    );
+    const have = [...select.options].map((o) => o.textContent);
+    if (want.join("\n") !== have.join("\n")) {
+      select.replaceChildren(...entries.map(([k, s], i) => {
+        const o = document.createElement("option");
+        o.value = k;
+        o.textContent = want[i];
+        o.dataset.removed = s.removed_ms === null ? "false" : "true";
+        return o;
+      }));
+    }
+    if (key !== null && select.value !== key) select.value = key;
+    const s = key ? state.series[key] : null;
+    setText(
+      "deployment-note",
+      s?.removed_ms != null
+        ? `removed from the service at ${clock(s.removed_ms)}; its charts stay until they age out`
+        : entries.length > 1
+        ? "the replica and queue charts, the autoscaler and the decisions follow this choice"
+        : "",
+    );
+    for (const el of document.querySelectorAll(".chart-dep")) {
+      if (el.textContent !== (key ?? "")) el.textContent = key ? `(${key})` : "";
+    }
+  }
+  $("deployment-select").addEventListener("change", (ev) => choose(ev.target.value));
 
   function renderStatus() {
     const status = state.lastStatus;
     const t = state.frame?.t ?? Date.now();
-    const fd = firstDeployment(status);
-    if (!fd) return;
+    const fd = selectedDeployment();
+    if (!fd) {
+      const s = state.series[shownKey()];
+      if (s) {
+        setText("app-name", s.app);
+        setText("app-status", "REMOVED");
+        $("app-status").className = "badge";
+        setText("dep-name", s.deployment);
+        setText("dep-status", "REMOVED");
+        $("dep-status").className = "badge";
+        setText("dep-message", `not in the service since ${clock(s.removed_ms ?? t)}`);
+        setText("dep-trigger", "");
+        setText("replicas-running", "–");
+        setText("replicas-target", "–");
+        setText("replicas-other", "");
+        setText("autoscaler-summary", "removed: no autoscaler");
+        setText("autoscaler-delay", "");
+        setText("autoscaler-config", "");
+        $("replica-table").tBodies[0].replaceChildren();
+      }
+      return;
+    }
     const { app, appStatus, name, dep } = fd;
     setText("app-name", app);
     setText("app-status", appStatus.status);
     $("app-status").className = badgeClass(appStatus.status);
     setText("app-message", appStatus.message || `route ${appStatus.route_prefix}`);
-    // Every application (issue 15): name, status and route; the panels below show the first.
+    // Every application (issue 15): name, status and route; the panels show the selected one.
     const apps = Object.entries(status.applications ?? {});
     setText(
       "apps-list",
@@ -344,9 +470,15 @@
     }));
   }
 
+  /** The decisions of the shown deployment (those of an unknown deployment show everywhere). */
+  function shownDecisions() {
+    const key = shownKey();
+    return state.decisions.filter((d) => d.deployment == null || d.deployment === key);
+  }
+
   function renderDecisions() {
     const list = $("decisions");
-    const items = state.decisions.map((d, i) => ({ d, n: i + 1 })).reverse().slice(0, 50);
+    const items = shownDecisions().map((d, i) => ({ d, n: i + 1 })).reverse().slice(0, 50);
     $("no-decisions").hidden = items.length > 0;
     list.replaceChildren(...items.map(({ d, n }) => {
       const li = document.createElement("li");
@@ -400,17 +532,22 @@
 
   function chart(el, options) {
     const width = Math.max(240, Math.floor(el.clientWidth || el.parentElement.clientWidth || 600));
+    const points = options.points;
     // The window grows from the first point up to historyS, so a fresh page is not all blank.
     const t1 = state.frame?.t ?? Date.now();
     const first = state.history[0]?.t ?? t1;
     const t0 = Math.max(t1 - state.historyS * 1000, Math.min(first, t1 - 60_000));
-    const inWindow = state.decisions.map((d, i) => ({ ...d, n: i + 1 }))
+    const inWindow = shownDecisions().map((d, i) => ({ ...d, n: i + 1 }))
       .filter((d) => d.time_ms >= t0);
     const names = options.keys.map(([s]) => s);
     const dashed = new Set(options.dashed ?? []);
-    // Config changes applied to the running service (deno task apply / deploy --watch).
+    // Config changes applied to the running service (deno task apply / deploy --watch), of the
+    // shown deployment.
+    const key = shownKey();
     const configEvents = (state.lastStatus?.config_events ?? [])
-      .filter((e) => e.time_ms >= t0 && e.kind !== "added");
+      .filter((e) =>
+        e.time_ms >= t0 && e.kind !== "added" && `${e.application}/${e.deployment}` === key
+      );
     const marks = [
       Plot.ruleY([0]),
       Plot.ruleX(configEvents, {
@@ -434,7 +571,7 @@
         strokeOpacity: 0.8,
         title: (d) => `#${d.n} ${d.explanation}`,
       }),
-      Plot.lineY(longFormat(state.history, options.keys.filter(([s]) => !dashed.has(s))), {
+      Plot.lineY(longFormat(points, options.keys.filter(([s]) => !dashed.has(s))), {
         x: "t",
         y: "v",
         z: "series",
@@ -443,7 +580,7 @@
         curve: options.curve ?? "linear",
       }),
       // Dashed series (the target) go on top so they stay visible where they equal another.
-      Plot.lineY(longFormat(state.history, options.keys.filter(([s]) => dashed.has(s))), {
+      Plot.lineY(longFormat(points, options.keys.filter(([s]) => dashed.has(s))), {
         x: "t",
         y: "v",
         z: "series",
@@ -477,7 +614,7 @@
     }
     const yDomain = options.yDomain ??
       chartLayout.yDomainFor(
-        state.history.flatMap((p) => options.keys.map(([, get]) => get(p))),
+        points.flatMap((p) => options.keys.map(([, get]) => get(p))),
       );
     const svg = Plot.plot({
       width,
@@ -514,17 +651,21 @@
     if (anyFailures) {
       rpsKeys.push(["failures/s", (p) => p.failures === null ? null : p.failures / tickS]);
     }
-    chart($("chart-rps"), { keys: rpsKeys, yLabel: "req/s" });
+    chart($("chart-rps"), { points: state.history, keys: rpsKeys, yLabel: "req/s" });
     chart($("chart-latency"), {
+      points: state.history,
       keys: [["p50", (p) => p.p50Ms], ["p90", (p) => p.p90Ms], ["p99", (p) => p.p99Ms]],
       yLabel: "ms",
     });
+    const depPoints = state.series[shownKey()]?.points ?? [];
     chart($("chart-queue"), {
+      points: depPoints,
       keys: [["ongoing", (p) => p.ongoing], ["queued", (p) => p.queued]],
       yLabel: "requests",
     });
-    const maxReplicas = firstDeployment(state.lastStatus)?.dep?.autoscaler?.max_replicas;
+    const maxReplicas = selectedDeployment()?.dep?.autoscaler?.max_replicas;
     chart($("chart-replicas"), {
+      points: depPoints,
       keys: [
         ["target", (p) => p.target],
         ["running", (p) => p.running],
@@ -535,21 +676,25 @@
       curve: "step-after",
       labelDecisions: true,
       dashed: ["target"],
-      yDomain: [0, replicaAxisMax(state.history)],
+      yDomain: [0, replicaAxisMax(depPoints)],
     });
     setText("replicas-max", maxReplicas ? `(max_replicas ${maxReplicas})` : "");
     const last = state.history.at(-1);
+    const lastDep = depPoints.at(-1);
     setText("now-rps", last?.rps !== null && last?.rps !== undefined ? `now ${num(last.rps)}` : "");
     setText(
       "now-latency",
       last?.p50Ms != null ? `now ${num(last.p50Ms)} / ${num(last.p90Ms)} / ${num(last.p99Ms)}` : "",
     );
-    setText("now-queue", last?.ongoing != null ? `now ${last.ongoing} / ${last.queued}` : "");
+    setText(
+      "now-queue",
+      lastDep?.ongoing != null ? `now ${lastDep.ongoing} / ${lastDep.queued}` : "",
+    );
     setText(
       "chart-note",
       `Last ${duration(state.historyS * 1000)}, one point per ${
         num(tickS)
-      } s. Dashed lines mark scaling decisions (red up, blue down), solid pink ones config updates; hover one for its explanation.`,
+      } s. Dashed lines mark the shown deployment's scaling decisions (red up, blue down), solid pink ones its config updates; hover one for its explanation.`,
     );
   }
 
@@ -559,6 +704,7 @@
     renderQueued = true;
     requestAnimationFrame(() => {
       renderQueued = false;
+      renderPicker();
       renderStatus();
       renderDecisions();
       renderCharts();
