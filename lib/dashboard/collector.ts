@@ -15,12 +15,14 @@ import {
   type ChartPoint,
   chartPoint,
   decisionKey,
+  type DeploymentRef,
   deploymentsOf,
   explainDecision,
   type ExplainedDecision,
   History,
   type RequestPoint,
   type RequestSample,
+  type RequestStats,
   requestStats,
 } from "./shaping.ts";
 
@@ -115,7 +117,12 @@ export class DashboardCollector {
     this.#decisions = new History(MAX_DECISIONS);
     if (source.onRequest) {
       this.#unsubscribe.push(source.onRequest((r) => {
-        this.#samples.push({ timeMs: r.timeMs, latencyMs: r.latencyMs, status: r.status });
+        this.#samples.push({
+          timeMs: r.timeMs,
+          latencyMs: r.latencyMs,
+          status: r.status,
+          deployment: r.deployment,
+        });
         if (this.#samples.length > MAX_BUFFERED_SAMPLES) {
           this.#samples.splice(0, this.#samples.length - MAX_BUFFERED_SAMPLES);
         }
@@ -156,12 +163,14 @@ export class DashboardCollector {
       ? requestStats(samples, { fromMs, toMs })
       : null;
     const point = chartPoint(nowMs, status, stats);
-    const { deployments, ...requestPoint } = point;
+    const { deployments: _, ...requestPoint } = point;
     this.#points.push(requestPoint);
     const current = status ? deploymentsOf(status) : null;
     if (current !== null && current.length > 0) this.#firstKey = current[0].key;
-    const recorded = this.#series.record(nowMs, current);
-    point.deployments = current === null ? recorded : deployments;
+    const requests = stats && current && this.#source.requestsByDeployment
+      ? requestsByIngress(samples, current, { fromMs, toMs })
+      : undefined;
+    point.deployments = this.#series.record(nowMs, current, { requests });
 
     const fresh = this.#newDecisions(status);
     this.#latest = { t: nowMs, service: { ...this.#service }, status, point, decisions: fresh };
@@ -223,4 +232,26 @@ export class DashboardCollector {
     }
     return fresh;
   }
+}
+
+/**
+ * Request statistics of each application's first deployment (the one that receives its HTTP
+ * requests), from the samples that name it; the other deployments get none.
+ */
+function requestsByIngress(
+  samples: readonly RequestSample[],
+  current: readonly DeploymentRef[],
+  window: { fromMs: number; toMs: number },
+): Map<string, RequestStats> {
+  const byKey = new Map<string, RequestSample[]>();
+  const seenApps = new Set<string>();
+  for (const d of current) {
+    if (seenApps.has(d.app)) continue;
+    seenApps.add(d.app);
+    byKey.set(d.key, []);
+  }
+  for (const s of samples) if (s.deployment !== undefined) byKey.get(s.deployment)?.push(s);
+  const out = new Map<string, RequestStats>();
+  for (const [key, list] of byKey) out.set(key, requestStats(list, window));
+  return out;
 }

@@ -12,6 +12,7 @@ import {
   type DeploymentPoint,
   type DeploymentRef,
   History,
+  type RequestStats,
 } from "./shaping.ts";
 
 /** A deployment's series as the page receives it. */
@@ -65,9 +66,14 @@ export class DeploymentSeriesStore {
   /**
    * Records the tick at `t`: `current` is every deployment of the status, or null when the
    * service did not answer (then every present deployment gets a null point: a gap, not a 0).
+   * `requests` gives the tick's request statistics of the deployments that received requests.
    * Returns the counts recorded for the present deployments (the frame's `deployments`).
    */
-  record(t: number, current: readonly DeploymentRef[] | null): Record<string, DeploymentCounts> {
+  record(
+    t: number,
+    current: readonly DeploymentRef[] | null,
+    options: { requests?: ReadonlyMap<string, RequestStats> } = {},
+  ): Record<string, DeploymentCounts> {
     const recorded: Record<string, DeploymentCounts> = {};
     if (current === null) {
       for (const [key, s] of this.#series) {
@@ -90,7 +96,7 @@ export class DeploymentSeriesStore {
           this.#series.set(d.key, s);
         }
         s.removedMs = null;
-        recorded[d.key] = deploymentCounts(d.dep);
+        recorded[d.key] = deploymentCounts(d.dep, options.requests?.get(d.key) ?? null);
         s.points.push({ t, ...recorded[d.key] });
       }
       for (const [key, s] of this.#series) {

@@ -18,6 +18,8 @@ export interface RequestSample {
   latencyMs: number;
   /** HTTP status code. */
   status: number;
+  /** The deployment that received it (`app/deployment`), when the source knows. */
+  deployment?: string;
 }
 
 /** Request statistics over one tick interval. */
@@ -54,8 +56,23 @@ export interface RequestPoint {
   failures: number | null;
 }
 
-/** One deployment's counts at one tick (all null while the service is unreachable). */
+/**
+ * One deployment's counts at one tick (all null while the service is unreachable). The request
+ * fields count the requests its application's route received (an application's first deployment
+ * receives them); they are null for the other deployments and when the source does not say which
+ * deployment received a request.
+ */
 export interface DeploymentCounts {
+  /** Requests per second it received over the tick. */
+  rps: number | null;
+  /** Median latency of those requests, ms. */
+  p50Ms: number | null;
+  /** 90th percentile, ms. */
+  p90Ms: number | null;
+  /** 99th percentile, ms. */
+  p99Ms: number | null;
+  /** Of those, failures (status >= 500). */
+  failures: number | null;
   /** Requests executing on replicas. */
   ongoing: number | null;
   /** Requests waiting in the router queue. */
@@ -173,10 +190,17 @@ export function firstDeployment(status: ServeStatusJson): DeploymentRef | null {
   return deploymentsOf(status)[0] ?? null;
 }
 
-/** A deployment's counts from its status (every count null for `null`: unreachable). */
-export function deploymentCounts(d: DeploymentStatusJson | null): DeploymentCounts {
+/**
+ * A deployment's counts from its status (every count null for `null`: unreachable) and the
+ * statistics of the requests it received (null: not known).
+ */
+export function deploymentCounts(
+  d: DeploymentStatusJson | null,
+  stats: RequestStats | null = null,
+): DeploymentCounts {
   const rs = d?.replica_states;
   return {
+    ...requestFields(stats),
     ongoing: d?.ongoing_requests ?? null,
     queued: d?.queued_requests ?? null,
     target: d?.target_replicas ?? null,
@@ -201,12 +225,18 @@ export function chartPoint(
   return {
     t,
     up: status !== null,
+    ...requestFields(stats),
+    deployments,
+  };
+}
+
+function requestFields(stats: RequestStats | null) {
+  return {
     rps: stats ? round(stats.rps, 3) : null,
     p50Ms: stats?.p50Ms ?? null,
     p90Ms: stats?.p90Ms ?? null,
     p99Ms: stats?.p99Ms ?? null,
     failures: stats?.failures ?? null,
-    deployments,
   };
 }
 

@@ -18,6 +18,11 @@ export interface DashboardSource {
   statusSnapshot(): Promise<ServeStatusJson>;
   /** Subscribes to finished application requests; returns the unsubscribe function. */
   onRequest?(fn: (r: RequestSample) => void): () => void;
+  /**
+   * Whether every request from `onRequest` names the deployment that received it (then each
+   * application's first deployment gets its own request statistics).
+   */
+  readonly requestsByDeployment?: boolean;
   /** Subscribes to scaling decisions as they happen; returns the unsubscribe function. */
   onDecision?(fn: (d: ScalingDecision) => void): () => void;
   /** Recent scaling decisions, oldest first. */
@@ -79,7 +84,16 @@ export function serveDashboardSource(
   return {
     label: serve.url,
     statusSnapshot: () => fetchServeStatus(serve.url, options),
-    onRequest: (fn) => serve.onAppRequest(fn),
+    onRequest: (fn) =>
+      serve.onAppRequest((r) =>
+        fn({
+          timeMs: r.timeMs,
+          latencyMs: r.latencyMs,
+          status: r.status,
+          deployment: deploymentKey(r.application, r.deployment),
+        })
+      ),
+    requestsByDeployment: true,
     onDecision: a ? (fn) => a.onDecision(fn) : undefined,
     decisions: a ? () => a.decisions() : undefined,
     decisionsDeployment: deciding,

@@ -72,6 +72,7 @@ export function twoAppStatus(
 export class FakeSource implements DashboardSource {
   readonly label = "http://fake.invalid";
   decisionsDeployment: string | undefined = undefined;
+  requestsByDeployment = false;
   status: ServeStatusJson | Error = statusDoc();
   statusReads = 0;
   delays: DelayConfig | null = {
@@ -126,3 +127,11 @@ export function decisionAt(timeMs: number, over: Partial<ScalingDecision> = {}):
     ...over,
   };
 }
+
+/** A valid 1x1 PNG (the no-op model still checks magic bytes). */
+export const TINY_PNG: Uint8Array<ArrayBuffer> = Uint8Array.from(
+  atob(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  ),
+  (c) => c.charCodeAt(0),
+);

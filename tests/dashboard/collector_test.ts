@@ -216,3 +216,37 @@ Deno.test("collector attributes decisions to their deployment", async () => {
   const c2 = new DashboardCollector(named, { startMs: 0 });
   assert.equal((await c2.tick(1000)).decisions[0].deployment, "b/Model");
 });
+
+Deno.test("collector splits requests by the application's first deployment when the source can", async () => {
+  const src = new FakeSource();
+  src.requestsByDeployment = true;
+  src.status = twoAppStatus({ a: {}, b: {} });
+  // A second deployment in b: it receives no HTTP requests (b's first deployment does).
+  const b = src.status.applications.b;
+  b.deployments.Worker = structuredClone(b.deployments.Model);
+  const c = new DashboardCollector(src, { startMs: 0, tickMs: 1000 });
+  for (let i = 1; i <= 4; i++) {
+    src.request({ timeMs: i * 100, latencyMs: 10 * i, status: 200, deployment: "a/Model" });
+  }
+  src.request({ timeMs: 500, latencyMs: 7, status: 503, deployment: "b/Model" });
+  src.request({ timeMs: 600, latencyMs: 9, status: 200 }); // unattributed: service-wide only
+  const f = await c.tick(1000);
+  assert.equal(f.point.rps, 6, "the service-wide rate counts every request");
+  const d = f.point.deployments;
+  assert.deepEqual([d["a/Model"].rps, d["a/Model"].p50Ms, d["a/Model"].p99Ms], [4, 20, 40]);
+  assert.deepEqual([d["b/Model"].rps, d["b/Model"].failures, d["b/Model"].p50Ms], [1, 1, 7]);
+  assert.equal(d["b/Worker"].rps, null, "not an ingress: no request series, not a 0");
+  const f2 = await c.tick(2000);
+  assert.equal(f2.point.deployments["a/Model"].rps, 0, "an ingress with no requests: 0");
+  assert.equal(f2.point.deployments["a/Model"].p50Ms, null);
+  assert.deepEqual(c.init().deployments["b/Model"].points.map((p) => p.rps), [1, 0]);
+
+  // A source that cannot say which deployment took a request: no per-deployment rates.
+  const plain = new FakeSource();
+  plain.status = twoAppStatus({ a: {}, b: {} });
+  const c2 = new DashboardCollector(plain, { startMs: 0 });
+  plain.request({ timeMs: 100, latencyMs: 5, status: 200, deployment: "a/Model" });
+  const g = await c2.tick(1000);
+  assert.equal(g.point.rps, 1);
+  assert.equal(g.point.deployments["a/Model"].rps, null);
+});

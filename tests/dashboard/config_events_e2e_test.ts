@@ -12,7 +12,12 @@ import { chromium } from "playwright-core";
 import { stringify } from "yaml";
 import { parseConfig } from "../../lib/config/mod.ts";
 import { startServe } from "../../lib/serve/mod.ts";
-import { serveDashboardSource, startDashboard } from "../../lib/dashboard/mod.ts";
+import {
+  type DashboardInit,
+  serveDashboardSource,
+  startDashboard,
+} from "../../lib/dashboard/mod.ts";
+import { TINY_PNG } from "./_fixtures.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -101,6 +106,18 @@ Deno.test({
       await Deno.mkdir(RESULTS, { recursive: true });
       await page.screenshot({ path: new URL("dashboard_config_event.png", RESULTS).pathname });
 
+      // Requests to b only: b's first deployment has its own request series, a's stays at 0.
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${serve.url}/b`, { method: "POST", body: TINY_PNG });
+        assert.equal(res.status, 200, await res.text());
+      }
+      await dashboard.tickNow();
+      const snap = await (await fetch(`${dashboard.url}/api/dashboard`)).json() as DashboardInit;
+      const rates = (key: string) => snap.deployments[key].points.map((p) => p.rps ?? 0);
+      assert.ok(rates("b/Model").some((r) => r > 0), `b/Model's rates ${rates("b/Model")}`);
+      assert.ok(rates("a/Model").every((r) => r === 0), `a/Model's rates ${rates("a/Model")}`);
+      assert.ok(snap.history.some((p) => (p.rps ?? 0) > 0), "service-wide counts them too");
+
       // Switch to the second application's deployment: its 2 replicas, its chart and config mark.
       await select.selectOption("b/Model");
       await page.waitForFunction(textIs, ["#replicas-running", "2"], { timeout: 10_000 });
@@ -117,6 +134,10 @@ Deno.test({
       ).allTextContents()).map(Number);
       assert.ok(Math.max(...replicaTicks) >= 3, `b's replicas chart fits 2 + 1: ${replicaTicks}`);
       assert.match(page.url(), /#deployment=b%2FModel$/);
+      assert.equal(
+        await page.textContent("#rps-scope"),
+        "(requests to application b, received by b/Model)",
+      );
       await page.screenshot({
         path: new URL("dashboard_second_deployment.png", RESULTS).pathname,
       });

@@ -75,6 +75,11 @@ Deno.test("chartPoint() takes replica counts from the status and nulls them when
     failures: 2,
     deployments: {
       "app/Dep": {
+        rps: null,
+        p50Ms: null,
+        p90Ms: null,
+        p99Ms: null,
+        failures: null,
         ongoing: 7,
         queued: 3,
         target: 4,

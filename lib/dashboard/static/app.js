@@ -646,18 +646,31 @@
       return;
     }
     const tickS = state.tickMs / 1000;
-    const anyFailures = state.history.some((p) => p.failures > 0);
+    const key = shownKey();
+    const depPoints = state.series[key]?.points ?? [];
+    // An application's first deployment has its own request series (when the source says which
+    // deployment took each request); for any other deployment the requests are service-wide.
+    const own = depPoints.some((p) => p.rps !== null && p.rps !== undefined);
+    const reqPoints = own ? depPoints : state.history;
+    const multi = Object.keys(state.series).length > 1;
+    const scope = own
+      ? multi ? `(requests to application ${state.series[key].app}, received by ${key})` : ""
+      : multi
+      ? "(service-wide: every application together)"
+      : "";
+    setText("rps-scope", scope);
+    setText("latency-scope", scope);
+    const anyFailures = reqPoints.some((p) => p.failures > 0);
     const rpsKeys = [["requests/s", (p) => p.rps]];
     if (anyFailures) {
       rpsKeys.push(["failures/s", (p) => p.failures === null ? null : p.failures / tickS]);
     }
-    chart($("chart-rps"), { points: state.history, keys: rpsKeys, yLabel: "req/s" });
+    chart($("chart-rps"), { points: reqPoints, keys: rpsKeys, yLabel: "req/s" });
     chart($("chart-latency"), {
-      points: state.history,
+      points: reqPoints,
       keys: [["p50", (p) => p.p50Ms], ["p90", (p) => p.p90Ms], ["p99", (p) => p.p99Ms]],
       yLabel: "ms",
     });
-    const depPoints = state.series[shownKey()]?.points ?? [];
     chart($("chart-queue"), {
       points: depPoints,
       keys: [["ongoing", (p) => p.ongoing], ["queued", (p) => p.queued]],
@@ -679,7 +692,7 @@
       yDomain: [0, replicaAxisMax(depPoints)],
     });
     setText("replicas-max", maxReplicas ? `(max_replicas ${maxReplicas})` : "");
-    const last = state.history.at(-1);
+    const last = reqPoints.at(-1);
     const lastDep = depPoints.at(-1);
     setText("now-rps", last?.rps !== null && last?.rps !== undefined ? `now ${num(last.rps)}` : "");
     setText(
