@@ -71,6 +71,8 @@ Deno.test({
     });
     try {
       const page = context.pages()[0] ?? await context.newPage();
+      const pageErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(String(e)));
       await page.goto(dashboard.url);
       await page.waitForSelector('body[data-connection="live"]', { timeout: 10_000 });
       assert.match((await page.textContent("#autoscaler-config")) ?? "", /max 3 /);
@@ -165,6 +167,7 @@ Deno.test({
       assert.match((await page.textContent("#deployment-note")) ?? "", /removed from the service/);
       await select.selectOption("a/Model");
       await page.waitForFunction(textIs, ["#replicas-running", "1"], { timeout: 10_000 });
+      assert.deepEqual(pageErrors, [], "no script errors on the page");
     } finally {
       await context.close();
       await Deno.remove(userDataDir, { recursive: true }).catch(() => {});

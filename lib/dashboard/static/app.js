@@ -1,27 +1,20 @@
 // autoscale-lab dashboard page. Plain browser JavaScript, no build step. Receives frames from
 // the dashboard over Server-Sent Events (/events) and renders them; it never writes anything.
-// Plot and d3 are globals from /vendor/*.js, served by the dashboard itself.
+// Plot and d3 are globals from /vendor/*.js, served by the dashboard itself. Charts are drawn by
+// live_chart.js, the deployment series and the selection live in deployments.js (both loaded
+// before this file).
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const COLORS = {
-    "requests/s": "#0969da",
-    "failures/s": "#cf222e",
-    p50: "#1a7f37",
-    p90: "#bf8700",
-    p99: "#cf222e",
-    ongoing: "#0969da",
-    queued: "#cf222e",
-    target: "#6e7781",
-    running: "#1a7f37",
-    starting: "#bf8700",
-    pending: "#8250df",
-  };
-  const UP_COLOR = "#cf222e";
-  const DOWN_COLOR = "#0969da";
-  const CONFIG_COLOR = "#bf3989";
-
+  const {
+    readSelection,
+    saveSelection,
+    deploymentsOf,
+    appendSeries,
+    pickKey,
+    requestScope,
+  } = globalThis.dashboardDeployments;
   const state = {
     label: "",
     tickMs: 1000,
@@ -43,40 +36,19 @@
     retryTimer: null,
   };
 
-  // ---- deployment selection (kept in the URL hash and localStorage) ------------------------
-
-  function readSelection() {
-    const fromHash = new URLSearchParams(location.hash.slice(1)).get("deployment");
-    if (fromHash) return fromHash;
-    try {
-      return localStorage.getItem("autoscale-lab.dashboard.deployment");
-    } catch {
-      return null;
-    }
-  }
+  // ---- deployment selection (static/deployments.js) ---------------------------------------
 
   function choose(key) {
     state.selected = key;
-    const params = new URLSearchParams(location.hash.slice(1));
-    params.set("deployment", key);
-    history.replaceState(null, "", `#${params}`);
-    try {
-      localStorage.setItem("autoscale-lab.dashboard.deployment", key);
-    } catch {
-      // storage off: the hash still keeps it
-    }
+    saveSelection(key);
     render();
   }
 
   /** The deployment the page shows: the choice when known, else the first present one. */
-  function shownKey() {
-    if (state.selected && state.series[state.selected]) return state.selected;
-    const keys = Object.keys(state.series);
-    return keys.find((k) => state.series[k].removed_ms === null) ?? keys[0] ?? null;
-  }
+  const shownKey = () => pickKey(state.series, state.selected);
 
   addEventListener("hashchange", () => {
-    const k = new URLSearchParams(location.hash.slice(1)).get("deployment");
+    const k = readSelection();
     if (k && k !== state.selected) choose(k);
   });
 
@@ -229,7 +201,7 @@
       state.history.push(requestPoint);
       const keepFrom = frame.t - state.historyS * 1000;
       while (state.history.length && state.history[0].t < keepFrom) state.history.shift();
-      appendSeries(frame, deployments ?? {}, keepFrom);
+      appendSeries(state.series, frame, { deployments: deployments ?? {}, keepFrom });
       for (const d of frame.decisions) {
         if (
           !state.decisions.some((x) =>
@@ -250,27 +222,6 @@
     render();
   }
 
-  /** Adds a frame's counts to each deployment's series, as the collector does (see series.ts). */
-  function appendSeries(frame, deployments, keepFrom) {
-    const names = {};
-    for (const d of deploymentsOf(frame.status)) names[d.key] = d;
-    for (const [key, counts] of Object.entries(deployments)) {
-      const s = state.series[key] ??= {
-        app: names[key]?.app ?? key,
-        deployment: names[key]?.name ?? "",
-        removed_ms: null,
-        points: [],
-      };
-      s.removed_ms = null;
-      s.points.push({ t: frame.t, ...counts });
-    }
-    for (const [key, s] of Object.entries(state.series)) {
-      if (frame.service.up && !(key in deployments)) s.removed_ms ??= frame.t;
-      while (s.points.length && s.points[0].t < keepFrom) s.points.shift();
-      if (s.removed_ms !== null && s.points.length === 0) delete state.series[key];
-    }
-  }
-
   // Local 1 s timer: keeps the banner's durations current and notices a stalled stream. It
   // does not touch the network.
   setInterval(() => {
@@ -282,17 +233,6 @@
   }, 1000);
 
   // ---- status panels ----------------------------------------------------------------------
-
-  /** Every deployment of a status document, keyed "app/deployment" as the collector keys them. */
-  function deploymentsOf(status) {
-    const out = [];
-    for (const [app, a] of Object.entries(status?.applications ?? {})) {
-      for (const [name, dep] of Object.entries(a.deployments ?? {})) {
-        out.push({ key: `${app}/${name}`, app, appStatus: a, name, dep });
-      }
-    }
-    return out;
-  }
 
   function selectedDeployment() {
     const key = shownKey();
@@ -503,44 +443,14 @@
 
   // ---- charts -----------------------------------------------------------------------------
 
-  function longFormat(points, keys) {
-    const out = [];
-    for (const p of points) {
-      for (const [series, get] of keys) {
-        const v = get(p);
-        out.push({ t: new Date(p.t), series, v: v === null || v === undefined ? NaN : v });
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Top of the replicas chart's y axis: the most replicas seen in the window (target or any
-   * state) plus one for headroom (the step lines and decision labels stay off the top edge), at
-   * least 4, so a few replicas are not a flat line at the bottom of an axis running to
-   * max_replicas (100 in basic.yaml); max_replicas is shown in the caption instead.
-   */
-  function replicaAxisMax(points) {
-    let peak = 0;
-    for (const p of points) {
-      for (const v of [p.target, p.running, p.starting, p.pending]) {
-        if (typeof v === "number" && v > peak) peak = v;
-      }
-    }
-    return Math.max(4, peak + 1);
-  }
-
+  /** Draws one chart of `points` with the shown deployment's decision and config marks. */
   function chart(el, options) {
-    const width = Math.max(240, Math.floor(el.clientWidth || el.parentElement.clientWidth || 600));
-    const points = options.points;
     // The window grows from the first point up to historyS, so a fresh page is not all blank.
     const t1 = state.frame?.t ?? Date.now();
     const first = state.history[0]?.t ?? t1;
     const t0 = Math.max(t1 - state.historyS * 1000, Math.min(first, t1 - 60_000));
-    const inWindow = shownDecisions().map((d, i) => ({ ...d, n: i + 1 }))
+    const decisions = shownDecisions().map((d, i) => ({ ...d, n: i + 1 }))
       .filter((d) => d.time_ms >= t0);
-    const names = options.keys.map(([s]) => s);
-    const dashed = new Set(options.dashed ?? []);
     // Config changes applied to the running service (deno task apply / deploy --watch), of the
     // shown deployment.
     const key = shownKey();
@@ -548,93 +458,7 @@
       .filter((e) =>
         e.time_ms >= t0 && e.kind !== "added" && `${e.application}/${e.deployment}` === key
       );
-    const marks = [
-      Plot.ruleY([0]),
-      Plot.ruleX(configEvents, {
-        x: (e) => new Date(e.time_ms),
-        stroke: CONFIG_COLOR,
-        strokeWidth: 2,
-        strokeOpacity: 0.7,
-        title: (e) => `config ${e.kind} ${e.application}/${e.deployment}: ${e.summary}`,
-      }),
-      Plot.ruleX(inWindow.filter((d) => d.direction === "up"), {
-        x: (d) => new Date(d.time_ms),
-        stroke: UP_COLOR,
-        strokeDasharray: "4,3",
-        strokeOpacity: 0.8,
-        title: (d) => `#${d.n} ${d.explanation}`,
-      }),
-      Plot.ruleX(inWindow.filter((d) => d.direction === "down"), {
-        x: (d) => new Date(d.time_ms),
-        stroke: DOWN_COLOR,
-        strokeDasharray: "4,3",
-        strokeOpacity: 0.8,
-        title: (d) => `#${d.n} ${d.explanation}`,
-      }),
-      Plot.lineY(longFormat(points, options.keys.filter(([s]) => !dashed.has(s))), {
-        x: "t",
-        y: "v",
-        z: "series",
-        stroke: "series",
-        strokeWidth: 1.8,
-        curve: options.curve ?? "linear",
-      }),
-      // Dashed series (the target) go on top so they stay visible where they equal another.
-      Plot.lineY(longFormat(points, options.keys.filter(([s]) => dashed.has(s))), {
-        x: "t",
-        y: "v",
-        z: "series",
-        stroke: "series",
-        strokeWidth: 2,
-        strokeDasharray: "6,4",
-        curve: options.curve ?? "linear",
-      }),
-    ];
-    const marginLeft = 42;
-    const marginRight = 12;
-    if (options.labelDecisions) {
-      // Decisions a second apart would print "#1" and "#2" on top of each other ("#12"): each
-      // label goes on the first row where the one before it has ended.
-      const span = Math.max(1, t1 - t0);
-      const xPx = (d) => ((d.time_ms - t0) / span) * (width - marginLeft - marginRight);
-      const rows = chartLayout.labelRows(
-        inWindow.map((d) => ({ xPx: xPx(d), widthPx: `#${d.n}`.length * 6 })),
-        { anchor: "middle" },
-      );
-      for (const row of [...new Set(rows)]) {
-        marks.push(Plot.text(inWindow.filter((_, i) => rows[i] === row), {
-          x: (d) => new Date(d.time_ms),
-          text: (d) => `#${d.n}`,
-          frameAnchor: "top",
-          dy: 2 + 11 * row,
-          fill: (d) => d.direction === "up" ? UP_COLOR : DOWN_COLOR,
-          fontSize: 10,
-        }));
-      }
-    }
-    const yDomain = options.yDomain ??
-      chartLayout.yDomainFor(
-        points.flatMap((p) => options.keys.map(([, get]) => get(p))),
-      );
-    const svg = Plot.plot({
-      width,
-      height: 190,
-      marginLeft,
-      marginRight,
-      marginTop: 24,
-      x: {
-        type: "time",
-        domain: [new Date(t0), new Date(t1)],
-        label: null,
-        ticks: Math.max(2, Math.floor(width / 110)),
-        tickFormat: "%H:%M:%S",
-      },
-      y: { grid: true, label: options.yLabel, zero: true, nice: true, domain: yDomain },
-      color: { domain: names, range: names.map((n) => COLORS[n] ?? "#333"), legend: true },
-      style: { fontSize: "11px", background: "transparent" },
-      marks,
-    });
-    el.replaceChildren(svg);
+    liveChart.draw(el, { ...options, t0, t1, decisions, configEvents });
   }
 
   function renderCharts() {
@@ -650,14 +474,8 @@
     const depPoints = state.series[key]?.points ?? [];
     // An application's first deployment has its own request series (when the source says which
     // deployment took each request); for any other deployment the requests are service-wide.
-    const own = depPoints.some((p) => p.rps !== null && p.rps !== undefined);
+    const { own, scope } = requestScope(state.series, key);
     const reqPoints = own ? depPoints : state.history;
-    const multi = Object.keys(state.series).length > 1;
-    const scope = own
-      ? multi ? `(requests to application ${state.series[key].app}, received by ${key})` : ""
-      : multi
-      ? "(service-wide: every application together)"
-      : "";
     setText("rps-scope", scope);
     setText("latency-scope", scope);
     const anyFailures = reqPoints.some((p) => p.failures > 0);
@@ -689,7 +507,7 @@
       curve: "step-after",
       labelDecisions: true,
       dashed: ["target"],
-      yDomain: [0, replicaAxisMax(depPoints)],
+      yDomain: [0, liveChart.replicaAxisMax(depPoints)],
     });
     setText("replicas-max", maxReplicas ? `(max_replicas ${maxReplicas})` : "");
     const last = reqPoints.at(-1);
