@@ -54,13 +54,15 @@ export class DeploymentSeriesStore {
     this.#capacity = options.capacity;
     this.#historyMs = options.historyMs;
     this.#maxSeries = options.maxSeries ?? 64;
+    if (!Number.isInteger(this.#capacity) || this.#capacity < 1) {
+      throw new RangeError(`series capacity must be an integer >= 1, got ${options.capacity}`);
+    }
     if (!(this.#historyMs > 0)) {
       throw new RangeError(`historyMs must be > 0, got ${options.historyMs}`);
     }
     if (!Number.isInteger(this.#maxSeries) || this.#maxSeries < 1) {
       throw new RangeError(`maxSeries must be an integer >= 1, got ${options.maxSeries}`);
     }
-    new History(this.#capacity); // validates the capacity once, with History's message
   }
 
   /**

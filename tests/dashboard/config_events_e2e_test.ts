@@ -150,8 +150,8 @@ Deno.test({
       await page.waitForFunction(textIs, ["#replicas-running", "2"], { timeout: 10_000 });
       assert.equal(await select.inputValue(), "b/Model");
 
-      // apply without b: b stays selectable, marked removed; a is still there.
-      assert.ok((await serve.apply(config(5, ["a"]))).ok);
+      // apply without b, with a new c: b stays selectable, marked removed; c appears.
+      assert.ok((await serve.apply(config(5, ["a", "c"]))).ok);
       await page.waitForFunction(
         () =>
           /removed/.test(
@@ -165,7 +165,20 @@ Deno.test({
       assert.equal(await select.inputValue(), "b/Model", "the removed one stays viewable");
       assert.equal(await page.textContent("#dep-status"), "REMOVED");
       assert.match((await page.textContent("#deployment-note")) ?? "", /removed from the service/);
-      await select.selectOption("a/Model");
+      assert.ok(
+        (await page.locator('#chart-replicas svg [aria-label="line"] path').count()) >= 1,
+        "the removed deployment's replica chart still has its lines",
+      );
+      await page.waitForSelector('#deployment-select option[value="c/Model"]', {
+        state: "attached",
+        timeout: 10_000,
+      });
+      assert.deepEqual(
+        (await select.locator("option").allTextContents()).map((t) => t.replace(/ \(.*/, "")),
+        ["a/Model", "b/Model", "c/Model"],
+      );
+      await select.selectOption("c/Model");
+      await page.waitForFunction(textIs, ["#app-name", "c"], { timeout: 10_000 });
       await page.waitForFunction(textIs, ["#replicas-running", "1"], { timeout: 10_000 });
       assert.deepEqual(pageErrors, [], "no script errors on the page");
     } finally {
