@@ -25,7 +25,16 @@ const TYPES: Record<string, string> = {
 /** The page's own files, by URL path (`/`, `/static/app.js`, ..., `/plot/chart_layout.js`). */
 export async function loadPageAssets(): Promise<Map<string, Asset>> {
   const out = new Map<string, Asset>();
-  for (const name of ["index.html", "layout_global.js", "app.js", "app.css"]) {
+  for (
+    const name of [
+      "index.html",
+      "layout_global.js",
+      "live_chart.js",
+      "deployments.js",
+      "app.js",
+      "app.css",
+    ]
+  ) {
     const url = new URL(name, STATIC_DIR);
     let body: Uint8Array;
     try {

@@ -1,23 +1,28 @@
 /**
  * The dashboard's state between ticks: buffers finished requests and scaling decisions from a
  * {@linkcode DashboardSource}, and on each `tick(nowMs)` reads the status once and turns it into
- * a frame (status, one chart point, new decisions explained) kept in a bounded history. Time is
- * passed in, so tests step it without sleeping.
+ * a frame (status, one chart point with every deployment's counts, new decisions explained). It
+ * keeps a bounded service-wide request history and one bounded series per deployment
+ * ({@linkcode DeploymentSeriesStore}). Time is passed in, so tests step it without sleeping.
  *
  * @module
  */
 import type { AutoscalerStatus, ScalingDecision } from "../autoscaler/mod.ts";
 import type { ServeStatusJson } from "../serve/mod.ts";
 import type { DashboardSource } from "./source.ts";
+import { type DeploymentSeriesJson, DeploymentSeriesStore } from "./series.ts";
 import {
   type ChartPoint,
   chartPoint,
   decisionKey,
+  type DeploymentRef,
+  deploymentsOf,
   explainDecision,
   type ExplainedDecision,
-  firstDeployment,
   History,
+  type RequestPoint,
   type RequestSample,
+  type RequestStats,
   requestStats,
 } from "./shaping.ts";
 
@@ -39,7 +44,7 @@ export interface DashboardFrame {
   service: ServiceState;
   /** The `/api/status` document of this tick, or null when unreachable. */
   status: ServeStatusJson | null;
-  /** This tick's point of every chart. */
+  /** This tick's point of every chart: service-wide requests, counts by `app/deployment`. */
   point: ChartPoint;
   /** Decisions first seen this tick, oldest first. */
   decisions: ExplainedDecision[];
@@ -53,8 +58,13 @@ export interface DashboardInit {
   tick_ms: number;
   /** How far back the charts reach, seconds. */
   history_s: number;
-  /** The chart points of the last `history_s`, oldest first. */
-  history: ChartPoint[];
+  /** The service-wide request points of the last `history_s`, oldest first. */
+  history: RequestPoint[];
+  /**
+   * One series per deployment, by `app/deployment`, in the order they appeared; a removed one
+   * (`removed_ms` set) stays until its last point is older than `history_s`.
+   */
+  deployments: Record<string, DeploymentSeriesJson>;
   /** The decisions of the last `history_s`, oldest first. */
   decisions: ExplainedDecision[];
   /** The latest frame, or null before the first tick. */
@@ -79,7 +89,8 @@ export class DashboardCollector {
   readonly tickMs: number;
   readonly historyS: number;
   readonly #source: DashboardSource;
-  readonly #points: History<ChartPoint>;
+  readonly #points: History<RequestPoint>;
+  readonly #series: DeploymentSeriesStore;
   readonly #decisions: History<ExplainedDecision>;
   readonly #seen = new Set<string>();
   #samples: RequestSample[] = [];
@@ -89,6 +100,8 @@ export class DashboardCollector {
   #service: ServiceState = { up: false, error: "not read yet", down_since_ms: null };
   #unsubscribe: (() => void)[] = [];
   #backlogRead = false;
+  /** The first deployment's key: the source's own decisions (backlog, subscription) are its. */
+  #firstKey: string | null = null;
 
   /** Subscribes to the source's requests and decisions. Call {@linkcode stop} to let go. */
   constructor(source: DashboardSource, options: CollectorOptions) {
@@ -98,11 +111,18 @@ export class DashboardCollector {
     if (!(this.historyS >= 1)) throw new RangeError(`historyS must be >= 1, got ${this.historyS}`);
     this.#source = source;
     this.#lastTickMs = options.startMs;
-    this.#points = new History(Math.ceil(this.historyS * 1000 / this.tickMs) + 1);
+    const capacity = Math.ceil(this.historyS * 1000 / this.tickMs) + 1;
+    this.#points = new History(capacity);
+    this.#series = new DeploymentSeriesStore({ capacity, historyMs: this.historyS * 1000 });
     this.#decisions = new History(MAX_DECISIONS);
     if (source.onRequest) {
       this.#unsubscribe.push(source.onRequest((r) => {
-        this.#samples.push({ timeMs: r.timeMs, latencyMs: r.latencyMs, status: r.status });
+        this.#samples.push({
+          timeMs: r.timeMs,
+          latencyMs: r.latencyMs,
+          status: r.status,
+          deployment: r.deployment,
+        });
         if (this.#samples.length > MAX_BUFFERED_SAMPLES) {
           this.#samples.splice(0, this.#samples.length - MAX_BUFFERED_SAMPLES);
         }
@@ -143,7 +163,14 @@ export class DashboardCollector {
       ? requestStats(samples, { fromMs, toMs })
       : null;
     const point = chartPoint(nowMs, status, stats);
-    this.#points.push(point);
+    const { deployments: _, ...requestPoint } = point;
+    this.#points.push(requestPoint);
+    const current = status ? deploymentsOf(status) : null;
+    if (current !== null && current.length > 0) this.#firstKey = current[0].key;
+    const requests = stats && current && this.#source.requestsByDeployment
+      ? requestsByIngress(samples, current, { fromMs, toMs })
+      : undefined;
+    point.deployments = this.#series.record(nowMs, current, { requests });
 
     const fresh = this.#newDecisions(status);
     this.#latest = { t: nowMs, service: { ...this.#service }, status, point, decisions: fresh };
@@ -157,6 +184,7 @@ export class DashboardCollector {
       tick_ms: this.tickMs,
       history_s: this.historyS,
       history: this.#points.toArray(),
+      deployments: this.#series.toJson(),
       decisions: this.#decisions.toArray(),
       frame: this.#latest,
     };
@@ -168,25 +196,36 @@ export class DashboardCollector {
   }
 
   #newDecisions(status: ServeStatusJson | null): ExplainedDecision[] {
-    const candidates: ScalingDecision[] = [];
+    // [decision, deployment key, that deployment's autoscaler status]
+    const candidates: [ScalingDecision, string | null, Partial<AutoscalerStatus> | null][] = [];
+    const autoscalers = new Map<string, Partial<AutoscalerStatus>>();
+    for (const d of status ? deploymentsOf(status) : []) {
+      const a = d.dep.autoscaler;
+      if (a && typeof a === "object") autoscalers.set(d.key, a as Partial<AutoscalerStatus>);
+    }
+    const first = this.#source.decisionsDeployment ?? this.#firstKey;
+    const firstAuto = first === null ? null : autoscalers.get(first) ?? null;
     if (!this.#backlogRead && this.#source.decisions) {
       this.#backlogRead = true;
-      candidates.push(...this.#source.decisions());
+      for (const d of this.#source.decisions()) candidates.push([d, first, firstAuto]);
     }
-    candidates.push(...this.#pendingDecisions.splice(0));
-    const auto = status ? autoscalerOf(status) : null;
-    if (auto?.last_decision) candidates.push(auto.last_decision);
+    for (const d of this.#pendingDecisions.splice(0)) candidates.push([d, first, firstAuto]);
+    for (const [key, a] of autoscalers) {
+      if (a.last_decision) candidates.push([a.last_decision, key, a]);
+    }
     const fresh: ExplainedDecision[] = [];
-    for (const d of candidates.sort((a, b) => a.time_ms - b.time_ms)) {
-      const key = decisionKey(d);
-      if (this.#seen.has(key)) continue;
-      this.#seen.add(key);
+    for (const [d, key, auto] of candidates.sort(([a], [b]) => a.time_ms - b.time_ms)) {
+      const seenKey = `${key}:${decisionKey(d)}`;
+      if (this.#seen.has(seenKey)) continue;
+      this.#seen.add(seenKey);
       if (this.#seen.size > MAX_DECISIONS * 4) {
         this.#seen.delete(this.#seen.values().next().value!);
       }
       const e = explainDecision(d, {
-        delays: this.#source.delays ?? null,
+        // The source's delays are the first deployment's; others show the hold time only.
+        delays: key === this.#firstKey ? this.#source.delays ?? null : null,
         targetOngoingRequests: auto?.target_ongoing_requests ?? null,
+        deployment: key,
       });
       fresh.push(e);
       this.#decisions.push(e);
@@ -195,7 +234,24 @@ export class DashboardCollector {
   }
 }
 
-function autoscalerOf(status: ServeStatusJson): Partial<AutoscalerStatus> | null {
-  const a = firstDeployment(status)?.dep.autoscaler;
-  return a && typeof a === "object" ? a as Partial<AutoscalerStatus> : null;
+/**
+ * Request statistics of each application's first deployment (the one that receives its HTTP
+ * requests), from the samples that name it; the other deployments get none.
+ */
+function requestsByIngress(
+  samples: readonly RequestSample[],
+  current: readonly DeploymentRef[],
+  window: { fromMs: number; toMs: number },
+): Map<string, RequestStats> {
+  const byKey = new Map<string, RequestSample[]>();
+  const seenApps = new Set<string>();
+  for (const d of current) {
+    if (seenApps.has(d.app)) continue;
+    seenApps.add(d.app);
+    byKey.set(d.key, []);
+  }
+  for (const s of samples) if (s.deployment !== undefined) byKey.get(s.deployment)?.push(s);
+  const out = new Map<string, RequestStats>();
+  for (const [key, list] of byKey) out.set(key, requestStats(list, window));
+  return out;
 }

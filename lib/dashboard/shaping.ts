@@ -1,6 +1,7 @@
 /**
  * Pure data shaping for the dashboard: exact per-second request statistics, one chart point per
- * tick from an `/api/status` document, a bounded history, and plain-language explanations of
+ * tick from an `/api/status` document (service-wide requests, counts per deployment), a bounded
+ * history, and plain-language explanations of
  * scaling decisions (inputs and which delay fired). No clock, no I/O: the collector passes times.
  *
  * @module
@@ -17,6 +18,8 @@ export interface RequestSample {
   latencyMs: number;
   /** HTTP status code. */
   status: number;
+  /** The deployment that received it (`app/deployment`), when the source knows. */
+  deployment?: string;
 }
 
 /** Request statistics over one tick interval. */
@@ -35,13 +38,13 @@ export interface RequestStats {
   p99Ms: number | null;
 }
 
-/** One point of every live chart: what the service looked like at `t`. */
-export interface ChartPoint {
+/** The service-wide request chart point of one tick (requests are not split by deployment). */
+export interface RequestPoint {
   /** Unix ms of the tick. */
   t: number;
-  /** Whether the service answered its status this tick (false: the counts below are null). */
+  /** Whether the service answered its status this tick (false: the values below are null). */
   up: boolean;
-  /** Requests per second over the tick. */
+  /** Requests per second over the tick, every application together. */
   rps: number | null;
   /** Median latency of the tick's requests, ms. */
   p50Ms: number | null;
@@ -50,6 +53,25 @@ export interface ChartPoint {
   /** 99th percentile, ms. */
   p99Ms: number | null;
   /** Failed requests (status >= 500) in the tick. */
+  failures: number | null;
+}
+
+/**
+ * One deployment's counts at one tick (all null while the service is unreachable). The request
+ * fields count the requests its application's route received (an application's first deployment
+ * receives them); they are null for the other deployments and when the source does not say which
+ * deployment received a request.
+ */
+export interface DeploymentCounts {
+  /** Requests per second it received over the tick. */
+  rps: number | null;
+  /** Median latency of those requests, ms. */
+  p50Ms: number | null;
+  /** 90th percentile, ms. */
+  p90Ms: number | null;
+  /** 99th percentile, ms. */
+  p99Ms: number | null;
+  /** Of those, failures (status >= 500). */
   failures: number | null;
   /** Requests executing on replicas. */
   ongoing: number | null;
@@ -67,6 +89,30 @@ export interface ChartPoint {
   stopping: number | null;
 }
 
+/** One point of a deployment's series: its counts at `t`. */
+export interface DeploymentPoint extends DeploymentCounts {
+  /** Unix ms of the tick. */
+  t: number;
+}
+
+/**
+ * One tick of every live chart: the service-wide request point and the counts of every
+ * deployment, keyed by {@linkcode deploymentKey} (`app/deployment`).
+ */
+export interface ChartPoint extends RequestPoint {
+  /** Counts of each deployment of the status (the last known ones, nulled, while unreachable). */
+  deployments: Record<string, DeploymentCounts>;
+}
+
+/** A deployment of a status document with its names and series key. */
+export interface DeploymentRef {
+  /** `app/deployment`, see {@linkcode deploymentKey}. */
+  key: string;
+  app: string;
+  deployment: string;
+  dep: DeploymentStatusJson;
+}
+
 /** The delays the explanation names; the rest of the autoscaling config is not needed. */
 export type DelayConfig = Pick<
   AutoscalingConfig,
@@ -75,6 +121,8 @@ export type DelayConfig = Pick<
 
 /** A scaling decision with what the page shows about it. */
 export interface ExplainedDecision extends ScalingDecision {
+  /** The deployment that decided (`app/deployment`), or null when unknown. */
+  deployment: string | null;
   /** `up` when the target grew. */
   direction: "up" | "down";
   /** The delay that fired, or null when none applied (cold start, bounds). */
@@ -121,34 +169,38 @@ export function requestStats(
   };
 }
 
-/** The first application's first deployment of a status document, with their names. */
-export function firstDeployment(
-  status: ServeStatusJson,
-): { app: string; deployment: string; dep: DeploymentStatusJson } | null {
-  for (const [app, a] of Object.entries(status.applications ?? {})) {
-    for (const [deployment, dep] of Object.entries(a.deployments ?? {})) {
-      return { app, deployment, dep };
-    }
-  }
-  return null;
+/** The key of a deployment's series: `app/deployment` (the page's selector shows it). */
+export function deploymentKey(app: string, deployment: string): string {
+  return `${app}/${deployment}`;
 }
 
-/** The chart point for a tick at `t`: replica counts from `status` (null: unreachable). */
-export function chartPoint(
-  t: number,
-  status: ServeStatusJson | null,
-  stats: RequestStats | null,
-): ChartPoint {
-  const d = status ? firstDeployment(status)?.dep ?? null : null;
+/** Every deployment of a status document, applications in order, with their keys. */
+export function deploymentsOf(status: ServeStatusJson): DeploymentRef[] {
+  const out: DeploymentRef[] = [];
+  for (const [app, a] of Object.entries(status.applications ?? {})) {
+    for (const [deployment, dep] of Object.entries(a.deployments ?? {})) {
+      out.push({ key: deploymentKey(app, deployment), app, deployment, dep });
+    }
+  }
+  return out;
+}
+
+/** The first application's first deployment of a status document (the page's default). */
+export function firstDeployment(status: ServeStatusJson): DeploymentRef | null {
+  return deploymentsOf(status)[0] ?? null;
+}
+
+/**
+ * A deployment's counts from its status (every count null for `null`: unreachable) and the
+ * statistics of the requests it received (null: not known).
+ */
+export function deploymentCounts(
+  d: DeploymentStatusJson | null,
+  stats: RequestStats | null = null,
+): DeploymentCounts {
   const rs = d?.replica_states;
   return {
-    t,
-    up: status !== null,
-    rps: stats ? round(stats.rps, 3) : null,
-    p50Ms: stats?.p50Ms ?? null,
-    p90Ms: stats?.p90Ms ?? null,
-    p99Ms: stats?.p99Ms ?? null,
-    failures: stats?.failures ?? null,
+    ...requestFields(stats),
     ongoing: d?.ongoing_requests ?? null,
     queued: d?.queued_requests ?? null,
     target: d?.target_replicas ?? null,
@@ -156,6 +208,35 @@ export function chartPoint(
     starting: rs?.STARTING ?? null,
     pending: rs?.PENDING_ALLOCATION ?? null,
     stopping: rs?.STOPPING ?? null,
+  };
+}
+
+/**
+ * The chart point for a tick at `t`: service-wide request statistics from `stats` and every
+ * deployment's counts from `status` (null: unreachable, so no deployments and null stats).
+ */
+export function chartPoint(
+  t: number,
+  status: ServeStatusJson | null,
+  stats: RequestStats | null,
+): ChartPoint {
+  const deployments: Record<string, DeploymentCounts> = {};
+  for (const d of status ? deploymentsOf(status) : []) deployments[d.key] = deploymentCounts(d.dep);
+  return {
+    t,
+    up: status !== null,
+    ...requestFields(stats),
+    deployments,
+  };
+}
+
+function requestFields(stats: RequestStats | null) {
+  return {
+    rps: stats ? round(stats.rps, 3) : null,
+    p50Ms: stats?.p50Ms ?? null,
+    p90Ms: stats?.p90Ms ?? null,
+    p99Ms: stats?.p99Ms ?? null,
+    failures: stats?.failures ?? null,
   };
 }
 
@@ -179,6 +260,10 @@ export class History<T> {
   toArray(): T[] {
     return this.#items.slice();
   }
+  /** The newest item, or undefined when empty. */
+  last(): T | undefined {
+    return this.#items.at(-1);
+  }
   /** Number of items held. */
   get length(): number {
     return this.#items.length;
@@ -197,7 +282,12 @@ export function decisionKey(d: Pick<ScalingDecision, "time_ms" | "from_replicas"
  */
 export function explainDecision(
   d: ScalingDecision,
-  options: { delays?: DelayConfig | null; targetOngoingRequests?: number | null } = {},
+  options: {
+    delays?: DelayConfig | null;
+    targetOngoingRequests?: number | null;
+    /** The deciding deployment's key (`app/deployment`). */
+    deployment?: string | null;
+  } = {},
 ): ExplainedDecision {
   const direction = d.to_replicas > d.from_replicas ? "up" : "down";
   const verb = direction === "up" ? "Upscale" : "Downscale";
@@ -247,7 +337,7 @@ export function explainDecision(
   }
   const explanation =
     `${verb} ${d.from_replicas} → ${d.to_replicas}: ${inputs}${policy}; ${delayText}`;
-  return { ...d, direction, delay, explanation };
+  return { ...d, deployment: options.deployment ?? null, direction, delay, explanation };
 }
 
 function round(x: number, digits: number): number {

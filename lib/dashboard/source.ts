@@ -8,7 +8,7 @@
  */
 import type { ScalingDecision } from "../autoscaler/mod.ts";
 import type { ServeHandle, ServeStatusJson } from "../serve/mod.ts";
-import type { DelayConfig, RequestSample } from "./shaping.ts";
+import { type DelayConfig, deploymentKey, type RequestSample } from "./shaping.ts";
 
 /** The read-only view of a service that the dashboard needs. */
 export interface DashboardSource {
@@ -18,10 +18,20 @@ export interface DashboardSource {
   statusSnapshot(): Promise<ServeStatusJson>;
   /** Subscribes to finished application requests; returns the unsubscribe function. */
   onRequest?(fn: (r: RequestSample) => void): () => void;
+  /**
+   * Whether every request from `onRequest` names the deployment that received it (then each
+   * application's first deployment gets its own request statistics).
+   */
+  readonly requestsByDeployment?: boolean;
   /** Subscribes to scaling decisions as they happen; returns the unsubscribe function. */
   onDecision?(fn: (d: ScalingDecision) => void): () => void;
   /** Recent scaling decisions, oldest first. */
   decisions?(): readonly ScalingDecision[];
+  /**
+   * Whose decisions `onDecision`/`decisions` give (`app/deployment`); default: the status's
+   * first deployment. Decisions of the others come from their status's `last_decision`.
+   */
+  readonly decisionsDeployment?: string;
   /** The autoscaling delays, to say which one fired (null: not autoscaling or unknown). */
   readonly delays?: DelayConfig | null;
 }
@@ -66,17 +76,28 @@ export async function fetchServeStatus(
  * {@linkcode ServeHandle.onAppRequest}, decisions from its autoscaler.
  */
 export function serveDashboardSource(
-  serve: Pick<ServeHandle, "url" | "onAppRequest" | "autoscaler" | "deployment">,
+  serve: Pick<ServeHandle, "url" | "onAppRequest" | "autoscaler" | "deployment" | "appName">,
   options: { timeoutMs?: number } = {},
 ): DashboardSource {
   const a = serve.autoscaler;
+  const deciding = a ? deploymentKey(serve.appName, serve.deployment.name) : undefined;
   return {
     label: serve.url,
     statusSnapshot: () => fetchServeStatus(serve.url, options),
-    onRequest: (fn) => serve.onAppRequest(fn),
+    onRequest: (fn) =>
+      serve.onAppRequest((r) =>
+        fn({
+          timeMs: r.timeMs,
+          latencyMs: r.latencyMs,
+          status: r.status,
+          deployment: deploymentKey(r.application, r.deployment),
+        })
+      ),
+    requestsByDeployment: true,
     onDecision: a ? (fn) => a.onDecision(fn) : undefined,
     decisions: a ? () => a.decisions() : undefined,
-    // Read at each use: a config update may change the delays.
+    decisionsDeployment: deciding,
+    // Read at each use: a config update may change the delays (of the first deployment).
     get delays() {
       return serve.deployment.config.autoscaling_config ?? null;
     },

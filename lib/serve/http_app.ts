@@ -53,6 +53,10 @@ export interface AppRequestRecord {
   latencyMs: number;
   /** HTTP status code of the answer. */
   status: number;
+  /** The application whose route took the request. */
+  application: string;
+  /** Its first deployment, the one that receives its HTTP requests. */
+  deployment: string;
 }
 
 /** Largest JSON body that is not a data: URI carrying an image. */
@@ -178,7 +182,10 @@ export function createHttpHandler(ctx: HttpAppContext): (req: Request) => Promis
     const latencyMs = performance.now() - t0;
     Metric.inc(rs.requests);
     m.latency.observeSeries(rs.latency, latencyMs);
-    if (isApp && ctx.onAppRequest) ctx.onAppRequest({ timeMs: Date.now(), latencyMs, status });
+    if (isApp && ctx.onAppRequest) {
+      const deployment = ctx.deployment.name; // read now: an apply may replace the ingress
+      ctx.onAppRequest({ timeMs: Date.now(), latencyMs, status, application: appName, deployment });
+    }
     if (status >= 400) {
       Metric.inc(rs.errors);
       if (isApp) Metric.inc(rs.depErrors);

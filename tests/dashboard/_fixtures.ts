@@ -51,9 +51,28 @@ export function statusDoc(c: {
   };
 }
 
+/**
+ * A status document with one application per entry of `apps` (name -> counts), each with one
+ * deployment `Model` (the shape of a two-application config such as the apply tests use).
+ */
+export function twoAppStatus(
+  apps: Record<string, Parameters<typeof statusDoc>[0]>,
+): ServeStatusJson {
+  const out: ServeStatusJson = { ...statusDoc(), applications: {} };
+  for (const [name, counts] of Object.entries(apps)) {
+    const one = statusDoc(counts).applications.app;
+    one.route_prefix = `/${name}`;
+    one.deployments = { Model: one.deployments.Dep };
+    out.applications[name] = one;
+  }
+  return out;
+}
+
 /** A controllable {@linkcode DashboardSource}. */
 export class FakeSource implements DashboardSource {
   readonly label = "http://fake.invalid";
+  decisionsDeployment: string | undefined = undefined;
+  requestsByDeployment = false;
   status: ServeStatusJson | Error = statusDoc();
   statusReads = 0;
   delays: DelayConfig | null = {
@@ -108,3 +127,11 @@ export function decisionAt(timeMs: number, over: Partial<ScalingDecision> = {}):
     ...over,
   };
 }
+
+/** A valid 1x1 PNG (the no-op model still checks magic bytes). */
+export const TINY_PNG: Uint8Array<ArrayBuffer> = Uint8Array.from(
+  atob(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  ),
+  (c) => c.charCodeAt(0),
+);

@@ -16,6 +16,7 @@ import {
   serveDashboardSource,
   startDashboard,
 } from "../../lib/dashboard/mod.ts";
+import { TINY_PNG } from "./_fixtures.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -26,14 +27,6 @@ if (!hasChromium) {
 }
 const CONFIG = new URL("../../configs/dev_fast.yaml", import.meta.url);
 const RESULTS = new URL("../../results/", import.meta.url);
-
-/** A valid 1x1 PNG (the no-op model still checks magic bytes). */
-const TINY_PNG = Uint8Array.from(
-  atob(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
-  ),
-  (c) => c.charCodeAt(0),
-);
 
 /** The page's `document`, typed just enough (these tests type-check without the DOM lib). */
 interface PageDocument {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
   chartPoint,
+  deploymentCounts,
+  deploymentsOf,
   explainDecision,
   firstDeployment,
   History,
@@ -8,7 +10,7 @@ import {
   requestStats,
 } from "../../lib/dashboard/shaping.ts";
 import type { ScalingDecision } from "../../lib/autoscaler/mod.ts";
-import { statusDoc } from "./_fixtures.ts";
+import { statusDoc, twoAppStatus } from "./_fixtures.ts";
 
 Deno.test("nearestRank() picks the smallest sample covering the quantile", () => {
   const xs = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
@@ -71,20 +73,46 @@ Deno.test("chartPoint() takes replica counts from the status and nulls them when
     p90Ms: 40,
     p99Ms: 80,
     failures: 2,
-    ongoing: 7,
-    queued: 3,
-    target: 4,
-    running: 2,
-    starting: 1,
-    pending: 1,
-    stopping: 0,
+    deployments: {
+      "app/Dep": {
+        rps: null,
+        p50Ms: null,
+        p90Ms: null,
+        p99Ms: null,
+        failures: null,
+        ongoing: 7,
+        queued: 3,
+        target: 4,
+        running: 2,
+        starting: 1,
+        pending: 1,
+        stopping: 0,
+      },
+    },
   });
   const down = chartPoint(6000, null, null);
   assert.equal(down.up, false);
-  for (const k of ["rps", "p50Ms", "ongoing", "queued", "target", "running", "pending"] as const) {
+  for (const k of ["rps", "p50Ms", "p99Ms", "failures"] as const) {
     assert.equal(down[k], null, `${k} is null while unreachable (a gap in the chart, not a 0)`);
   }
+  assert.deepEqual(down.deployments, {});
   assert.equal(firstDeployment({ ...doc, applications: {} }), null);
+  for (const v of Object.values(deploymentCounts(null))) assert.equal(v, null);
+});
+
+Deno.test("deploymentsOf() lists every application's deployments, keyed app/deployment", () => {
+  const doc = twoAppStatus({ a: { running: 1 }, b: { running: 3, target: 4 } });
+  assert.deepEqual(deploymentsOf(doc).map((d) => [d.key, d.app, d.deployment]), [
+    ["a/Model", "a", "Model"],
+    ["b/Model", "b", "Model"],
+  ]);
+  assert.equal(firstDeployment(doc)?.key, "a/Model");
+  const p = chartPoint(1000, doc, null);
+  assert.deepEqual(Object.keys(p.deployments), ["a/Model", "b/Model"]);
+  assert.equal(p.deployments["b/Model"].running, 3);
+  assert.equal(p.deployments["b/Model"].target, 4);
+  assert.equal(p.deployments["a/Model"].running, 1);
+  assert.equal(p.rps, null, "no request stats: null, never a 0");
 });
 
 Deno.test("History keeps only the newest items, oldest first", () => {

@@ -93,7 +93,8 @@ Deno.test("dashboard server pushes one shared tick to every page, serves only re
       assert.equal(init?.event, "init");
       const data = init!.data as DashboardInit;
       assert.equal(data.history.length, 1, "the first tick ran before the server answered");
-      assert.equal(data.frame?.point.running, 1);
+      assert.equal(data.frame?.point.deployments["app/Dep"].running, 1);
+      assert.equal(data.deployments["app/Dep"].points.length, 1);
     }
     assert.equal(dash.clients, 2);
     const readsBefore = src.statusReads;
@@ -105,7 +106,7 @@ Deno.test("dashboard server pushes one shared tick to every page, serves only re
     for (const f of frames) {
       assert.equal(f?.event, "tick");
       const frame = f!.data as DashboardFrame;
-      assert.equal(frame.point.running, 3);
+      assert.equal(frame.point.deployments["app/Dep"].running, 3);
       assert.equal(frame.point.p50Ms, 12);
       assert.equal(frame.service.up, true);
     }

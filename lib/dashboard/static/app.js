@@ -1,32 +1,27 @@
 // autoscale-lab dashboard page. Plain browser JavaScript, no build step. Receives frames from
 // the dashboard over Server-Sent Events (/events) and renders them; it never writes anything.
-// Plot and d3 are globals from /vendor/*.js, served by the dashboard itself.
+// Plot and d3 are globals from /vendor/*.js, served by the dashboard itself. Charts are drawn by
+// live_chart.js, the deployment series and the selection live in deployments.js (both loaded
+// before this file).
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const COLORS = {
-    "requests/s": "#0969da",
-    "failures/s": "#cf222e",
-    p50: "#1a7f37",
-    p90: "#bf8700",
-    p99: "#cf222e",
-    ongoing: "#0969da",
-    queued: "#cf222e",
-    target: "#6e7781",
-    running: "#1a7f37",
-    starting: "#bf8700",
-    pending: "#8250df",
-  };
-  const UP_COLOR = "#cf222e";
-  const DOWN_COLOR = "#0969da";
-  const CONFIG_COLOR = "#bf3989";
-
+  const {
+    readSelection,
+    saveSelection,
+    deploymentsOf,
+    appendSeries,
+    pickKey,
+    requestScope,
+  } = globalThis.dashboardDeployments;
   const state = {
     label: "",
     tickMs: 1000,
     historyS: 300,
-    history: [],
+    history: [], // service-wide request points
+    series: {}, // "app/deployment" -> { app, deployment, removed_ms, points }
+    selected: readSelection(), // the user's choice (may name a deployment not seen yet)
     decisions: [],
     frame: null,
     lastStatus: null,
@@ -40,6 +35,22 @@
     es: null,
     retryTimer: null,
   };
+
+  // ---- deployment selection (static/deployments.js) ---------------------------------------
+
+  function choose(key) {
+    state.selected = key;
+    saveSelection(key);
+    render();
+  }
+
+  /** The deployment the page shows: the choice when known, else the first present one. */
+  const shownKey = () => pickKey(state.series, state.selected);
+
+  addEventListener("hashchange", () => {
+    const k = readSelection();
+    if (k && k !== state.selected) choose(k);
+  });
 
   // ---- formatting -------------------------------------------------------------------------
 
@@ -165,6 +176,7 @@
       state.tickMs = init.tick_ms;
       state.historyS = init.history_s;
       state.history = init.history;
+      state.series = init.deployments ?? {};
       state.decisions = init.decisions;
       setText("source", init.label ? `service ${init.label}` : "");
       if (init.frame) onFrame(init.frame, false);
@@ -185,12 +197,17 @@
     state.frame = frame;
     state.lastFrameAt = Date.now();
     if (append) {
-      state.history.push(frame.point);
+      const { deployments, ...requestPoint } = frame.point;
+      state.history.push(requestPoint);
       const keepFrom = frame.t - state.historyS * 1000;
       while (state.history.length && state.history[0].t < keepFrom) state.history.shift();
+      appendSeries(state.series, frame, { deployments: deployments ?? {}, keepFrom });
       for (const d of frame.decisions) {
         if (
-          !state.decisions.some((x) => x.time_ms === d.time_ms && x.to_replicas === d.to_replicas)
+          !state.decisions.some((x) =>
+            x.time_ms === d.time_ms && x.to_replicas === d.to_replicas &&
+            x.deployment === d.deployment
+          )
         ) {
           state.decisions.push(d);
         }
@@ -217,26 +234,75 @@
 
   // ---- status panels ----------------------------------------------------------------------
 
-  function firstDeployment(status) {
-    for (const [app, a] of Object.entries(status?.applications ?? {})) {
-      for (const [name, dep] of Object.entries(a.deployments ?? {})) {
-        return { app, appStatus: a, name, dep };
-      }
-    }
-    return null;
+  function selectedDeployment() {
+    const key = shownKey();
+    return deploymentsOf(state.lastStatus).find((d) => d.key === key) ?? null;
   }
+
+  function renderPicker() {
+    const select = $("deployment-select");
+    const key = shownKey();
+    const entries = Object.entries(state.series);
+    const want = entries.map(([k, s]) =>
+      `${k}${s.removed_ms === null ? "" : ` (removed ${clock(s.removed_ms)})`}`
+    );
+    const have = [...select.options].map((o) => o.textContent);
+    if (want.join("\n") !== have.join("\n")) {
+      select.replaceChildren(...entries.map(([k, s], i) => {
+        const o = document.createElement("option");
+        o.value = k;
+        o.textContent = want[i];
+        o.dataset.removed = s.removed_ms === null ? "false" : "true";
+        return o;
+      }));
+    }
+    if (key !== null && select.value !== key) select.value = key;
+    const s = key ? state.series[key] : null;
+    setText(
+      "deployment-note",
+      s?.removed_ms != null
+        ? `removed from the service at ${clock(s.removed_ms)}; its charts stay until they age out`
+        : entries.length > 1
+        ? "the replica and queue charts, the autoscaler and the decisions follow this choice"
+        : "",
+    );
+    for (const el of document.querySelectorAll(".chart-dep")) {
+      if (el.textContent !== (key ?? "")) el.textContent = key ? `(${key})` : "";
+    }
+  }
+  $("deployment-select").addEventListener("change", (ev) => choose(ev.target.value));
 
   function renderStatus() {
     const status = state.lastStatus;
     const t = state.frame?.t ?? Date.now();
-    const fd = firstDeployment(status);
-    if (!fd) return;
+    const fd = selectedDeployment();
+    if (!fd) {
+      const s = state.series[shownKey()];
+      if (s) {
+        setText("app-name", s.app);
+        setText("app-status", "REMOVED");
+        $("app-status").className = "badge";
+        setText("dep-name", s.deployment);
+        setText("dep-status", "REMOVED");
+        $("dep-status").className = "badge";
+        setText("dep-message", `not in the service since ${clock(s.removed_ms ?? t)}`);
+        setText("dep-trigger", "");
+        setText("replicas-running", "–");
+        setText("replicas-target", "–");
+        setText("replicas-other", "");
+        setText("autoscaler-summary", "removed: no autoscaler");
+        setText("autoscaler-delay", "");
+        setText("autoscaler-config", "");
+        $("replica-table").tBodies[0].replaceChildren();
+      }
+      return;
+    }
     const { app, appStatus, name, dep } = fd;
     setText("app-name", app);
     setText("app-status", appStatus.status);
     $("app-status").className = badgeClass(appStatus.status);
     setText("app-message", appStatus.message || `route ${appStatus.route_prefix}`);
-    // Every application (issue 15): name, status and route; the panels below show the first.
+    // Every application (issue 15): name, status and route; the panels show the selected one.
     const apps = Object.entries(status.applications ?? {});
     setText(
       "apps-list",
@@ -344,9 +410,15 @@
     }));
   }
 
+  /** The decisions of the shown deployment (those of an unknown deployment show everywhere). */
+  function shownDecisions() {
+    const key = shownKey();
+    return state.decisions.filter((d) => d.deployment == null || d.deployment === key);
+  }
+
   function renderDecisions() {
     const list = $("decisions");
-    const items = state.decisions.map((d, i) => ({ d, n: i + 1 })).reverse().slice(0, 50);
+    const items = shownDecisions().map((d, i) => ({ d, n: i + 1 })).reverse().slice(0, 50);
     $("no-decisions").hidden = items.length > 0;
     list.replaceChildren(...items.map(({ d, n }) => {
       const li = document.createElement("li");
@@ -371,133 +443,22 @@
 
   // ---- charts -----------------------------------------------------------------------------
 
-  function longFormat(points, keys) {
-    const out = [];
-    for (const p of points) {
-      for (const [series, get] of keys) {
-        const v = get(p);
-        out.push({ t: new Date(p.t), series, v: v === null || v === undefined ? NaN : v });
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Top of the replicas chart's y axis: the most replicas seen in the window (target or any
-   * state) plus one for headroom (the step lines and decision labels stay off the top edge), at
-   * least 4, so a few replicas are not a flat line at the bottom of an axis running to
-   * max_replicas (100 in basic.yaml); max_replicas is shown in the caption instead.
-   */
-  function replicaAxisMax(points) {
-    let peak = 0;
-    for (const p of points) {
-      for (const v of [p.target, p.running, p.starting, p.pending]) {
-        if (typeof v === "number" && v > peak) peak = v;
-      }
-    }
-    return Math.max(4, peak + 1);
-  }
-
+  /** Draws one chart of `points` with the shown deployment's decision and config marks. */
   function chart(el, options) {
-    const width = Math.max(240, Math.floor(el.clientWidth || el.parentElement.clientWidth || 600));
     // The window grows from the first point up to historyS, so a fresh page is not all blank.
     const t1 = state.frame?.t ?? Date.now();
     const first = state.history[0]?.t ?? t1;
     const t0 = Math.max(t1 - state.historyS * 1000, Math.min(first, t1 - 60_000));
-    const inWindow = state.decisions.map((d, i) => ({ ...d, n: i + 1 }))
+    const decisions = shownDecisions().map((d, i) => ({ ...d, n: i + 1 }))
       .filter((d) => d.time_ms >= t0);
-    const names = options.keys.map(([s]) => s);
-    const dashed = new Set(options.dashed ?? []);
-    // Config changes applied to the running service (deno task apply / deploy --watch).
+    // Config changes applied to the running service (deno task apply / deploy --watch), of the
+    // shown deployment.
+    const key = shownKey();
     const configEvents = (state.lastStatus?.config_events ?? [])
-      .filter((e) => e.time_ms >= t0 && e.kind !== "added");
-    const marks = [
-      Plot.ruleY([0]),
-      Plot.ruleX(configEvents, {
-        x: (e) => new Date(e.time_ms),
-        stroke: CONFIG_COLOR,
-        strokeWidth: 2,
-        strokeOpacity: 0.7,
-        title: (e) => `config ${e.kind} ${e.application}/${e.deployment}: ${e.summary}`,
-      }),
-      Plot.ruleX(inWindow.filter((d) => d.direction === "up"), {
-        x: (d) => new Date(d.time_ms),
-        stroke: UP_COLOR,
-        strokeDasharray: "4,3",
-        strokeOpacity: 0.8,
-        title: (d) => `#${d.n} ${d.explanation}`,
-      }),
-      Plot.ruleX(inWindow.filter((d) => d.direction === "down"), {
-        x: (d) => new Date(d.time_ms),
-        stroke: DOWN_COLOR,
-        strokeDasharray: "4,3",
-        strokeOpacity: 0.8,
-        title: (d) => `#${d.n} ${d.explanation}`,
-      }),
-      Plot.lineY(longFormat(state.history, options.keys.filter(([s]) => !dashed.has(s))), {
-        x: "t",
-        y: "v",
-        z: "series",
-        stroke: "series",
-        strokeWidth: 1.8,
-        curve: options.curve ?? "linear",
-      }),
-      // Dashed series (the target) go on top so they stay visible where they equal another.
-      Plot.lineY(longFormat(state.history, options.keys.filter(([s]) => dashed.has(s))), {
-        x: "t",
-        y: "v",
-        z: "series",
-        stroke: "series",
-        strokeWidth: 2,
-        strokeDasharray: "6,4",
-        curve: options.curve ?? "linear",
-      }),
-    ];
-    const marginLeft = 42;
-    const marginRight = 12;
-    if (options.labelDecisions) {
-      // Decisions a second apart would print "#1" and "#2" on top of each other ("#12"): each
-      // label goes on the first row where the one before it has ended.
-      const span = Math.max(1, t1 - t0);
-      const xPx = (d) => ((d.time_ms - t0) / span) * (width - marginLeft - marginRight);
-      const rows = chartLayout.labelRows(
-        inWindow.map((d) => ({ xPx: xPx(d), widthPx: `#${d.n}`.length * 6 })),
-        { anchor: "middle" },
+      .filter((e) =>
+        e.time_ms >= t0 && e.kind !== "added" && `${e.application}/${e.deployment}` === key
       );
-      for (const row of [...new Set(rows)]) {
-        marks.push(Plot.text(inWindow.filter((_, i) => rows[i] === row), {
-          x: (d) => new Date(d.time_ms),
-          text: (d) => `#${d.n}`,
-          frameAnchor: "top",
-          dy: 2 + 11 * row,
-          fill: (d) => d.direction === "up" ? UP_COLOR : DOWN_COLOR,
-          fontSize: 10,
-        }));
-      }
-    }
-    const yDomain = options.yDomain ??
-      chartLayout.yDomainFor(
-        state.history.flatMap((p) => options.keys.map(([, get]) => get(p))),
-      );
-    const svg = Plot.plot({
-      width,
-      height: 190,
-      marginLeft,
-      marginRight,
-      marginTop: 24,
-      x: {
-        type: "time",
-        domain: [new Date(t0), new Date(t1)],
-        label: null,
-        ticks: Math.max(2, Math.floor(width / 110)),
-        tickFormat: "%H:%M:%S",
-      },
-      y: { grid: true, label: options.yLabel, zero: true, nice: true, domain: yDomain },
-      color: { domain: names, range: names.map((n) => COLORS[n] ?? "#333"), legend: true },
-      style: { fontSize: "11px", background: "transparent" },
-      marks,
-    });
-    el.replaceChildren(svg);
+    liveChart.draw(el, { ...options, t0, t1, decisions, configEvents });
   }
 
   function renderCharts() {
@@ -509,22 +470,33 @@
       return;
     }
     const tickS = state.tickMs / 1000;
-    const anyFailures = state.history.some((p) => p.failures > 0);
+    const key = shownKey();
+    const depPoints = state.series[key]?.points ?? [];
+    // An application's first deployment has its own request series (when the source says which
+    // deployment took each request); for any other deployment the requests are service-wide.
+    const { own, scope } = requestScope(state.series, key);
+    const reqPoints = own ? depPoints : state.history;
+    setText("rps-scope", scope);
+    setText("latency-scope", scope);
+    const anyFailures = reqPoints.some((p) => p.failures > 0);
     const rpsKeys = [["requests/s", (p) => p.rps]];
     if (anyFailures) {
       rpsKeys.push(["failures/s", (p) => p.failures === null ? null : p.failures / tickS]);
     }
-    chart($("chart-rps"), { keys: rpsKeys, yLabel: "req/s" });
+    chart($("chart-rps"), { points: reqPoints, keys: rpsKeys, yLabel: "req/s" });
     chart($("chart-latency"), {
+      points: reqPoints,
       keys: [["p50", (p) => p.p50Ms], ["p90", (p) => p.p90Ms], ["p99", (p) => p.p99Ms]],
       yLabel: "ms",
     });
     chart($("chart-queue"), {
+      points: depPoints,
       keys: [["ongoing", (p) => p.ongoing], ["queued", (p) => p.queued]],
       yLabel: "requests",
     });
-    const maxReplicas = firstDeployment(state.lastStatus)?.dep?.autoscaler?.max_replicas;
+    const maxReplicas = selectedDeployment()?.dep?.autoscaler?.max_replicas;
     chart($("chart-replicas"), {
+      points: depPoints,
       keys: [
         ["target", (p) => p.target],
         ["running", (p) => p.running],
@@ -535,21 +507,25 @@
       curve: "step-after",
       labelDecisions: true,
       dashed: ["target"],
-      yDomain: [0, replicaAxisMax(state.history)],
+      yDomain: [0, liveChart.replicaAxisMax(depPoints)],
     });
     setText("replicas-max", maxReplicas ? `(max_replicas ${maxReplicas})` : "");
-    const last = state.history.at(-1);
+    const last = reqPoints.at(-1);
+    const lastDep = depPoints.at(-1);
     setText("now-rps", last?.rps !== null && last?.rps !== undefined ? `now ${num(last.rps)}` : "");
     setText(
       "now-latency",
       last?.p50Ms != null ? `now ${num(last.p50Ms)} / ${num(last.p90Ms)} / ${num(last.p99Ms)}` : "",
     );
-    setText("now-queue", last?.ongoing != null ? `now ${last.ongoing} / ${last.queued}` : "");
+    setText(
+      "now-queue",
+      lastDep?.ongoing != null ? `now ${lastDep.ongoing} / ${lastDep.queued}` : "",
+    );
     setText(
       "chart-note",
       `Last ${duration(state.historyS * 1000)}, one point per ${
         num(tickS)
-      } s. Dashed lines mark scaling decisions (red up, blue down), solid pink ones config updates; hover one for its explanation.`,
+      } s. Dashed lines mark the shown deployment's scaling decisions (red up, blue down), solid pink ones its config updates; hover one for its explanation.`,
     );
   }
 
@@ -559,6 +535,7 @@
     renderQueued = true;
     requestAnimationFrame(() => {
       renderQueued = false;
+      renderPicker();
       renderStatus();
       renderDecisions();
       renderCharts();
