@@ -12,6 +12,7 @@ export class ClaimError extends Error {
   /** The evidence that contradicts it. */
   readonly evidence: string;
 
+  /** Builds the error for the claim `claimName` contradicted by `evidence`. */
   constructor(claimName: string, evidence: string) {
     super(`claim contradicted by the data: ${claimName} (evidence: ${evidence})`);
     this.name = "ClaimError";
