@@ -135,7 +135,9 @@ export function empiricalSamplesDuration(
 
 /** One point of an empirical distribution: `quantile` in [0, 1] and its value. */
 export interface QuantilePoint {
+  /** Cumulative probability of the point, in [0, 1] (0.99 = p99). */
   quantile: number;
+  /** The duration at that quantile, ms. */
   valueMs: number;
 }
 
