@@ -8,6 +8,7 @@
  */
 export { ReplicaRouter, type ReplicaRouterOptions, type RoutedReplica } from "./router.ts";
 export { Cluster } from "./cluster.ts";
+export type { Clock, TimerId } from "../autoscaler/clock.ts";
 export {
   type ManagedReplica,
   REPLICA_STATES,

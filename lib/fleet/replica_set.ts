@@ -29,6 +29,7 @@ export const REPLICA_STATES: readonly ReplicaState[] = [
 
 /** What the set needs of a replica; it writes the state and the times (clock ms). */
 export interface ManagedReplica extends RoutedReplica {
+  /** Lifecycle state; written by the set, read by the owner. */
   state: ReplicaState;
   /** When the replica was asked for. */
   requestedAtMs: number;
@@ -61,6 +62,7 @@ export interface ReplicaDriver<R extends ManagedReplica> {
 
 /** Options of {@linkcode ReplicaSet}. */
 export interface ReplicaSetOptions<R extends ManagedReplica> {
+  /** Clock for all times (ms) and for the drain poll timers. */
   clock: Clock;
   /** The router RUNNING replicas join. */
   router: ReplicaRouter<R>;
