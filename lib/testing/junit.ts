@@ -7,8 +7,11 @@
 
 /** Counts of outcomes in one JUnit report. */
 export interface JunitCounts {
+  /** Cases that ran and neither failed nor were skipped. */
   passed: number;
+  /** Cases with a `<failure>` or `<error>` element. */
   failed: number;
+  /** Cases with a `<skipped>` element (ignored tests). */
   skipped: number;
 }
 
