@@ -38,11 +38,13 @@ export type { BackendTiming };
 
 /** What `auto` chose and why. */
 export interface BackendChoice {
+  /** The backend chosen for the replicas. */
   backend: ConcreteBackend;
   /** `measured` now, read from the `cache`, or the `only` candidate (nothing to compare). */
   source: "measured" | "cache" | "only";
   /** One line for logs and status. */
   reason: string;
+  /** Every candidate's timing the choice compared (failed ones included). */
   timings: BackendTiming[];
   /** The batch the choice was made for. */
   batch: number;

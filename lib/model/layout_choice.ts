@@ -18,6 +18,7 @@ import { formatRate, roundTo } from "./_rate.ts";
 
 /** One backend's measured speed in one replica. */
 export interface BackendTiming {
+  /** The backend timed. */
   backend: ConcreteBackend;
   /** Batch the runs used. */
   batch: number;
@@ -51,6 +52,7 @@ export interface DeploymentFacts {
 
 /** One backend's throughput as a deployment layout. */
 export interface LayoutFigure {
+  /** The backend this layout runs on. */
   backend: ConcreteBackend;
   /**
    * `replicas`: each replica runs on its own CPUs, so the total is replicas x one replica's

@@ -94,6 +94,7 @@ export {
 export { type ConcreteBackend, probeWebGpu, threadsFor, type WebGpuProbe } from "./_ort.ts";
 export type { BuildResNet50Options, BuiltModel } from "./resnet50.ts";
 export { stderrProgress } from "./progress.ts";
+export type { BackendName, ModelSpec } from "../config/types.ts";
 
 /** The 1000 ImageNet-1k class names, index = class id (258 is "Samoyed"). */
 export function imagenetLabels(): string[] {
