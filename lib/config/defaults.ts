@@ -38,7 +38,18 @@ export const AUTO_NUM_REPLICAS_DEFAULTS: Readonly<AutoscalingConfig> = Object.fr
 });
 
 /** Deployment-level defaults (Ray's `DeploymentConfig`, constants from CON). */
-export const DEPLOYMENT_DEFAULTS = Object.freeze({
+export const DEPLOYMENT_DEFAULTS: Readonly<{
+  num_replicas: number;
+  max_ongoing_requests: number;
+  max_queued_requests: number;
+  graceful_shutdown_wait_loop_s: number;
+  graceful_shutdown_timeout_s: number;
+  health_check_period_s: number;
+  health_check_timeout_s: number;
+  max_constructor_retry_count: number;
+  max_batch_size: number;
+  batch_wait_timeout_s: number;
+}> = Object.freeze({
   num_replicas: 1,
   max_ongoing_requests: 5,
   max_queued_requests: -1,
@@ -72,10 +83,12 @@ export const HTTP_OPTIONS_DEFAULTS: Readonly<HttpOptions> = Object.freeze({
 });
 
 /** Application-level defaults. */
-export const APPLICATION_DEFAULTS = Object.freeze({
-  name: "default",
-  route_prefix: "/",
-});
+export const APPLICATION_DEFAULTS: Readonly<{ name: string; route_prefix: string }> = Object.freeze(
+  {
+    name: "default",
+    route_prefix: "/",
+  },
+);
 
 /** Our own `user_config` defaults (CONTRACTS.md). */
 export const USER_CONFIG_DEFAULTS: Readonly<UserConfig> = Object.freeze({

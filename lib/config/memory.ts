@@ -24,6 +24,7 @@ export interface MemoryEstimate {
   replicasField: "max_replicas" | "num_replicas";
   /** Resident memory per replica, MB, and where that figure comes from. */
   perReplicaMb: number;
+  /** Where `perReplicaMb` comes from, for messages (the built-in figure's source, or the caller's). */
   perReplicaSource: string;
   /** `replicas x perReplicaMb`, MB. */
   peakMb: number;

@@ -12,7 +12,12 @@
 export type * from "./types.ts";
 export { loadConfig, type LoadedConfig, parseConfig, type ParseConfigOptions } from "./load.ts";
 export { ConfigError, type ConfigIssue, type ConfigIssueCode, formatIssue } from "./issues.ts";
-export { interpretModelString, MODEL_STRING_FORMS, parseModelSpec } from "./model_spec.ts";
+export {
+  interpretModelString,
+  MODEL_STRING_FORMS,
+  type ModelStringResult,
+  parseModelSpec,
+} from "./model_spec.ts";
 export {
   estimatePeakMemory,
   formatMemoryEstimate,

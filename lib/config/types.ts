@@ -21,12 +21,17 @@ export interface PolicyConfig {
 
 /** Ray Serve's `AutoscalingConfig`, every field defaulted. Durations are seconds. */
 export interface AutoscalingConfig {
+  /** Fewest replicas the autoscaler keeps (default 1). */
   min_replicas: number;
+  /** Most replicas the autoscaler may run (default 1). */
   max_replicas: number;
   /** `null` means "start at min_replicas". */
   initial_replicas: number | null;
+  /** Ongoing requests per replica the autoscaler aims for (default 2). */
   target_ongoing_requests: number;
+  /** How often replicas and the router report their metrics, seconds (default 10). */
   metrics_interval_s: number;
+  /** Window the reported metrics are aggregated over, seconds (default 30). */
   look_back_period_s: number;
   /** Deprecated fallback for both factors; kept so the effective factors can be derived as Ray does. */
   smoothing_factor: number;
@@ -38,10 +43,13 @@ export interface AutoscalingConfig {
   upscaling_factor: number | null;
   /** `null` acts as the smoothing fallback (1.0 by default). */
   downscaling_factor: number | null;
+  /** How long an upscale decision must hold before it is applied, seconds (default 30). */
   upscale_delay_s: number;
+  /** How long a downscale decision must hold before it is applied, seconds (default 600). */
   downscale_delay_s: number;
   /** 1 -> 0 step only; `null` falls back to `downscale_delay_s`. */
   downscale_to_zero_delay_s: number | null;
+  /** How the samples in the look-back window are reduced (default `mean`). */
   aggregation_function: AggregationFunction;
   /** `null` means Ray's default policy. */
   policy: PolicyConfig | null;
@@ -61,7 +69,9 @@ export type BackendName = "auto" | "native" | "wasm" | "webgpu";
 
 /** Our own model and request settings, carried in Ray's free-form `user_config`. */
 export interface UserConfig {
+  /** The model the replicas serve (default `resnet50`). */
   model: ModelSpec;
+  /** The inference backend (default `auto`: chosen by measurement). */
   backend: BackendName;
   /** Labels returned when the client asks for JSON without `?top=`. */
   top_k: number;
@@ -77,24 +87,33 @@ export interface UserConfig {
 
 /** `ray_actor_options`: only the resources we account for. */
 export interface RayActorOptions {
+  /** Logical CPUs a replica holds (default 1; may be a fraction or 0). */
   num_cpus: number;
+  /** GPUs a replica asks for (default 0); only written to exported Ray configs. */
   num_gpus: number;
 }
 
 /** One deployment, every field defaulted. */
 export interface DeploymentConfig {
+  /** Deployment name, unique within its application. */
   name: string;
   /** Fixed replica count; `null` when `autoscaling_config` is set. */
   num_replicas: number | null;
+  /** Most requests the router sends one replica at once (default 5). */
   max_ongoing_requests: number;
   /** -1 means unbounded. */
   max_queued_requests: number;
   /** `null` means a fixed-size deployment (`num_replicas`). */
   autoscaling_config: AutoscalingConfig | null;
+  /** Drain poll period while a replica stops, seconds (default 2). */
   graceful_shutdown_wait_loop_s: number;
+  /** Longest a stopping replica drains before it is killed, seconds (default 20). */
   graceful_shutdown_timeout_s: number;
+  /** Period of replica health checks, seconds (default 10). */
   health_check_period_s: number;
+  /** Longest a health check may take before it counts as failed, seconds (default 30). */
   health_check_timeout_s: number;
+  /** Start failures tolerated (or 3 x the target, if lower) before the deployment may be marked failed (default 20). */
   max_constructor_retry_count: number;
   /**
    * Ray Serve's `@serve.batch(max_batch_size=...)` as a deployment option: a replica runs up to
@@ -107,24 +126,35 @@ export interface DeploymentConfig {
    * request, for a batch to fill before running what it has. Used only when `max_batch_size > 1`.
    */
   batch_wait_timeout_s: number;
+  /** Resources each replica takes. */
   ray_actor_options: RayActorOptions;
+  /** This project's model and request settings. */
   user_config: UserConfig;
 }
 
 /** One application: a route prefix served by its deployments (we serve the first deployment). */
 export interface ApplicationConfig {
+  /** Application name (default `default`). */
   name: string;
+  /** URL path prefix the application is served under (default `/`). */
   route_prefix: string;
+  /** Ray's `module:attribute` of the application; kept for export, and a change counts as a code change. */
   import_path: string;
+  /** The application's deployments (the first one serves requests). */
   deployments: DeploymentConfig[];
 }
 
 /** `http_options`. `request_timeout_s: null` means no end-to-end timeout. */
 export interface HttpOptions {
+  /** Address the HTTP server binds (default 127.0.0.1). */
   host: string;
+  /** Port the HTTP server listens on (default 8000). */
   port: number;
+  /** Ray's `root_path`, parsed and kept (default ""); nothing here serves under it. */
   root_path: string;
+  /** End-to-end request timeout, seconds; `null` (default) means none. */
   request_timeout_s: number | null;
+  /** How long an idle keep-alive connection stays open, seconds (default 90). */
   keep_alive_timeout_s: number;
   /**
    * This project's own (Ray has no such field): the server behind the service, `node` (node:http,
@@ -143,7 +173,9 @@ export type HttpListenerKind = "auto" | "node" | "deno";
 
 /** A whole config file, fully defaulted. */
 export interface ServeConfig {
+  /** HTTP server settings. */
   http_options: HttpOptions;
+  /** The applications served. */
   applications: ApplicationConfig[];
   /** Absolute path of the file this was loaded from, or `null` when built in memory. */
   source_path: string | null;
