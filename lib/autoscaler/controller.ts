@@ -78,6 +78,7 @@ export interface ReconfigureResult {
   keptDelayState: boolean;
   /** Target before and after (Ray: `initial_replicas` if set, else the old target clamped). */
   fromReplicas: number;
+  /** Target after the reconfiguration, replicas. */
   toReplicas: number;
   /** The changed knobs, `name: old -> new`. */
   changes: string[];

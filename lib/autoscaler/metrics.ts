@@ -474,7 +474,9 @@ export interface MetricsSource {
  * cold-start pushes, and the controller's {@linkcode MetricsStore}.
  */
 export class MetricsPipeline implements MetricsSource {
+  /** Periods derived from the deployment's `AutoscalingConfig` (see {@linkcode pipelineTiming}). */
   readonly timing: PipelineTiming;
+  /** The controller-side store the pipeline pushes its window reports into. */
   readonly store: MetricsStore;
   #windows = new Map<string, { kind: SourceKind; window: SampleWindow }>();
   #nextRecordMs: number;

@@ -23,9 +23,16 @@ export {
   type AggregatedMetrics,
   DirectMetrics,
   MetricsPipeline,
+  type MetricsReport,
   type MetricsSample,
   type MetricsSource,
+  type MetricsStore,
+  type PackedSeries,
+  type PipelineTiming,
+  type SourceKind,
+  type TimedValue,
 } from "./metrics.ts";
+export type { AggregationFunction, AutoscalingConfig, PolicyConfig } from "../config/mod.ts";
 export {
   type AutoscalingContext,
   type AutoscalingPolicy,
