@@ -18,6 +18,7 @@ export interface Calibration {
   quick: boolean;
   /** The model and backend measured, e.g. `resnet50-seeded` on `native`. */
   model: string;
+  /** Inference backend it ran on, e.g. `native`. */
   backend: string;
   /** Load average (1, 5, 15 min) when the measurement ended: a busy machine inflates it all. */
   loadAvg: number[] | null;
@@ -36,21 +37,29 @@ export interface Calibration {
   maxSustainableQps: number;
   /** The series' latency objective for p99, ms, and the rule it came from. */
   sloMs: number;
+  /** How `sloMs` was derived, as a sentence for reports. */
   sloRule: string;
 }
 
 /** Measurements that {@link buildCalibration} turns into a calibration. */
 export interface CalibrationInput {
+  /** Model measured, e.g. `resnet50-seeded`. */
   model: string;
+  /** Inference backend it ran on, e.g. `native`. */
   backend: string;
+  /** True when measured in quick mode (few samples). */
   quick: boolean;
   /** One replica behind HTTP at concurrency 1 (ms) and how many requests it saw. */
   serviceTime: { meanMs: number; p50Ms: number; p99Ms: number; samples: number };
   /** The model alone: per-request total and preprocessing times (ms), same requests. */
   modelSamplesMs: readonly number[];
+  /** Preprocessing (decode + resize) time of the same requests, ms. */
   preprocessSamplesMs: readonly number[];
+  /** The most one replica sustained in the sweep, req/s. */
   maxSustainableQps: number;
+  /** Load average (1, 5, 15 min) when the measurement ended; null or absent when unknown. */
   loadAvg?: number[] | null;
+  /** When the measurement was taken (default: now). */
   measuredAt?: Date;
 }
 

@@ -14,3 +14,4 @@ export {
   sloFromServiceP99,
   writeCalibration,
 } from "./calibration.ts";
+export type { DurationModel, Rng } from "../duration/mod.ts";
