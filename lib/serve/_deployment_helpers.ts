@@ -11,9 +11,13 @@ import type { ReplicaReply, ReplicaState } from "./types.ts";
 
 /** The answer to one request, with where and how long it waited. */
 export interface HandledRequest {
+  /** The replica's answer. */
   reply: ReplicaReply;
+  /** Id of the replica that answered. */
   replicaId: string;
+  /** Time waiting in the router queue for a replica slot (the answering attempt), ms. */
   queueMs: number;
+  /** True when a first replica died with the request and it was retried on another. */
   retried: boolean;
 }
 

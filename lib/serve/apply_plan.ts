@@ -22,8 +22,11 @@ export type DeploymentChangeKind = "unchanged" | "lightweight" | "rolling" | "ad
 
 /** One deployment's change. */
 export interface DeploymentChange {
+  /** Name of the application the deployment belongs to. */
   application: string;
+  /** Name of the deployment. */
   deployment: string;
+  /** How it changes: in place (`lightweight`), by replacing replicas (`rolling`), added, removed or not at all. */
   kind: DeploymentChangeKind;
   /** The changed fields, `path: old -> new` (JSON values). */
   fields: string[];
@@ -31,6 +34,7 @@ export interface DeploymentChange {
 
 /** Everything an apply changes. */
 export interface ApplyPlan {
+  /** One entry per deployment of the old or new config. */
   changes: DeploymentChange[];
   /** Route prefixes that move, `app: old -> new`. */
   routes: string[];

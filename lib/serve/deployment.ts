@@ -41,10 +41,15 @@ export type AutoscalerLike = Pick<AutoscalerHandle, "status" | "stop">;
 
 /** Options of {@link Deployment}. */
 export interface DeploymentOptions {
+  /** Name of the application the deployment belongs to (a metric label). */
   appName: string;
+  /** The application's route prefix (a metric label). */
   route: string;
+  /** The logical CPUs replicas take. */
   cluster: Cluster;
+  /** What each replica is started with (model, backend, limits). */
   replicaOptions: ReplicaOptions;
+  /** Where the deployment registers its Prometheus metrics. */
   registry: Registry;
   /** Readable log lines (replica and status changes); `level` is `INFO` when omitted. */
   log?: (line: string, level?: LogLevel) => void;

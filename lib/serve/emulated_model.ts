@@ -72,9 +72,12 @@ export function emulatedDurationModel(source: EmulatedModelSource): DurationMode
 }
 
 /** What replica_handler.ts needs of a classifier. */
-interface EmulatedClassifier {
+export interface EmulatedClassifier {
+  /** Always `emulate`. */
   backend: string;
+  /** Holds for one drawn service time after the earlier calls finish; answers one fixed label. */
   classify(): Promise<{ top: LabelScore[]; preprocessMs: number; inferenceMs: number }>;
+  /** Nothing to release; resolves at once. */
   close(): Promise<void>;
 }
 

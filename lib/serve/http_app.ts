@@ -15,11 +15,15 @@ import type { ClassifyRequest, ClassifyResult, ServeStatusJson } from "./types.t
 
 /** What the HTTP layer needs of the running application. */
 export interface HttpAppContext {
+  /** Name of the application (a metric label). */
   appName: string;
   /** Normalised route prefix: `/` or `/something` (no trailing slash). */
   routePrefix: string;
+  /** The deployment that handles the requests. */
   deployment: Deployment;
+  /** Where the HTTP metrics are registered. */
   registry: Registry;
+  /** The whole `/api/status` document, now. */
   status(): ServeStatusJson;
   /** The application's status alone (cheap; for health checks). */
   applicationStatus(): { status: string; message: string };

@@ -82,8 +82,11 @@ interface AppRuntime {
 
 /** A route of the HTTP proxy: longest prefix first. */
 export interface AppRoute {
+  /** Normalised route prefix: `/` or `/something` (no trailing slash). */
   routePrefix: string;
+  /** Name of the application served under the prefix. */
   appName: string;
+  /** The application's HTTP handler. */
   handler: (req: Request) => Promise<Response>;
 }
 

@@ -31,26 +31,34 @@ export const LATENCY_BUCKETS_MS: readonly number[] = [
   600000,
 ];
 
-type Kind = "counter" | "gauge" | "histogram";
+/** Prometheus metric type of a {@link Metric}. */
+export type MetricKind = "counter" | "gauge" | "histogram";
 
 /** One labelled series of a metric, updated without any lookup (cache it on hot paths). */
 export interface Series {
+  /** Label values, in the order of the metric's label names. */
   labels: string[];
+  /** Current value of a counter or gauge (unused by histograms). */
   value: number;
+  /** Histogram only: per bound of `bucketsMs`, observations <= it (cumulative, like `le`). */
   buckets?: number[];
+  /** Histogram only: sum of the observed values. */
   sum?: number;
+  /** Histogram only: number of observations. */
   count?: number;
 }
 
 /** One metric family: a name, help text, label names and one series per label combination. */
 export class Metric {
+  /** The metric's series, keyed by their joined label values. */
   readonly series = new Map<string, Series>();
   /** Called before rendering, to refresh gauges computed from live state. */
   collect?: () => void;
 
+  /** A metric family; `bucketsMs` (histogram bucket bounds) default to {@link LATENCY_BUCKETS_MS}. */
   constructor(
     readonly name: string,
-    readonly kind: Kind,
+    readonly kind: MetricKind,
     readonly help: string,
     readonly labelNames: readonly string[],
     readonly bucketsMs: readonly number[] = LATENCY_BUCKETS_MS,

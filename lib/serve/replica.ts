@@ -59,9 +59,9 @@ export class Replica {
   /** Requests assigned to this replica and not finished (maintained by the router). */
   ongoing = 0;
   /** The router's bookkeeping (lib/fleet): position in its routable list, or -1. */
-  routablePos = -1;
+  routablePos: number = -1;
   /** The router's bookkeeping: position in its list of replicas with a free slot, or -1. */
-  freePos = -1;
+  freePos: number = -1;
   /** Unix ms when the replica was asked for (the replica set stamps the lifecycle times). */
   requestedAtMs: number = Date.now();
   /** Unix ms when it got its CPUs and began starting. */

@@ -105,6 +105,7 @@ export interface StartServeOptions {
 export interface ServeHandle {
   /** Base URL, e.g. `http://127.0.0.1:8000`. */
   readonly url: string;
+  /** The port the service listens on (the one the OS chose when asked for 0). */
   readonly port: number;
   /** The first application's name. */
   readonly appName: string;

@@ -17,6 +17,7 @@ export type ImageSource =
 
 /** One classification request as a replica sees it. */
 export interface ClassifyRequest {
+  /** Where the image comes from. */
   source: ImageSource;
   /** How many labels to return (>= 1). */
   top: number;
@@ -24,21 +25,29 @@ export interface ClassifyRequest {
 
 /** One label with its probability. */
 export interface LabelScore {
+  /** ImageNet class id (0-999). */
   index: number;
+  /** Class name of `index`. */
   label: string;
+  /** Softmax probability, 0-1. */
   probability: number;
 }
 
 /** A successful classification. */
 export interface ClassifyResult {
+  /** Best labels first, at most the request's `top`. */
   top: LabelScore[];
+  /** Time getting the image bytes (URI fetch or size check), ms. */
   fetchMs: number;
+  /** Time decoding and resizing the image, ms. */
   preprocessMs: number;
+  /** Time running the model, ms. */
   inferenceMs: number;
 }
 
 /** A request-level failure with the HTTP status it maps to. */
 export interface RequestFailure {
+  /** HTTP status the failure maps to (4xx for bad input, 5xx for server-side failures). */
   status: number;
   /** Short machine-readable reason, e.g. `image_fetch_failed`. */
   error: string;
@@ -65,21 +74,31 @@ export type ReplicaModel =
  * benchmark JSON's `backend/threads`).
  */
 export interface EmulatedModelSource {
+  /** Inline spec (`lognormal:45,80`), or the spec naming a file whose text is `fileText`. */
   spec: string;
+  /** Text of the file the spec names, read by the main thread. */
   fileText?: string;
+  /** Name of that file, for messages. */
   source?: string;
+  /** Which `backend/threads` entry of a benchmark JSON to use. */
   select?: string;
 }
 
 /** Everything a replica needs to start. */
 export interface ReplicaOptions {
+  /** The model to load. */
   model: ReplicaModel;
+  /** Inference backend (`user_config.backend`). */
   backend: BackendName;
   /** Inference threads: max(1, floor(num_cpus)). */
   threads: number;
+  /** Largest image body or download accepted, bytes (`user_config.max_image_bytes`). */
   maxImageBytes: number;
+  /** Largest decoded image accepted, pixels (`user_config.max_image_pixels`). */
   maxImagePixels: number;
+  /** Time allowed for fetching an image URI, ms (`user_config.image_fetch_timeout_s` x 1000). */
   imageFetchTimeoutMs: number;
+  /** Hosts that may be fetched even if they resolve to private ranges (`user_config.allowed_image_hosts`). */
   allowedImageHosts: string[];
   /**
    * Request batching (`max_batch_size`, `batch_wait_timeout_s`); absent or `maxBatchSize: 1`
@@ -98,11 +117,15 @@ export interface ReplicaOptions {
 
 /** Minimal description of the served model, as `/api/status` shows it. */
 export interface ModelInfo {
+  /** Model name, e.g. `resnet50`. */
   name: string;
+  /** True for pretrained weights; false for the seeded build and the no-op model. */
   pretrained: boolean;
+  /** True when the predicted labels mean something; false for seeded weights and the no-op model. */
   labels_meaningful: boolean;
   /** True for the emulated model (`emulate:SPEC`): replicas hold requests and compute nothing. */
   emulated?: boolean;
+  /** Backend a replica reports using; before one does, the configured backend (ONNX) or the model kind. */
   backend: string;
   /**
    * What `backend: auto` measured and chose on the first running replica: the backend, where the
@@ -165,9 +188,13 @@ export type ApplicationStatus =
 
 /** One replica in `/api/status`. */
 export interface ReplicaStatusJson {
+  /** Id of the replica. */
   replica_id: string;
+  /** Lifecycle state. */
   state: ReplicaState;
+  /** Requests assigned to it and not finished. */
   ongoing_requests: number;
+  /** Logical CPUs it holds (`ray_actor_options.num_cpus`). */
   num_cpus: number;
   /** Unix ms when the replica was asked for. */
   requested_at_ms: number;
@@ -183,14 +210,23 @@ export interface ReplicaStatusJson {
 
 /** One deployment in `/api/status`. */
 export interface DeploymentStatusJson {
+  /** Current deployment status. */
   status: DeploymentStatus;
+  /** What caused the status, e.g. `CONFIG_UPDATE_STARTED` or `AUTOSCALING`. */
   status_trigger: string;
+  /** Readable explanation of the status. */
   message: string;
+  /** Replicas the deployment is aiming for. */
   target_replicas: number;
+  /** Replica count per lifecycle state. */
   replica_states: Record<ReplicaState, number>;
+  /** Requests executing on its replicas. */
   ongoing_requests: number;
+  /** Requests waiting in the router queue. */
   queued_requests: number;
+  /** Every replica in the set, STOPPING ones included. */
   replicas: ReplicaStatusJson[];
+  /** The attached autoscaler's status (lib/autoscaler's `AutoscalerStatus`), or null when none. */
   autoscaler: unknown | null;
   /** The config version new replicas run (see {@linkcode ReplicaStatusJson.version}). */
   version?: number;
@@ -202,8 +238,11 @@ export interface DeploymentStatusJson {
 export interface ConfigEventJson {
   /** Unix ms. */
   time_ms: number;
+  /** Name of the application. */
   application: string;
+  /** Name of the deployment. */
   deployment: string;
+  /** How it changed (see lib/serve's `DeploymentChangeKind`). */
   kind: "unchanged" | "lightweight" | "rolling" | "added" | "removed";
   /** The changed fields (`path: old -> new`), or what happened. */
   summary: string;
@@ -211,6 +250,7 @@ export interface ConfigEventJson {
 
 /** The whole `/api/status` document. */
 export interface ServeStatusJson {
+  /** Each application by name: its status, route prefix, last deploy time (Unix s) and deployments. */
   applications: Record<string, {
     status: ApplicationStatus;
     message: string;
@@ -218,7 +258,9 @@ export interface ServeStatusJson {
     last_deployed_time_s: number;
     deployments: Record<string, DeploymentStatusJson>;
   }>;
+  /** The model the replicas serve. */
   model: ModelInfo;
+  /** Logical CPUs of the cluster and those held by replicas. */
   cluster: { num_cpus: number; cpus_used: number };
   /** Recent config changes, oldest first (marked on the dashboard's charts). */
   config_events?: ConfigEventJson[];
