@@ -17,7 +17,9 @@ import {
 
 /** A deployment's series as the page receives it. */
 export interface DeploymentSeriesJson {
+  /** Name of the application the deployment belongs to. */
   app: string;
+  /** Name of the deployment. */
   deployment: string;
   /** Unix ms of the first tick the deployment was missing from the status; null while present. */
   removed_ms: number | null;

@@ -38,6 +38,7 @@ export interface DashboardOptions {
 export interface DashboardHandle {
   /** e.g. `http://127.0.0.1:8265`. */
   readonly url: string;
+  /** The port the dashboard listens on (the one the OS chose when asked for 0). */
   readonly port: number;
   /** Connected pages. */
   readonly clients: number;
