@@ -18,6 +18,7 @@ export interface CarryRow {
   knob: string;
   /** The config's value, as text. */
   value: string;
+  /** How the knob travelled (verbatim, mapped, approximated or lost). */
   status: CarryStatus;
   /** Where it went (`autoscaling.knative.dev/window: "30s"`), or `-`. */
   target: string;

@@ -23,9 +23,11 @@ export type CompareEngine = "ray" | "knative" | "keda";
 
 /** One simulated variant of the config. */
 export interface EngineVariant {
+  /** The engine whose scaling this variant predicts. */
   engine: CompareEngine;
   /** Table and legend label, e.g. `knative (KPA)`. */
   label: string;
+  /** The config with the engine's scaling emulated by a policy (`ray`: unchanged). */
   config: ServeConfig;
 }
 
@@ -102,29 +104,41 @@ export function engineVariants(config: ServeConfig): EngineVariant[] {
 
 /** One row of the comparison. */
 export interface CompareRow {
+  /** The variant's label, e.g. `knative (KPA)`. */
   label: string;
+  /** The engine predicted. */
   engine: CompareEngine;
   /** Mean target replicas over the run. */
   meanReplicas: number;
+  /** Highest target replicas over the run. */
   maxReplicas: number;
   /** Seconds from the load's first rise to the first upscale (null: never scaled up). */
   scaleUpLagS: number | null;
+  /** p99 latency over the run, ms (null without requests). */
   p99Ms: number | null;
   /** Share of seconds whose p99 met the SLO (0..1). */
   slaCompliance: number | null;
+  /** Replicas holding CPUs integrated over the run, replica-hours. */
   replicaHours: number;
+  /** Failed requests. */
   failures: number;
+  /** Requests recorded (failures included). */
   requests: number;
 }
 
 /** What {@linkcode compareEngines} returns. */
 export interface CompareResult {
+  /** One row per engine variant (ray, then knative and keda when autoscaling). */
   rows: CompareRow[];
+  /** Each variant's run as read back from its `_stats_history.csv`. */
   runs: RunData[];
+  /** Each variant's simulation summary. */
   summaries: SimulationSummary[];
+  /** Each variant's run summary (SLA compliance against `sloMs`). */
   runSummaries: RunSummary[];
   /** Seconds at which the load first rose above its first stage. */
   loadRiseS: number;
+  /** p99 objective of the SLA column, ms. */
   sloMs: number;
 }
 
@@ -134,6 +148,7 @@ export interface CompareOptions {
   outDir: string;
   /** File-name stem (the config's name). */
   name: string;
+  /** Random seed of the simulations (default 1). */
   seed?: number;
   /** p99 objective of the SLA column, ms (default 500, as `deno task visualize`). */
   sloMs?: number;

@@ -25,14 +25,23 @@ export const IN_FLIGHT_METRIC = "ray_serve_num_ongoing_http_requests";
 
 /** The mapping of one deployment onto KEDA/HPA. */
 export interface KedaMapping {
+  /** `minReplicaCount`: `min_replicas` (or `num_replicas`, default 1, when fixed). */
   minReplicas: number;
+  /** `maxReplicaCount`: `max_replicas` (or `num_replicas`, default 1, when fixed). */
   maxReplicas: number;
+  /** The Deployment's starting `replicas`: `initial_replicas`, else the minimum. */
   initialReplicas: number;
+  /** Per-pod in-flight requests the HPA aims for (`AverageValue`): `target_ongoing_requests`, 2 when fixed. */
   threshold: number;
+  /** Range of the query's `avg_over_time`, seconds: `look_back_period_s` rounded, at least 1 (30 when fixed). */
   rangeS: number;
+  /** KEDA `pollingInterval`, seconds: `metrics_interval_s` rounded, at least 1 (30 when fixed). */
   pollingIntervalS: number;
+  /** KEDA `cooldownPeriod`, seconds: `downscale_to_zero_delay_s ?? downscale_delay_s` (300 when fixed). */
   cooldownPeriodS: number;
+  /** The HPA `behavior`: scale-up and scale-down stabilization windows from the delays, and rate policies. */
   behavior: Record<string, unknown>;
+  /** The per-knob carried-over/lost table. */
   rows: CarryRow[];
   /** `policy_kwargs` of `policy: hpa` for the same knobs. */
   hpaKwargs: Record<string, unknown>;

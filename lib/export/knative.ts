@@ -17,12 +17,17 @@ export const KNATIVE_PREFIX = "autoscaling.knative.dev/";
 
 /** The mapping of one deployment onto Knative. */
 export interface KnativeMapping {
+  /** The `autoscaling.knative.dev/*` annotations of the revision template. */
   annotations: Record<string, string>;
+  /** The revision's `containerConcurrency`: `max_ongoing_requests`, capped at 1000. */
   containerConcurrency: number;
+  /** The per-knob carried-over/lost table. */
   rows: CarryRow[];
   /** `policy_kwargs` of `policy: knative-kpa` for the same knobs. */
   kpaKwargs: Record<string, number>;
+  /** `min-scale` annotation: `min_replicas` (or `num_replicas` when fixed). */
   minScale: number;
+  /** `max-scale` annotation: `max_replicas` (or `num_replicas` when fixed). */
   maxScale: number;
 }
 

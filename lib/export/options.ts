@@ -65,7 +65,9 @@ export interface ExportFile {
 
 /** What an export returns. */
 export interface ExportResult {
+  /** The engine exported to. */
   target: ExportTarget;
+  /** The files written, in order. */
   files: ExportFile[];
   /** The per-knob table. */
   carry: CarryRow[];

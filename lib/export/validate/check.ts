@@ -145,7 +145,11 @@ function coreIssues(m: Doc, doc: number): ManifestIssue[] {
 }
 
 /** Checks one parsed manifest (document `doc` of its file). */
-export function checkManifest(m: Doc, doc: number, options: CheckOptions): ManifestIssue[] {
+export function checkManifest(
+  m: Record<string, unknown>,
+  doc: number,
+  options: CheckOptions,
+): ManifestIssue[] {
   if (m === null || typeof m !== "object" || Array.isArray(m)) {
     return [{ doc, path: "", message: "must be a mapping (a Kubernetes object)", rule: "kind" }];
   }

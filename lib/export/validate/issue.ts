@@ -15,6 +15,7 @@ export interface ManifestIssue {
   path: string;
   /** What was wrong and what would be right. */
   message: string;
+  /** Which check found it. */
   rule: IssueRule;
 }
 
