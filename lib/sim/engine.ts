@@ -66,7 +66,9 @@ type DefaultedOption =
 
 /** The simulator core. Create, then `run()` once. */
 export class SimEngine {
+  /** The virtual clock the simulation runs on (ms since virtual time 0). */
   readonly clock: VirtualClock;
+  /** Every replica the engine made, in creation order (stopped ones included). */
   readonly replicas: SimReplica[] = [];
   #q: EventQueue;
   #o: SimEngineOptions & Required<Pick<SimEngineOptions, DefaultedOption>>;

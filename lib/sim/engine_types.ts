@@ -23,7 +23,9 @@ export interface SimReplica extends ManagedReplica {
   gen: number;
   /** Requests assigned but not yet executing: a FIFO ring of `max_ongoing_requests` slots. */
   localQueue: Int32Array;
+  /** Ring index of the oldest request in `localQueue`. */
   localHead: number;
+  /** Requests held in `localQueue`. */
   localCount: number;
 }
 
@@ -31,12 +33,15 @@ export interface SimReplica extends ManagedReplica {
 export interface SimDeploymentSettings {
   /** Replicas at t = 0, all RUNNING (a load test starts after the deploy finished). */
   initialReplicas: number;
+  /** `max_ongoing_requests`: most requests the router assigns one replica. */
   maxOngoingRequests: number;
   /** -1 = unbounded. */
   maxQueuedRequests: number;
   /** `ray_actor_options.num_cpus` per replica. */
   numCpusPerReplica: number;
+  /** `graceful_shutdown_wait_loop_s`: drain poll period, seconds. */
   gracefulShutdownWaitLoopS: number;
+  /** `graceful_shutdown_timeout_s`: longest drain before a stopping replica is killed, seconds. */
   gracefulShutdownTimeoutS: number;
   /** End-to-end timeout (`http_options.request_timeout_s`), `null` = none. */
   requestTimeoutS: number | null;
@@ -48,12 +53,19 @@ export interface SecondSnapshot {
   second: number;
   /** Epoch ms of the snapshot. */
   epochMs: number;
+  /** Replicas the deployment aims for. */
   targetReplicas: number;
+  /** Replicas RUNNING. */
   runningReplicas: number;
+  /** Replicas STARTING. */
   startingReplicas: number;
+  /** Replicas PENDING_ALLOCATION (waiting for CPUs). */
   pendingReplicas: number;
+  /** Replicas STOPPING (draining). */
   stoppingReplicas: number;
+  /** Requests assigned to replicas and not finished. */
   totalOngoingRequests: number;
+  /** Requests waiting in the router queue. */
   queuedRequests: number;
   /** Closed loop: users running; open loop: requests in flight (the runner's User Count). */
   users: number;
@@ -80,8 +92,11 @@ export type SimController = (
 
 /** Everything the engine needs. */
 export interface SimEngineOptions {
+  /** The deployment simulated. */
   deployment: SimDeploymentSettings;
+  /** What sends the requests. */
   load: LoadModel;
+  /** Service time of one request on a replica. */
   serviceTime: DurationModel;
   /** Time from CPUs allocated to RUNNING (default fixed 2 s). */
   startupTime?: DurationModel;
@@ -97,6 +112,7 @@ export interface SimEngineOptions {
    * (the reply's way back to the main thread, as the router counts it ongoing); default 0.
    */
   requestOverheadInSlotShare?: number;
+  /** Seed of the random streams (default 1): same seed, same run. */
   seed?: number;
   /** Cluster logical CPUs for allocation (default unbounded). */
   clusterCpus?: number;
@@ -130,6 +146,7 @@ export interface SimEngineOptions {
    * a sample from landing on the very instant a stage's users arrive.
    */
   controllerStartMs?: number;
+  /** Receives requests, per-second snapshots and progress as the run goes. */
   observer?: SimObserver;
   /** Simulated seconds between `progress` calls (default 10). */
   progressEveryS?: number;
@@ -141,8 +158,11 @@ export interface SimQueueStats {
   arrivals: number;
   /** Requests that completed successfully (and arrived after the warm-up). */
   completed: number;
+  /** Requests that failed, any kind (rejected and timed-out included). */
   failed: number;
+  /** Requests rejected because the router queue was full (503). */
   rejected: number;
+  /** Requests that hit the server or client timeout. */
   timedOut: number;
   /** Mean time from arrival to start of service, completed requests, ms. */
   meanWaitMs: number;
@@ -158,19 +178,27 @@ export interface SimQueueStats {
 
 /** One change of the target replica count. */
 export interface TargetChange {
+  /** When the target changed, seconds since the start. */
   elapsedS: number;
+  /** Target replicas before the change. */
   from: number;
+  /** Target replicas after the change. */
   to: number;
 }
 
 /** What a finished simulation returns. */
 export interface SimEngineResult {
+  /** Simulated duration, seconds. */
   durationS: number;
+  /** Queueing statistics after the warm-up. */
   queue: SimQueueStats;
   /** Sum over time of replicas holding resources (STARTING, RUNNING, STOPPING), seconds. */
   replicaSeconds: number;
+  /** Largest router queue seen, requests. */
   maxQueued: number;
+  /** Most replicas RUNNING at once. */
   maxRunning: number;
+  /** Every change of the target replica count, in order. */
   targetChanges: TargetChange[];
   /** Events processed (for throughput figures). */
   events: number;

@@ -52,21 +52,31 @@ export const TUTORIAL_FIDELITY_TARGETS: FidelityTargets = {
 export interface FidelityRun {
   /** RUNNING replicas by whole second since the start ({@linkcode runningBySecond}). */
   running: ReadonlyMap<number, number>;
+  /** Median latency, ms (null when unknown). */
   p50Ms: number | null;
+  /** p99 latency, ms (null when unknown). */
   p99Ms: number | null;
+  /** Requests recorded. */
   requests: number;
 }
 
 /** The comparison of one case. */
 export interface FidelityScore {
+  /** Seconds present in both runs' RUNNING series. */
   secondsCompared: number;
   /** Share of compared seconds with RUNNING replicas within 1 (null: none compared). */
   shareWithin1: number | null;
+  /** Share of compared seconds with equal RUNNING replicas (null: none compared). */
   shareExact: number | null;
+  /** Mean absolute difference in RUNNING replicas over compared seconds (null: none compared). */
   meanAbsDiff: number | null;
+  /** Most RUNNING replicas in the real run. */
   realMaxRunning: number;
+  /** Most RUNNING replicas in the simulation. */
   simMaxRunning: number;
+  /** Simulated p50 vs real, `|sim - real| / real` (null when either is missing or real is 0). */
   p50RelError: number | null;
+  /** Simulated p99 vs real, `|sim - real| / real` (null when either is missing or real is 0). */
   p99RelError: number | null;
   /** Every target met. */
   met: boolean;

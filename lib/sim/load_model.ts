@@ -7,6 +7,7 @@ import type { Rng } from "../duration/mod.ts";
 
 /** Closed-loop load: users who send a request, wait for the answer, then wait `waitTimeS`. */
 export interface ClosedLoopLoad {
+  /** Closed loop: users waiting for each answer. */
   kind: "closed";
   /** Users that should be running at `elapsedS` (the load generator's `userCountAt`). */
   usersAt: (elapsedS: number) => number;
@@ -20,12 +21,15 @@ export interface ClosedLoopLoad {
 
 /** One Poisson stage: until `endS` (seconds since the start), arrivals at `rate`/s. */
 export interface RateStage {
+  /** End of the stage, seconds since the start. */
   endS: number;
+  /** Mean arrivals per second during the stage. */
   rate: number;
 }
 
 /** Open-loop load: arrivals that do not wait for responses. */
 export interface OpenLoopLoad {
+  /** Open loop: arrivals independent of the answers. */
   kind: "open";
   /** End of the load, seconds. */
   durationS: number;

@@ -148,22 +148,29 @@ export interface SimulationSummary {
   name: string;
   /** Requests recorded (failures included). */
   requests: number;
+  /** Failed requests (by kind in `failuresByKind`). */
   failures: number;
   /** Failures by kind. */
   failuresByKind: Record<SimErrorKind, number>;
   /** Latency percentiles over all recorded requests (HDR histogram, 3 significant digits), ms. */
   p50Ms: number | null;
+  /** p90 latency, ms. */
   p90Ms: number | null;
+  /** p99 latency, ms. */
   p99Ms: number | null;
+  /** Mean latency over all recorded requests, ms. */
   meanMs: number;
+  /** Slowest recorded request, ms (null without requests). */
   maxMs: number | null;
   /** Open loop: arrivals dropped because `max_in_flight` requests were in flight. */
   dropped: number;
   /** Largest router queue seen. */
   maxQueued: number;
+  /** Most replicas RUNNING at once. */
   maxRunning: number;
   /** Replicas holding CPUs (STARTING, RUNNING, STOPPING) integrated over time. */
   replicaSeconds: number;
+  /** `replicaSeconds` / 3600. */
   replicaHours: number;
   /** Replica-hours per 1,000 requests (`null` without requests). */
   replicaHoursPer1000: number | null;
@@ -179,6 +186,7 @@ export interface SimulationSummary {
 
 /** What {@linkcode simulate} returns. */
 export interface SimulationResult {
+  /** The run's comparison figures. */
   summary: SimulationSummary;
   /** Every scaling decision the controller made (empty for a fixed-size deployment). */
   decisions: ScalingDecision[];
