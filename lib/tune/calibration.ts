@@ -16,7 +16,9 @@ export const CALIBRATION_PATHS = [
 
 /** A calibration's service time and the file it came from. */
 export interface CalibrationSource {
+  /** The service-time spec (`serviceTimeSpec`, or the older `service_time`). */
   spec: string;
+  /** The calibration file it was read from. */
   path: string;
 }
 

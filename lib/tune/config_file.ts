@@ -15,10 +15,15 @@ import type { SensitivityRow } from "./tune.ts";
 
 /** Options of {@linkcode recommendedConfigYaml}. */
 export interface RecommendedConfigOptions {
+  /** The recommended knob values written into the config. */
   knobs: Knobs;
+  /** The recommendation's score, quoted in the header. */
   score: Score;
+  /** The SLOs it was tuned for, quoted in the header. */
   slos: readonly Slo[];
+  /** The search space, quoted in the header. */
   space: SearchSpace;
+  /** The sensitivity rows, quoted in the header. */
   sensitivity: readonly SensitivityRow[];
   /** Header lines: how it was found (command, traffic, service time, scenarios). */
   provenance: readonly string[];

@@ -25,16 +25,23 @@ export interface EvalContext {
 export interface EvalJob {
   /** Position in the batch (results come back in this order). */
   index: number;
+  /** The config to simulate (knobs already applied). */
   config: ServeConfig;
+  /** Simulation seed. */
   seed: number;
+  /** Change to the base traffic (load factor, spike). */
   perturbation: Perturbation;
 }
 
 /** The figures of one evaluation. */
 export interface EvalResult extends ScenarioFigures {
+  /** The job's position in the batch. */
   index: number;
+  /** Requests recorded. */
   requests: number;
+  /** Failed requests. */
   failures: number;
+  /** Replicas holding CPUs integrated over the run, replica-hours. */
   replicaHours: number;
   /** Wall-clock ms of the simulation. */
   wallMs: number;
@@ -42,8 +49,11 @@ export interface EvalResult extends ScenarioFigures {
 
 /** Duration models parsed once per context. */
 export interface PreparedContext {
+  /** The context the models were parsed from. */
   context: EvalContext;
+  /** Parsed `serviceTimeSpec`. */
   serviceTime: DurationModel;
+  /** Parsed `startupTimeSpec`; undefined when none was given (the simulator's default). */
   startupTime: DurationModel | undefined;
 }
 

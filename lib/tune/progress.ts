@@ -26,7 +26,9 @@ export function formatEta(seconds: number): string {
 
 /** A progress callback `(phase, done, total)`, and `end()` to finish the line. */
 export interface ProgressBar {
+  /** Shows `done` of `total` for `phase`. */
   update(phase: string, done: number, total: number): void;
+  /** Finishes the progress line. */
   end(): void;
 }
 

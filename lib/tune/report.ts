@@ -72,6 +72,7 @@ function knobCells(k: Knobs): string[] {
 
 /** What the tables need besides the result. */
 export interface TableOptions {
+  /** The SLOs the candidates are checked against (the first is the primary one). */
   slos: readonly Slo[];
   /** Cost columns (default replica-hours only, 1 CPU per replica). */
   cost?: CostOptions;
@@ -111,10 +112,15 @@ export function dominates(a: Score, b: Score): boolean {
 
 /** A compared config's verdict against the tuned candidates. */
 export interface ComparisonRow {
+  /** The compared config's name (its file name without `.yaml`). */
   name: string;
+  /** Its mean replica-hours over the base-traffic scenarios. */
   replicaHours: number;
+  /** Its worst value of the primary SLO's metric over the scenarios. */
   primaryWorst: number;
+  /** Scenarios on which it met every SLO. */
   scenariosMet: number;
+  /** Scenarios it was run on. */
   scenariosRun: number;
   /** Met every SLO on every scenario. */
   meets: boolean;

@@ -13,7 +13,9 @@ import type { Perturbation } from "./traffic.ts";
 export interface Scenario {
   /** Label: `seed 3`, `x1.2`, `spike`. */
   name: string;
+  /** Simulation seed. */
   seed: number;
+  /** Change to the base traffic (load factor, spike). */
   perturbation: Perturbation;
   /** Base traffic (its replica-hours count towards the cost). */
   base: boolean;
@@ -21,8 +23,11 @@ export interface Scenario {
 
 /** The figures one evaluation returns. */
 export interface Outcome extends ScenarioFigures {
+  /** Replicas holding CPUs integrated over the run, replica-hours. */
   replicaHours: number;
+  /** Requests recorded. */
   requests: number;
+  /** Failed requests. */
   failures: number;
 }
 
@@ -30,6 +35,7 @@ export interface Outcome extends ScenarioFigures {
 export interface Candidate {
   /** Order of creation (stable across runs for a seed). */
   id: number;
+  /** The candidate's knob values. */
   knobs: Knobs;
   /** Where it came from: `explore`, `refine`, or a config file name. */
   origin: string;
@@ -64,6 +70,7 @@ export interface Score {
 export interface ScoringContext {
   /** The scenario list (outcome i belongs to scenario i). */
   scenarios: readonly Scenario[];
+  /** The SLOs (the first is the primary one). */
   slos: readonly Slo[];
 }
 
@@ -99,7 +106,9 @@ export function scoreCandidate(c: Pick<Candidate, "outcomes">, context: ScoringC
 
 /** A point for the Pareto front: lower is better on both axes. */
 export interface FrontPoint {
+  /** Cost axis, e.g. replica-hours. */
   cost: number;
+  /** Metric axis, e.g. the primary SLO's worst value. */
   metric: number;
 }
 

@@ -22,7 +22,9 @@ import { KNOB_NAMES, type Knobs, knobsAt, knobsKey, type SearchSpace, unitOf } f
 
 /** One evaluation the search asks for. */
 export interface EvalRequest {
+  /** Knob values to simulate. */
   knobs: Knobs;
+  /** The scenario to simulate them on. */
   scenario: Scenario;
 }
 
@@ -34,7 +36,9 @@ export type BatchEvaluator = (
 
 /** Options of {@linkcode search}. */
 export interface SearchOptions {
+  /** The knobs and their ranges to search. */
   space: SearchSpace;
+  /** The SLOs a candidate must meet (the first is the primary one). */
   slos: readonly Slo[];
   /** Scenario 0 is the one every candidate is first scored on. */
   scenarios: readonly Scenario[];
@@ -42,6 +46,7 @@ export interface SearchOptions {
   budget: number;
   /** Seed of the search's own random choices. */
   seed: number;
+  /** Runs the simulations the search asks for. */
   evaluate: BatchEvaluator;
   /** Called after every finished evaluation: (spent so far, budget). */
   onProgress?: (spent: number, budget: number) => void;
@@ -51,7 +56,9 @@ export interface SearchOptions {
 
 /** What {@linkcode search} returns. */
 export interface SearchResult {
+  /** Every candidate created, by id. */
   candidates: Candidate[];
+  /** The score of each candidate (same index). */
   scores: Score[];
   /** Evaluations spent (<= budget). */
   spent: number;

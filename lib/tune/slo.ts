@@ -11,7 +11,9 @@ export type SloMetric = "p50" | "p90" | "p99" | "mean" | "fail_ratio";
 
 /** One objective: `metric op limit`. */
 export interface Slo {
+  /** The figure bounded. */
   metric: SloMetric;
+  /** Strict or inclusive bound. */
   op: "<" | "<=";
   /** Milliseconds for latencies, a fraction for `fail_ratio`. */
   limit: number;
@@ -21,9 +23,13 @@ export interface Slo {
 
 /** The figures of one scenario an SLO is checked against. */
 export interface ScenarioFigures {
+  /** Median latency, ms (null without requests). */
   p50Ms: number | null;
+  /** p90 latency, ms (null without requests). */
   p90Ms: number | null;
+  /** p99 latency, ms (null without requests). */
   p99Ms: number | null;
+  /** Mean latency, ms. */
   meanMs: number;
   /** Failed (or dropped) requests / requests sent. */
   failRatio: number;

@@ -34,11 +34,15 @@ import { BASE_PERTURBATION, standardPerturbations } from "./traffic.ts";
 export interface TuneOptions {
   /** The base config: everything but the knobs comes from it. */
   config: ServeConfig;
+  /** The load to tune for. */
   shape: LoadShape;
+  /** The SLOs the recommendation must meet (the first is the primary one). */
   slos: readonly Slo[];
+  /** The knobs and their ranges to search. */
   space: SearchSpace;
   /** Service time spec for every simulation. */
   serviceTimeSpec: string;
+  /** Replica startup-time spec (default: the simulator's). */
   startupTimeSpec?: string | null;
   /** Evaluations for the search (comparison and sensitivity come on top). */
   budget: number;
@@ -58,15 +62,21 @@ export interface TuneOptions {
 
 /** A compared config's result. */
 export interface ComparedConfig {
+  /** Its name (the file name without `.yaml`). */
   name: string;
+  /** The config, with the base config's model. */
   config: ServeConfig;
+  /** Its outcome per scenario, in scenario order. */
   outcomes: Outcome[];
+  /** Its score over all scenarios. */
   score: Score;
 }
 
 /** One knob moved one step either way from the recommendation. */
 export interface SensitivityRow {
+  /** The knob moved. */
   knob: KnobName;
+  /** The recommendation's value of the knob. */
   value: number;
   /** The neighbour's value. */
   moved: number;
@@ -80,13 +90,19 @@ export interface SensitivityRow {
 
 /** What {@linkcode runTune} returns. */
 export interface TuneResult {
+  /** Every scenario finalists are scored on (base seeds first, then the perturbations). */
   scenarios: Scenario[];
+  /** The search's candidates, scores, recommendation and front. */
   search: SearchResult;
+  /** The compared configs' results. */
   compared: ComparedConfig[];
+  /** Sensitivity of the recommendation (empty when skipped). */
   sensitivity: SensitivityRow[];
   /** Evaluations spent in all (search + comparison + sensitivity). */
   evaluations: number;
+  /** Wall-clock time of the whole run, ms. */
   wallMs: number;
+  /** Worker threads the simulations ran on (0: in-process). */
   workers: number;
 }
 

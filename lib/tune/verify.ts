@@ -48,6 +48,7 @@ export interface VerifyOptions {
   startupTimeSpec?: string | null;
   /** Seeds of the prediction. */
   seeds: readonly number[];
+  /** Port the deployment under test is served on (127.0.0.1). */
   port: number;
   /** Run files go here. */
   outDir: string;
@@ -65,22 +66,33 @@ export interface VerifyFigures {
   overheadMs: number;
   /** The run's control-loop phase the prediction used, ms into the load (null: not measured). */
   controlLoopStartMs: number | null;
+  /** Medians over the seeds of the simulated run, overhead added once probed: p99 ms, failures, requests, replica-hours. */
   predicted: { p99Ms: number; failures: number; requests: number; replicaHours: number };
+  /** The real run's figures (p99 ms, null when unknown; replica-hours from its `_replicas.csv`). */
   measured: { p99Ms: number | null; failures: number; requests: number; replicaHours: number };
   /** |measured - predicted| / predicted. */
   p99Error: number | null;
+  /** |measured - predicted| / predicted replica-hours (Infinity when predicted is 0). */
   replicaHoursError: number;
+  /** Both errors within {@linkcode VERIFY_TOLERANCE}. */
   withinTolerance: boolean;
+  /** The model served, e.g. `emulate:lognormal:45,80`. */
   model: string;
+  /** Logical CPUs given to the deployment: max_replicas x num_cpus + 1, at least 2. */
   cpus: number;
+  /** `/proc/loadavg` (1, 5, 15 min) before and after the run, `before -> after`. */
   loadavg: string;
+  /** Prefix of the run's result files (`<prefix>_stats.csv`, ...). */
   files: { prefix: string };
 }
 
 /** What {@linkcode verifyRecommendation} returns. */
 export interface VerifyResult {
+  /** The figures in full. */
   figures: VerifyFigures;
+  /** Readable report: the method sentence and the predicted/measured table. */
   table: string;
+  /** Both errors within {@linkcode VERIFY_TOLERANCE}. */
   withinTolerance: boolean;
 }
 
