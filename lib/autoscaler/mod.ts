@@ -32,7 +32,6 @@ export {
   type SourceKind,
   type TimedValue,
 } from "./metrics.ts";
-export type { AggregationFunction, AutoscalingConfig, PolicyConfig } from "../config/mod.ts";
 export {
   type AutoscalingContext,
   type AutoscalingPolicy,

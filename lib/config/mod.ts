@@ -9,7 +9,20 @@
  *
  * @module
  */
-export type * from "./types.ts";
+export type {
+  AggregationFunction,
+  ApplicationConfig,
+  AutoscalingConfig,
+  BackendName,
+  DeploymentConfig,
+  HttpListenerKind,
+  HttpOptions,
+  ModelSpec,
+  PolicyConfig,
+  RayActorOptions,
+  ServeConfig,
+  UserConfig,
+} from "./types.ts";
 export { loadConfig, type LoadedConfig, parseConfig, type ParseConfigOptions } from "./load.ts";
 export { ConfigError, type ConfigIssue, type ConfigIssueCode, formatIssue } from "./issues.ts";
 export {

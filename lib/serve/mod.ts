@@ -107,50 +107,7 @@ export type {
   RequestFailure,
   ServeStatusJson,
 } from "./types.ts";
-export type {
-  AutoscalerController,
-  AutoscalerDeploymentStatus,
-  AutoscalerHandle,
-  AutoscalerStatus,
-  AutoscalerStatusTrigger,
-  AutoscalingContext,
-  AutoscalingPolicy,
-  Clock,
-  DecisionReason,
-  DelayStatus,
-  PolicyLoadResult,
-  PolicyOutput,
-  PolicyState,
-  ReconfigureResult,
-  ScalingDecision,
-  TickReason,
-  TickRecord,
-  TimerId,
-} from "../autoscaler/mod.ts";
-export type {
-  BackendChoice,
-  BackendTiming,
-  ConcreteBackend,
-  DeploymentFacts,
-  LayoutFigure,
-} from "../model/mod.ts";
-export type {
-  AggregationFunction,
-  ApplicationConfig,
-  AutoscalingConfig,
-  BackendName,
-  DeploymentConfig,
-  HttpListenerKind,
-  HttpOptions,
-  ModelSpec,
-  PolicyConfig,
-  RayActorOptions,
-  ServeConfig,
-  UserConfig,
-} from "../config/mod.ts";
-export type { DurationModel, Rng } from "../duration/mod.ts";
 export type { EmulatedClassifier } from "./emulated_model.ts";
 export type { ImageFetchStatus } from "./_image_fetch_error.ts";
 export type { MetricKind, Series } from "./metrics.ts";
-export type { ReplicaRouter, RoutedReplica } from "../fleet/mod.ts";
 export type { RollOutResult } from "./_rolling_update.ts";

@@ -100,33 +100,3 @@ export {
   requestOverheadModel,
   TINY_PNG,
 } from "./overhead.ts";
-export type {
-  AggregationFunction,
-  ApplicationConfig,
-  AutoscalingConfig,
-  BackendName,
-  DeploymentConfig,
-  HttpListenerKind,
-  HttpOptions,
-  ModelSpec,
-  PolicyConfig,
-  RayActorOptions,
-  ServeConfig,
-  UserConfig,
-} from "../config/mod.ts";
-export type {
-  AutoscalingContext,
-  AutoscalingPolicy,
-  AutoscalingTarget,
-  Clock,
-  DecisionReason,
-  PolicyOutput,
-  PolicyState,
-  ScalingDecision,
-  TickReason,
-  TickRecord,
-  TimerId,
-  VirtualClock,
-} from "../autoscaler/mod.ts";
-export type { LoadShape, ShapeStage, StageRowData, WaitTime } from "../loadgen/mod.ts";
-export type { ManagedReplica, ReplicaState, RoutedReplica } from "../fleet/mod.ts";

@@ -114,22 +114,4 @@ export {
   type TuneOptions,
   type TuneResult,
 } from "./tune.ts";
-export type { ChartElement } from "../plot/mod.ts";
-export type { ClosedLoopLoad, LoadModel, OpenLoopLoad, RateStage } from "../sim/mod.ts";
-export type { LoadShape, ShapeStage, WaitTime } from "../loadgen/mod.ts";
 export type { PreparedContext } from "./evaluate.ts";
-export type {
-  AggregationFunction,
-  ApplicationConfig,
-  AutoscalingConfig,
-  BackendName,
-  DeploymentConfig,
-  HttpListenerKind,
-  HttpOptions,
-  ModelSpec,
-  PolicyConfig,
-  RayActorOptions,
-  ServeConfig,
-  UserConfig,
-} from "../config/mod.ts";
-export type { DurationModel, Rng } from "../duration/mod.ts";

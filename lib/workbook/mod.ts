@@ -14,4 +14,3 @@ export {
   sloFromServiceP99,
   writeCalibration,
 } from "./calibration.ts";
-export type { DurationModel, Rng } from "../duration/mod.ts";
