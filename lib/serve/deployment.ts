@@ -56,9 +56,8 @@ export interface DeploymentOptions {
   /** Uniform [0,1) source for routing and health-check jitter. */
   random?: () => number;
   /**
-   * Replicas loading their model at the same time (default: the machine's CPU count). More
-   * would only share the same cores and stack their load-time memory peaks; fewer delays
-   * capacity. Replicas waiting for a slot are STARTING (their CPUs are already allocated).
+   * Replicas loading their model at once (default: the machine's CPU count): more only share the
+   * cores and stack their memory peaks; the rest wait in STARTING with their CPUs allocated.
    */
   maxConcurrentStarts?: number;
   /** Time source for the replica lifecycle, health checks and backoff (default: real time). */

@@ -45,7 +45,6 @@ import {
 } from "./_requests.ts";
 import { validateOptions } from "./_validate.ts";
 import type {
-  SimController,
   SimDeploymentSettings,
   SimEngineOptions,
   SimEngineResult,
@@ -230,12 +229,9 @@ export class SimEngine {
     this.#ran = true;
     const q = this.#q;
     this.#set.createRunning(this.#dep.initialReplicas);
-    let controller: ReturnType<SimController> | undefined;
-    const controllerStartMs = this.#o.controllerStartMs ?? 0;
-    if (this.#o.controller !== undefined) {
-      if (controllerStartMs <= 0) controller = this.#o.controller(this, this.clock);
-      else q.push(controllerStartMs, EV_CONTROLLER_START, 0, 0);
-    }
+    const startMs = this.#o.controllerStartMs ?? 0, start = this.#o.controller;
+    let controller = start && startMs <= 0 ? start(this, this.clock) : undefined;
+    if (start && startMs > 0) q.push(startMs, EV_CONTROLLER_START, 0, 0);
     this.#load.start();
     q.push(0, EV_SECOND, 0, 0);
     const endMs = this.#endMs;
