@@ -50,6 +50,10 @@ const USAGE = `usage: deno task simulate --config FILE [--config FILE ...] [opti
                          replicas starting at once (deno task deploy starts one per machine
                          CPU; default unbounded, like a Ray cluster)
   --client-timeout S     the load test's per-request timeout (default 60, as deno task loadtest)
+  --control-loop-start MS
+                         when the autoscaler's control loop starts, ms into the load: the phase
+                         of its metric samples against the load's stage changes (default: a
+                         draw from the seed in the sampling period, min(500, metrics_interval_s))
   --replica-concurrency N|max
                          requests one replica executes at once (default: max_ongoing_requests
                          for noop models, else 1)
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
     "machine-cores": { type: "string" },
     "max-concurrent-starts": { type: "string" },
     "client-timeout": { type: "string" },
+    "control-loop-start": { type: "string" },
     "replica-concurrency": { type: "string" },
     trace: { type: "boolean", default: false },
     overhead: { type: "string", default: "measured" },
@@ -107,6 +112,9 @@ async function main(): Promise<void> {
     values["max-concurrent-starts"],
     { integer: true, min: 1 },
   );
+  const controlLoopStartMs = c.number("control-loop-start", values["control-loop-start"], {
+    min: 0,
+  });
   const clientTimeoutS = c.durationS("client-timeout", values["client-timeout"], { above: 0 }) ??
     60;
   const concurrencyFlag = values["replica-concurrency"];
@@ -216,6 +224,7 @@ async function main(): Promise<void> {
         machineCores,
         maxConcurrentStarts,
         clientTimeoutS,
+        controlLoopStartMs,
         replicaConcurrency,
         outPrefix: `${outDir}/${name}`,
         stages: stageRows(shape),

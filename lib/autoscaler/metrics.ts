@@ -356,11 +356,24 @@ export interface PipelineTiming {
   aggregation: AggregationFunction;
 }
 
+/**
+ * How often ongoing and queued requests are sampled, ms: `min(0.5 s, metrics_interval_s)`.
+ *
+ * @example
+ * ```ts
+ * metricsSamplingPeriodMs(10); // 500
+ * metricsSamplingPeriodMs(0.2); // 200
+ * ```
+ */
+export function metricsSamplingPeriodMs(metricsIntervalS: number): number {
+  return Math.min(500, metricsIntervalS * 1000);
+}
+
 /** Derives the pipeline's periods from Ray's config fields (research §3.2). */
 export function pipelineTiming(config: AutoscalingConfig): PipelineTiming {
   const pushIntervalMs = config.metrics_interval_s * 1000;
   return {
-    recordIntervalMs: Math.min(500, pushIntervalMs),
+    recordIntervalMs: metricsSamplingPeriodMs(config.metrics_interval_s),
     pushIntervalMs,
     lookBackMs: config.look_back_period_s * 1000,
     staleAfterMs: Math.max(2 * pushIntervalMs, 10_000),

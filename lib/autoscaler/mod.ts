@@ -23,6 +23,7 @@ export {
   type AggregatedMetrics,
   DirectMetrics,
   MetricsPipeline,
+  metricsSamplingPeriodMs,
   type MetricsReport,
   type MetricsSample,
   type MetricsSource,

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { AutoscalingConfig, HttpOptions, RayActorOptions, UserConfig } from "./types.ts";
+import type {
+  AutoscalingConfig,
+  DeploymentConfig,
+  HttpOptions,
+  RayActorOptions,
+  UserConfig,
+} from "./types.ts";
 
 /** `AutoscalingConfig()` defaults: what a field left out of `autoscaling_config` becomes. */
 export const AUTOSCALING_DEFAULTS: Readonly<AutoscalingConfig> = Object.freeze({
@@ -38,18 +44,21 @@ export const AUTO_NUM_REPLICAS_DEFAULTS: Readonly<AutoscalingConfig> = Object.fr
 });
 
 /** Deployment-level defaults (Ray's `DeploymentConfig`, constants from CON). */
-export const DEPLOYMENT_DEFAULTS: Readonly<{
-  num_replicas: number;
-  max_ongoing_requests: number;
-  max_queued_requests: number;
-  graceful_shutdown_wait_loop_s: number;
-  graceful_shutdown_timeout_s: number;
-  health_check_period_s: number;
-  health_check_timeout_s: number;
-  max_constructor_retry_count: number;
-  max_batch_size: number;
-  batch_wait_timeout_s: number;
-}> = Object.freeze({
+export const DEPLOYMENT_DEFAULTS: Readonly<
+  & { num_replicas: number }
+  & Pick<
+    DeploymentConfig,
+    | "max_ongoing_requests"
+    | "max_queued_requests"
+    | "graceful_shutdown_wait_loop_s"
+    | "graceful_shutdown_timeout_s"
+    | "health_check_period_s"
+    | "health_check_timeout_s"
+    | "max_constructor_retry_count"
+    | "max_batch_size"
+    | "batch_wait_timeout_s"
+  >
+> = Object.freeze({
   num_replicas: 1,
   max_ongoing_requests: 5,
   max_queued_requests: -1,

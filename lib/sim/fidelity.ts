@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { metricsSamplingPeriodMs } from "../autoscaler/mod.ts";
 import { median } from "../duration/mod.ts";
 import { parseReplicas } from "../plot/read.ts";
 
@@ -130,9 +131,9 @@ export function controlLoopPhaseOf(
   loadStartEpochMs: number,
   metricsIntervalS: number,
 ): number {
-  const periodMs = Math.min(500, metricsIntervalS * 1000);
-  const offset = (loopStartEpochMs - loadStartEpochMs) % periodMs;
-  return (Math.round(offset < 0 ? offset + periodMs : offset) % periodMs) + 0; // + 0: no -0
+  const periodMs = metricsSamplingPeriodMs(metricsIntervalS);
+  const offsetMs = Math.round(loopStartEpochMs - loadStartEpochMs);
+  return ((offsetMs % periodMs) + periodMs) % periodMs;
 }
 
 /** `|sim - real| / real`, or null when either is missing or real is 0. */

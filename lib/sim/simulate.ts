@@ -11,6 +11,7 @@ import {
   initialTargetReplicas,
   isDefaultPolicyRef,
   loadPolicy,
+  metricsSamplingPeriodMs,
   type ScalingDecision,
   startAutoscaler,
   type TickRecord,
@@ -67,7 +68,7 @@ export function simErrorText(
  * metrics sampling period (`min(0.5 s, metrics_interval_s)`), whole ms.
  */
 export function controlLoopPhaseMs(config: AutoscalingConfig, seed: number): number {
-  const periodMs = Math.min(500, config.metrics_interval_s * 1000);
+  const periodMs = metricsSamplingPeriodMs(config.metrics_interval_s);
   return Math.floor(createRng(seed, CONTROL_LOOP_PHASE_STREAM).next() * periodMs);
 }
 

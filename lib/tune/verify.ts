@@ -262,8 +262,6 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
       replicaHours: median(hours)!,
     };
   };
-  let simulatedP99Ms = (await predict(0)).p99Ms;
-  let predicted = await predict(0);
   let controlLoopStartMs: number | null = null;
 
   // The run.
@@ -298,9 +296,6 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
   try {
     await deploy.waitRunning(Math.max(0, upBy - Date.now()));
     overheadMs = await probeOverheadMs(base, await Deno.readFile(image), serviceTime);
-    // The replica holds its slot until the answer is back through the worker hop, so the
-    // overhead lengthens the service time (and the queueing), not just each latency.
-    predicted = await predict(overheadMs);
     log(`verify: overhead per request ${overheadMs.toFixed(1)} ms (median of probes)`);
     const args = [
       "run",
@@ -335,7 +330,7 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
       source: `${prefix}_replicas.csv`,
     });
     // The real control loop ran from the deploy, so its metric samples met the load at a phase
-    // of their own: predict again with the simulations' loops at that phase.
+    // of their own: the prediction below runs the simulations' loops at that phase.
     const loopStartMs = controlLoopStart(await Deno.readTextFile(decisionsCsv).catch(() => ""));
     const loadStartS = Number(
       JSON.parse(await Deno.readTextFile(`${prefix}_summary.json`).catch(() => "{}")).start_s,
@@ -347,8 +342,6 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
         loadStartS * 1000,
         autoscaling.metrics_interval_s,
       );
-      predicted = await predict(overheadMs, controlLoopStartMs);
-      simulatedP99Ms = (await predict(0, controlLoopStartMs)).p99Ms;
     }
     measured = {
       p99Ms: totals?.p99Ms ?? null,
@@ -359,6 +352,13 @@ export async function verifyRecommendation(options: VerifyOptions): Promise<Veri
   } finally {
     await deploy.stop({ signal: "SIGINT", killAfterMs: 30_000 });
   }
+  // The prediction, once the service is gone (the simulations would share its CPUs). The replica
+  // holds its slot until the answer is back through the worker hop, so the overhead lengthens the
+  // service time (and the queueing), not just each latency.
+  const phase = controlLoopStartMs ?? undefined;
+  const predicted = await predict(overheadMs, phase);
+  const simulatedP99Ms = (await predict(0, phase)).p99Ms;
+
   const rel = (m: number | null, p: number) => (m === null || p <= 0 ? null : Math.abs(m - p) / p);
   const p99Error = rel(measured.p99Ms, predicted.p99Ms);
   const replicaHoursError = rel(measured.replicaHours, predicted.replicaHours) ?? Infinity;
