@@ -23,16 +23,15 @@ export {
   type AggregatedMetrics,
   DirectMetrics,
   MetricsPipeline,
-  metricsSamplingPeriodMs,
   type MetricsReport,
   type MetricsSample,
   type MetricsSource,
   type MetricsStore,
   type PackedSeries,
-  type PipelineTiming,
   type SourceKind,
   type TimedValue,
 } from "./metrics.ts";
+export { metricsSamplingPeriodMs, type PipelineTiming } from "./pipeline_timing.ts";
 export {
   type AutoscalingContext,
   type AutoscalingPolicy,
